@@ -1,0 +1,135 @@
+// The compiled decision structure: statements compiled once into an immutable, action-summarised,
+// segment-wise trie that answers "may A be done on R?" without looking at unrelated statements.
+#pragma once
+
+#include <gatehouse/policy/catalogue.hpp>
+#include <gatehouse/policy/resource_name.hpp>
+#include <gatehouse/policy/statement.hpp>
+
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::engine {
+
+/// A statement together with the id of the policy it came from.
+struct sourced_statement {
+  std::string policy_id;
+  policy::statement statement;
+};
+
+enum class decision : std::uint8_t { implicit_deny, explicit_deny, allow };
+
+/// "allow", "explicit_deny" or "implicit_deny".
+[[nodiscard]] std::string_view to_string(decision d) noexcept;
+
+/// The outcome of one evaluation. `determining` statements are the matching denies of an
+/// explicit deny, or the matching allows of an allow; `written` of them were stored in the
+/// caller's buffer, sorted and unique. `truncated` means the buffer was too small for all.
+struct verdict {
+  engine::decision decision = decision::implicit_deny;
+  std::uint32_t written = 0;
+  bool truncated = false;
+
+  [[nodiscard]] bool allowed() const noexcept { return decision == decision::allow; }
+};
+
+/// A statement as the compiled structure keeps it.
+struct compiled_statement {
+  std::string policy_id;
+  std::string statement_id;
+  policy::effect effect = policy::effect::allow;
+  /// `resourceType "*"`: matches every request, actions and resources unconsulted.
+  bool universal = false;
+  policy::action_set actions = 0;
+  std::vector<policy::resource_pattern> patterns;
+};
+
+/// Why a statement set failed to compile.
+struct compile_error {
+  enum class reason : std::uint8_t {
+    /// An action name that is neither `*` nor in the catalogue.
+    unknown_action,
+    /// A resource pattern that does not parse; `rn` says where and why.
+    bad_resource,
+  };
+  compile_error::reason what = reason::bad_resource;
+  std::size_t statement_index = 0;
+  /// Index into the statement's actions or resources, by `what`.
+  std::size_t item_index = 0;
+  policy::rn_error rn{};
+};
+
+/// A one-line description of `e`, naming the statement and the offending item.
+[[nodiscard]] std::string describe(const compile_error& e,
+                                   std::span<const sourced_statement> statements);
+
+/// An immutable compiled statement set. Build it with `compile`, share it as
+/// `std::shared_ptr<const compiled_policy>`; every member function is safe to call concurrently.
+class compiled_policy {
+ public:
+  /// Compiles `statements`. Fails on the first unknown action or unparsable resource pattern;
+  /// `resourceType "*"` statements are not looked into, as they match everything.
+  [[nodiscard]] static boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
+  compile(std::span<const sourced_statement> statements);
+
+  /// Evaluates (action, resource); writes determining statement indices into `determining`.
+  /// Allocation-free and noexcept.
+  verdict evaluate(policy::action_id action, std::string_view resource,
+                   std::span<std::uint32_t> determining) const noexcept;
+  verdict evaluate(std::string_view action, std::string_view resource,
+                   std::span<std::uint32_t> determining) const noexcept {
+    return evaluate(policy::find_action(action), resource, determining);
+  }
+
+  /// The decision alone, without collecting determining statements.
+  [[nodiscard]] decision decide(policy::action_id action, std::string_view resource) const noexcept;
+  [[nodiscard]] decision decide(std::string_view action, std::string_view resource) const noexcept {
+    return decide(policy::find_action(action), resource);
+  }
+
+  [[nodiscard]] std::span<const compiled_statement> statements() const noexcept {
+    return statements_;
+  }
+  [[nodiscard]] const compiled_statement& statement(std::uint32_t index) const noexcept {
+    return statements_[index];
+  }
+
+  /// Number of trie nodes, for diagnostics and benchmarks.
+  [[nodiscard]] std::size_t node_count() const noexcept;
+
+  struct node;
+  struct edge;
+  struct terminal;
+  struct literal_slot;
+  struct text_ref;
+
+  compiled_policy(const compiled_policy&) = delete;
+  compiled_policy& operator=(const compiled_policy&) = delete;
+  ~compiled_policy();
+
+ private:
+  compiled_policy();
+  struct builder;
+  struct walker;
+
+  std::vector<compiled_statement> statements_;
+  std::vector<std::uint32_t> universal_allows_;
+  std::vector<std::uint32_t> universal_denies_;
+  std::vector<node> nodes_;
+  std::vector<edge> edges_;
+  std::vector<terminal> terminals_;
+  std::vector<literal_slot> literal_table_;
+  std::uint64_t literal_mask_ = 0;
+  std::vector<text_ref> tag_globs_;
+  std::string strings_;
+};
+
+/// Whether glob `pattern` (`*` matches any run, everything else literal) matches `text` whole.
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
+
+}  // namespace gatehouse::engine

@@ -1,0 +1,512 @@
+// Compiling statements into the segment trie, and evaluating requests against it.
+//
+// Shape: one trie whose edges are pattern segments (path glob + tag globs). A statement's
+// pattern with k segments ends at a depth-k node and matches every resource name that reaches
+// that node, which is exactly SPEC §2.3's prefix rule. Edges with literal paths are found through
+// one hash table keyed by (parent node, path); glob edges are tried one by one. Every node
+// carries the set of actions of the statements ending at or below it, so a request only walks
+// the branches that can still decide its action. The cost of a decision is bounded by the
+// resource name's depth times the glob edges met on the way, not by the statement count.
+#include <gatehouse/engine/compiled_policy.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace gatehouse::engine {
+
+std::string_view to_string(decision d) noexcept {
+  switch (d) {
+    case decision::allow:
+      return "allow";
+    case decision::explicit_deny:
+      return "explicit_deny";
+    case decision::implicit_deny:
+      break;
+  }
+  return "implicit_deny";
+}
+
+std::string describe(const compile_error& e, std::span<const sourced_statement> statements) {
+  std::string out = "statement " + std::to_string(e.statement_index);
+  if (e.statement_index < statements.size()) {
+    const auto& s = statements[e.statement_index];
+    out += " (\"" + s.statement.id + "\" of policy \"" + s.policy_id + "\")";
+    if (e.what == compile_error::reason::unknown_action &&
+        e.item_index < s.statement.actions.size()) {
+      return out + ": unknown action \"" + s.statement.actions[e.item_index] + "\"";
+    }
+    if (e.item_index < s.statement.resources.size()) {
+      return out + ": resource \"" + s.statement.resources[e.item_index] +
+             "\" does not parse at offset " + std::to_string(e.rn.offset) + ": " +
+             policy::make_error_code(e.rn.code).message();
+    }
+  }
+  return out + ": does not compile";
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  // Greedy match with backtracking to the last star: linear for one star, O(n*m) at worst.
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star = std::string_view::npos;
+  std::size_t resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+struct compiled_policy::text_ref {
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+struct compiled_policy::terminal {
+  policy::action_set actions = 0;
+  std::uint32_t statement = 0;
+};
+
+enum class path_kind : std::uint8_t { literal, any, glob };
+
+struct compiled_policy::edge {
+  std::uint32_t child = 0;
+  text_ref path;
+  std::uint32_t tags_begin = 0;
+  std::uint32_t tags_end = 0;
+  path_kind kind = path_kind::literal;
+};
+
+struct compiled_policy::node {
+  /// Actions of the statements ending at this node or anywhere below it.
+  policy::action_set below = 0;
+  /// Actions of the statements ending at this node.
+  policy::action_set here = 0;
+  /// Actions of the statements ending strictly below this node.
+  policy::action_set children = 0;
+  std::uint32_t terminals_begin = 0;
+  std::uint32_t terminals_end = 0;
+  std::uint32_t globs_begin = 0;
+  std::uint32_t globs_end = 0;
+  bool has_literals = false;
+};
+
+struct compiled_policy::literal_slot {
+  static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
+  std::uint64_t hash = 0;
+  std::uint32_t parent = empty;
+  text_ref path;
+  std::uint32_t edges_begin = 0;
+  std::uint32_t edges_end = 0;
+};
+
+namespace {
+
+constexpr std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
+
+// A word-at-a-time hash: literal look-ups hash every path on the request path, so byte-wise
+// FNV would cost more than the rest of the walk.
+std::uint64_t hash_literal(std::uint32_t parent, std::string_view text) noexcept {
+  std::uint64_t h = mix(parent + 0x9e3779b97f4a7c15ULL * (text.size() + 1));
+  const char* p = text.data();
+  std::size_t n = text.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    h = mix(h ^ word);
+  }
+  if (n > 0) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, n);
+    h = mix(h ^ word ^ (std::uint64_t{n} << 59));
+  }
+  return h;
+}
+
+constexpr policy::action_set bit_of(policy::action_id id) noexcept {
+  return policy::action_set{1} << id;
+}
+
+path_kind kind_of(std::string_view path) noexcept {
+  if (path == "*") return path_kind::any;
+  return path.find('*') == std::string_view::npos ? path_kind::literal : path_kind::glob;
+}
+
+// Where a walk stands in the request's resource name: the text after the segments consumed so
+// far, and whether another segment follows (a trailing `:` leaves one empty segment).
+struct rn_cursor {
+  std::string_view rest;
+  bool more = false;
+};
+
+struct rn_segment {
+  std::string_view path;
+  std::string_view tags;
+  bool tagged = false;
+};
+
+rn_segment take_segment(rn_cursor& cursor) noexcept {
+  const auto colon = cursor.rest.find(':');
+  const auto text = cursor.rest.substr(0, colon);
+  if (colon == std::string_view::npos) {
+    cursor = {{}, false};
+  } else {
+    cursor.rest.remove_prefix(colon + 1);
+  }
+  const auto semicolon = text.find(';');
+  if (semicolon == std::string_view::npos) return {text, {}, false};
+  return {text.substr(0, semicolon), text.substr(semicolon + 1), true};
+}
+
+}  // namespace
+
+// The builder keeps a mutable trie keyed by canonical segment text, then lays it out flat.
+struct compiled_policy::builder {
+  struct build_edge {
+    std::uint32_t child;
+    std::string path;
+    std::vector<std::string> tags;
+  };
+  struct build_node {
+    std::uint32_t parent = 0;
+    policy::action_set here = 0;
+    policy::action_set below = 0;
+    policy::action_set children = 0;
+    std::vector<terminal> terminals;
+    std::vector<build_edge> edges;
+  };
+
+  std::vector<build_node> nodes{1};
+  std::unordered_map<std::string, std::uint32_t> children;
+  std::string key;
+
+  std::uint32_t child_of(std::uint32_t parent, const policy::segment_pattern& segment) {
+    // Tag order and repetition never change a match, so they do not split edges.
+    std::vector<std::string> tags = segment.tags;
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    key.assign(reinterpret_cast<const char*>(&parent), sizeof parent);
+    key += segment.path;
+    for (const auto& tag : tags) {
+      key += ';';
+      key += tag;
+    }
+    const auto [it, inserted] = children.try_emplace(key, static_cast<std::uint32_t>(nodes.size()));
+    if (inserted) {
+      nodes[parent].edges.push_back({it->second, segment.path, std::move(tags)});
+      nodes.push_back({.parent = parent});
+    }
+    return it->second;
+  }
+
+  void add(const policy::resource_pattern& pattern, std::uint32_t statement,
+           policy::action_set actions) {
+    std::uint32_t at = 0;
+    for (const auto& segment : pattern.segments) at = child_of(at, segment);
+    auto& terminals = nodes[at].terminals;
+    const bool seen = std::any_of(terminals.begin(), terminals.end(),
+                                  [&](const terminal& t) { return t.statement == statement; });
+    if (!seen) terminals.push_back({actions, statement});
+    nodes[at].here |= actions;
+  }
+};
+
+compiled_policy::compiled_policy() = default;
+compiled_policy::~compiled_policy() = default;
+
+std::size_t compiled_policy::node_count() const noexcept { return nodes_.size(); }
+
+boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
+compiled_policy::compile(std::span<const sourced_statement> statements) {
+  std::shared_ptr<compiled_policy> out(new compiled_policy());
+  builder trie;
+  out->statements_.reserve(statements.size());
+
+  // Identical pattern texts are common across statements; parse each once.
+  std::unordered_map<std::string_view, policy::resource_pattern> parsed;
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    const auto& source = statements[i].statement;
+    compiled_statement compiled{.policy_id = statements[i].policy_id,
+                                .statement_id = source.id,
+                                .effect = source.effect,
+                                .universal = source.resource_type == "*"};
+    const auto index = static_cast<std::uint32_t>(i);
+    if (compiled.universal) {
+      compiled.actions = policy::all_actions;
+      (source.effect == policy::effect::deny ? out->universal_denies_ : out->universal_allows_)
+          .push_back(index);
+      out->statements_.push_back(std::move(compiled));
+      continue;
+    }
+    for (std::size_t a = 0; a < source.actions.size(); ++a) {
+      const auto& name = source.actions[a];
+      if (name == policy::any_action) {
+        compiled.actions = policy::all_actions;
+        continue;
+      }
+      const auto id = policy::find_action(name);
+      if (id == policy::unlisted_action) {
+        return compile_error{compile_error::reason::unknown_action, i, a, {}};
+      }
+      compiled.actions |= bit_of(id);
+    }
+    for (std::size_t r = 0; r < source.resources.size(); ++r) {
+      auto it = parsed.find(source.resources[r]);
+      if (it == parsed.end()) {
+        auto pattern = policy::parse_resource_pattern(source.resources[r]);
+        if (!pattern) {
+          return compile_error{compile_error::reason::bad_resource, i, r, pattern.error()};
+        }
+        it = parsed.emplace(source.resources[r], std::move(*pattern)).first;
+      }
+      compiled.patterns.push_back(it->second);
+      trie.add(it->second, index, compiled.actions);
+    }
+    out->statements_.push_back(std::move(compiled));
+  }
+
+  // Summaries: children are always created after their parent, so one reverse pass suffices.
+  for (std::size_t n = trie.nodes.size(); n-- > 1;) {
+    auto& node = trie.nodes[n];
+    node.below |= node.here | node.children;
+    trie.nodes[node.parent].children |= node.below;
+  }
+  trie.nodes[0].below |= trie.nodes[0].here | trie.nodes[0].children;
+
+  // Lay the trie out flat: per node its terminals, its glob edges, then its literal edges
+  // grouped by path so that one table slot names all edges sharing a path.
+  auto intern = [&](std::string_view text) {
+    text_ref ref{static_cast<std::uint32_t>(out->strings_.size()),
+                 static_cast<std::uint32_t>(text.size())};
+    out->strings_ += text;
+    return ref;
+  };
+  std::size_t literal_groups = 0;
+  out->nodes_.resize(trie.nodes.size());
+  struct pending_slot {
+    std::uint32_t parent;
+    text_ref path;
+    std::uint32_t begin;
+    std::uint32_t end;
+  };
+  std::vector<pending_slot> slots;
+  for (std::size_t n = 0; n < trie.nodes.size(); ++n) {
+    auto& source = trie.nodes[n];
+    auto& target = out->nodes_[n];
+    target.below = source.below;
+    target.here = source.here;
+    target.children = source.children;
+    target.terminals_begin = static_cast<std::uint32_t>(out->terminals_.size());
+    out->terminals_.insert(out->terminals_.end(), source.terminals.begin(),
+                           source.terminals.end());
+    target.terminals_end = static_cast<std::uint32_t>(out->terminals_.size());
+
+    auto emit = [&](const builder::build_edge& e) {
+      edge flat{.child = e.child, .path = intern(e.path), .kind = kind_of(e.path)};
+      flat.tags_begin = static_cast<std::uint32_t>(out->tag_globs_.size());
+      for (const auto& tag : e.tags) out->tag_globs_.push_back(intern(tag));
+      flat.tags_end = static_cast<std::uint32_t>(out->tag_globs_.size());
+      out->edges_.push_back(flat);
+      return flat.path;
+    };
+    auto& edges = source.edges;
+    const auto literal_first = std::stable_partition(edges.begin(), edges.end(), [](auto& e) {
+      return kind_of(e.path) != path_kind::literal;
+    });
+    target.globs_begin = static_cast<std::uint32_t>(out->edges_.size());
+    for (auto it = edges.begin(); it != literal_first; ++it) emit(*it);
+    target.globs_end = static_cast<std::uint32_t>(out->edges_.size());
+
+    std::stable_sort(literal_first, edges.end(),
+                     [](auto& a, auto& b) { return a.path < b.path; });
+    for (auto it = literal_first; it != edges.end();) {
+      const auto group_end =
+          std::find_if(it, edges.end(), [&](auto& e) { return e.path != it->path; });
+      const auto begin = static_cast<std::uint32_t>(out->edges_.size());
+      text_ref path{};
+      for (auto e = it; e != group_end; ++e) path = emit(*e);
+      slots.push_back({static_cast<std::uint32_t>(n), path, begin,
+                       static_cast<std::uint32_t>(out->edges_.size())});
+      ++literal_groups;
+      it = group_end;
+    }
+    target.has_literals = literal_first != edges.end();
+  }
+
+  const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(8, literal_groups * 2));
+  out->literal_table_.assign(capacity, literal_slot{});
+  out->literal_mask_ = capacity - 1;
+  for (const auto& slot : slots) {
+    const std::string_view path(out->strings_.data() + slot.path.offset, slot.path.length);
+    const auto hash = hash_literal(slot.parent, path);
+    auto i = hash & out->literal_mask_;
+    while (out->literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out->literal_mask_;
+    out->literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
+  }
+  return std::shared_ptr<const compiled_policy>(std::move(out));
+}
+
+// One walk over the trie for one request. `filter` picks which effects are written to `out`;
+// `stop_at_deny` ends the walk at the first matching deny when only the decision is wanted.
+struct compiled_policy::walker {
+  const compiled_policy& policy;
+  policy::action_set action;
+  std::span<std::uint32_t> out;
+  bool record_allows = true;
+  bool record_denies = true;
+  bool stop_at_deny = false;
+  std::uint32_t written = 0;
+  std::uint32_t allows = 0;
+  std::uint32_t denies = 0;
+  bool overflow = false;
+
+  [[nodiscard]] bool done() const noexcept { return stop_at_deny && denies > 0; }
+
+  void record(std::uint32_t statement) noexcept {
+    const bool deny = policy.statements_[statement].effect == policy::effect::deny;
+    ++(deny ? denies : allows);
+    if (deny ? !record_denies : !record_allows) return;
+    if (written < out.size()) {
+      out[written++] = statement;
+    } else {
+      overflow = true;
+    }
+  }
+
+  [[nodiscard]] std::string_view text(text_ref ref) const noexcept {
+    return {policy.strings_.data() + ref.offset, ref.length};
+  }
+
+  [[nodiscard]] bool tags_match(const edge& e, const rn_segment& segment) const noexcept {
+    if (e.tags_begin == e.tags_end) return true;
+    if (!segment.tagged) return false;
+    std::string_view rest = segment.tags;
+    for (;;) {
+      const auto comma = rest.find(',');
+      const auto tag = rest.substr(0, comma);
+      if (!tag.empty()) {
+        for (auto g = e.tags_begin; g != e.tags_end; ++g) {
+          if (glob_match(text(policy.tag_globs_[g]), tag)) return true;
+        }
+      }
+      if (comma == std::string_view::npos) return false;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+
+  void follow(const edge& e, const rn_segment& segment, rn_cursor next) noexcept {
+    if ((policy.nodes_[e.child].below & action) == 0) return;
+    if (!tags_match(e, segment)) return;
+    walk(e.child, next);
+  }
+
+  void walk(std::uint32_t at, rn_cursor cursor) noexcept {
+    const node& n = policy.nodes_[at];
+    if ((n.here & action) != 0) {
+      for (auto t = n.terminals_begin; t != n.terminals_end; ++t) {
+        const terminal& term = policy.terminals_[t];
+        if ((term.actions & action) != 0) record(term.statement);
+      }
+      if (done()) return;
+    }
+    if (!cursor.more || (n.children & action) == 0) return;
+    const rn_segment segment = take_segment(cursor);
+    if (n.has_literals) {
+      const auto hash = hash_literal(at, segment.path);
+      for (auto i = hash & policy.literal_mask_;; i = (i + 1) & policy.literal_mask_) {
+        const literal_slot& slot = policy.literal_table_[i];
+        if (slot.parent == literal_slot::empty) break;
+        if (slot.hash == hash && slot.parent == at && text(slot.path) == segment.path) {
+          for (auto e = slot.edges_begin; e != slot.edges_end && !done(); ++e) {
+            follow(policy.edges_[e], segment, cursor);
+          }
+          break;
+        }
+      }
+    }
+    for (auto e = n.globs_begin; e != n.globs_end && !done(); ++e) {
+      const edge& g = policy.edges_[e];
+      if (g.kind == path_kind::glob && !glob_match(text(g.path), segment.path)) continue;
+      follow(g, segment, cursor);
+    }
+  }
+
+  void run(std::string_view resource) noexcept {
+    for (auto s : policy.universal_denies_) record(s);
+    if (done()) return;
+    for (auto s : policy.universal_allows_) record(s);
+    if (resource.empty()) return;
+    walk(0, {resource, true});
+  }
+};
+
+decision compiled_policy::decide(policy::action_id action, std::string_view resource) const noexcept {
+  walker w{*this, bit_of(action), {}};
+  w.record_allows = w.record_denies = false;
+  w.stop_at_deny = true;
+  w.run(resource);
+  if (w.denies > 0) return decision::explicit_deny;
+  return w.allows > 0 ? decision::allow : decision::implicit_deny;
+}
+
+verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,
+                                  std::span<std::uint32_t> determining) const noexcept {
+  walker w{*this, bit_of(action), determining};
+  w.run(resource);
+  verdict v;
+  if (w.denies > 0) {
+    v.decision = decision::explicit_deny;
+  } else if (w.allows > 0) {
+    v.decision = decision::allow;
+  } else {
+    return v;
+  }
+  const bool deny = v.decision == decision::explicit_deny;
+  if (w.overflow) {
+    // The buffer filled up with both kinds; walk again keeping only the determining kind.
+    walker again{*this, bit_of(action), determining};
+    again.record_allows = !deny;
+    again.record_denies = deny;
+    again.run(resource);
+    w.written = again.written;
+    w.overflow = again.overflow;
+  }
+  auto first = determining.begin();
+  auto last = first + w.written;
+  if (deny && w.allows > 0) {
+    last = std::remove_if(first, last, [&](std::uint32_t s) {
+      return statements_[s].effect != policy::effect::deny;
+    });
+  }
+  std::sort(first, last);
+  last = std::unique(first, last);
+  v.written = static_cast<std::uint32_t>(last - first);
+  v.truncated = w.overflow;
+  return v;
+}
+
+}  // namespace gatehouse::engine

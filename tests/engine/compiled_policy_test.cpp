@@ -1,0 +1,279 @@
+// The compiled decision structure: SPEC vectors, agreement with the reference evaluator on random
+// policies, and the algebraic properties every IAM evaluator must have.
+#include <gatehouse/engine/compiled_policy.hpp>
+
+#include <gatehouse/engine/reference.hpp>
+
+#include <algorithm>
+#include <array>
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <ostream>
+
+#include "random_policy.hpp"
+
+namespace gatehouse::engine {
+// Printing for BOOST_TEST comparisons.
+std::ostream& operator<<(std::ostream& os, decision d) { return os << to_string(d); }
+}  // namespace gatehouse::engine
+
+namespace {
+
+using namespace gatehouse;
+using engine::decision;
+using engine::sourced_statement;
+
+struct match_vector {
+  const char* resource;
+  const char* pattern;
+  bool expected;
+};
+std::ostream& operator<<(std::ostream& os, const match_vector& v) {
+  return os << '"' << v.resource << "\" vs \"" << v.pattern << "\" -> " << v.expected;
+}
+
+// SPEC §2.3's vectors, FeatBit's behaviour, and the edges of the split rules.
+const std::array<match_vector, 40> match_vectors = {{
+    {"project/foo;tagA,tagB", "project/foo;tag*", true},
+    {"project/foo;tagC", "project/foo;tagA,tagB", false},
+    {"project/foo", "project/*;required", false},
+    {"project/foo;dev:env/prod;us-east", "project/*:env/*;us-east", true},
+    {"project/Foo", "project/foo", false},
+    {"project/foo.bar", "project/*.bar", true},
+    {"project/foo", "project/foo:env/*", false},
+    {"anything/here", "*", true},
+    {"", "project/foo", false},
+    {"", "*", false},
+    {"project/web", "project/web", true},
+    {"project/web:env/prod:flag/x", "project/web", true},
+    {"project/web:env/prod:flag/x", "project/web:env/prod", true},
+    {"project/web:env/prod:flag/x", "project/*:env/*:flag/*", true},
+    {"project/web:env/prod:flag/x", "project/*:env/dev:flag/*", false},
+    {"project/web:env/prod", "*", true},
+    {"project/web", "project/*", true},
+    {"project/web", "project/w*b", true},
+    {"project/web", "project/w*x", false},
+    {"project/", "project/*", true},
+    {"project/a/b", "project/*", true},
+    {"project/web", "*/web", true},
+    {"projectweb", "project/*", false},
+    {"project/web;beta", "project/web", true},
+    {"project/web;beta", "project/web;beta", true},
+    {"project/web;beta,ops", "project/web;ops", true},
+    {"project/web;beta", "project/web;Beta", false},
+    {"project/web;", "project/web;*", false},
+    {"project/web;,x", "project/web;x", true},
+    {"project/web;a;b", "project/web;a;b", true},
+    {"project/web;a;b", "project/web;a", false},
+    {"project/web:env/x;t", "project/web:env/*;*", true},
+    {"project/web:env/x", "project/web:env/*;*", false},
+    {"project/web::flag/x", "project/web:*:flag/x", true},
+    {"project/web:", "project/web:*", true},
+    {"project/web", "project/web:*", false},
+    {"a:b", "*:*", true},
+    {"a", "*:*", false},
+    {"flag/dark-mode", "flag/dark-*", true},
+    {"flag/dark-mode", "flag/*-mode*", true},
+}};
+
+std::vector<sourced_statement> allow_on(const std::string& pattern, std::string action = "ToggleFlag") {
+  return {{"p", policy::statement{"s", "flag", policy::effect::allow, {std::move(action)}, {pattern}}}};
+}
+
+BOOST_AUTO_TEST_SUITE(compiled_policy_tests)
+
+BOOST_DATA_TEST_CASE(spec_match_vectors, boost::unit_test::data::make(match_vectors), v) {
+  BOOST_TEST(engine::reference::matches(v.resource, v.pattern) == v.expected);
+  // Patterns that are outside the grammar are only checked on the reference evaluator.
+  const auto statements = allow_on(v.pattern);
+  auto compiled = engine::compiled_policy::compile(statements);
+  if (!compiled) return;
+  const auto expected = v.expected ? decision::allow : decision::implicit_deny;
+  BOOST_TEST((*compiled)->decide("ToggleFlag", v.resource) == expected);
+  std::array<std::uint32_t, 4> buffer{};
+  const auto verdict = (*compiled)->evaluate("ToggleFlag", v.resource, buffer);
+  BOOST_TEST(verdict.decision == expected);
+  BOOST_TEST(verdict.written == (v.expected ? 1U : 0U));
+}
+
+BOOST_AUTO_TEST_CASE(actions_select_statements) {
+  const auto p = testing::compile_or_fail(allow_on("project/*", "ToggleFlag"));
+  BOOST_TEST(p->decide("ToggleFlag", "project/web") == decision::allow);
+  BOOST_TEST(p->decide("CreateFlag", "project/web") == decision::implicit_deny);
+  BOOST_TEST(p->decide("toggleflag", "project/web") == decision::implicit_deny);
+  BOOST_TEST(p->decide("SomethingElse", "project/web") == decision::implicit_deny);
+
+  const auto any = testing::compile_or_fail(allow_on("project/*", "*"));
+  BOOST_TEST(any->decide("CreateFlag", "project/web") == decision::allow);
+  BOOST_TEST(any->decide("SomethingElse", "project/web") == decision::allow);
+  BOOST_TEST(any->decide("", "project/web") == decision::allow);
+}
+
+BOOST_AUTO_TEST_CASE(resource_type_star_matches_everything) {
+  std::vector<sourced_statement> s = {
+      {"owner", {"all", "*", policy::effect::allow, {"CreateFlag"}, {"project/none"}}}};
+  const auto p = testing::compile_or_fail(s);
+  BOOST_TEST(p->decide("DeleteProject", "project/web") == decision::allow);
+  BOOST_TEST(p->decide("SomethingElse", "") == decision::allow);
+  BOOST_TEST(p->decide("ToggleFlag", "no-slash-at-all") == decision::allow);
+}
+
+BOOST_AUTO_TEST_CASE(deny_wins_and_names_its_statements) {
+  std::vector<sourced_statement> s = {
+      {"dev", {"a1", "flag", policy::effect::allow, {"*"}, {"project/*:env/*:flag/*"}}},
+      {"dev", {"a2", "flag", policy::effect::allow, {"ToggleFlag"}, {"project/web"}}},
+      {"guard", {"d1", "flag", policy::effect::deny, {"ToggleFlag"}, {"project/*:env/prod"}}},
+      {"guard", {"d2", "flag", policy::effect::deny, {"ToggleFlag"}, {"*:env/prod:flag/*;ops"}}},
+  };
+  const auto p = testing::compile_or_fail(s);
+  std::array<std::uint32_t, 8> buffer{};
+
+  auto v = p->evaluate("ToggleFlag", "project/web:env/prod:flag/x;ops", buffer);
+  BOOST_TEST(v.decision == decision::explicit_deny);
+  BOOST_TEST(std::vector<std::uint32_t>(buffer.begin(), buffer.begin() + v.written) ==
+                 (std::vector<std::uint32_t>{2, 3}),
+             boost::test_tools::per_element());
+
+  v = p->evaluate("ToggleFlag", "project/web:env/dev:flag/x", buffer);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(std::vector<std::uint32_t>(buffer.begin(), buffer.begin() + v.written) ==
+                 (std::vector<std::uint32_t>{0, 1}),
+             boost::test_tools::per_element());
+  BOOST_TEST(p->statement(1).statement_id == "a2");
+  BOOST_TEST(p->statement(2).policy_id == "guard");
+
+  v = p->evaluate("CreateFlag", "project/web:env/prod:flag/x", buffer);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(v.written == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(small_buffer_reports_truncation) {
+  std::vector<sourced_statement> s;
+  for (int i = 0; i < 5; ++i) {
+    s.push_back({"p", {"s" + std::to_string(i), "flag", policy::effect::allow, {"*"},
+                       {"project/*" + std::string(static_cast<std::size_t>(i), '*')}}});
+  }
+  s.push_back({"p", {"d", "flag", policy::effect::deny, {"*"}, {"project/x"}}});
+  const auto p = testing::compile_or_fail(s);
+  std::array<std::uint32_t, 2> small{};
+  auto v = p->evaluate("ToggleFlag", "project/web", small);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(v.truncated);
+  BOOST_TEST(v.written == 2U);
+  // A deny found after the buffer filled with allows is still reported, alone.
+  v = p->evaluate("ToggleFlag", "project/x", small);
+  BOOST_TEST(v.decision == decision::explicit_deny);
+  BOOST_TEST(!v.truncated);
+  BOOST_TEST(v.written == 1U);
+  BOOST_TEST(small[0] == 5U);
+}
+
+BOOST_AUTO_TEST_CASE(compile_errors_name_the_item) {
+  std::vector<sourced_statement> s = {
+      {"p", {"ok", "flag", policy::effect::allow, {"ToggleFlag"}, {"project/*"}}},
+      {"p", {"bad", "flag", policy::effect::allow, {"ToggleFlag", "ToggelFlag"}, {"project/*"}}}};
+  auto compiled = engine::compiled_policy::compile(s);
+  BOOST_REQUIRE(!compiled);
+  BOOST_TEST((compiled.error().what == engine::compile_error::reason::unknown_action));
+  BOOST_TEST(compiled.error().statement_index == 1U);
+  BOOST_TEST(compiled.error().item_index == 1U);
+  BOOST_TEST(engine::describe(compiled.error(), s).find("ToggelFlag") != std::string::npos);
+
+  s[1].statement.actions = {"ToggleFlag"};
+  s[1].statement.resources = {"project/*", "project/web::env/x"};
+  compiled = engine::compiled_policy::compile(s);
+  BOOST_REQUIRE(!compiled);
+  BOOST_TEST((compiled.error().what == engine::compile_error::reason::bad_resource));
+  BOOST_TEST(compiled.error().item_index == 1U);
+  BOOST_TEST((compiled.error().rn.code == policy::rn_errc::empty_segment));
+}
+
+std::vector<std::uint32_t> determining_of(const engine::compiled_policy& p, const std::string& action,
+                                          const std::string& resource, decision& out) {
+  std::array<std::uint32_t, 64> buffer{};
+  const auto v = p.evaluate(action, resource, buffer);
+  BOOST_TEST(!v.truncated);
+  out = v.decision;
+  return {buffer.begin(), buffer.begin() + v.written};
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_reference_on_random_policies) {
+  testing::random_policy gen(20261128);
+  std::size_t requests = 0;
+  std::array<std::size_t, 3> seen{};
+  for (int round = 0; round < 2000; ++round) {
+    const auto statements = gen.statements(12);
+    const auto compiled = testing::compile_or_fail(statements);
+    for (int r = 0; r < 60; ++r, ++requests) {
+      const auto action = gen.request_action();
+      const auto resource = gen.request_resource();
+      const auto expected = engine::reference::evaluate(statements, action, resource);
+      decision got{};
+      const auto determining = determining_of(*compiled, action, resource, got);
+      ++seen[static_cast<std::size_t>(expected.decision)];
+      BOOST_TEST_CONTEXT("round " << round << " action " << action << " resource \"" << resource
+                                  << "\"") {
+        BOOST_TEST(got == expected.decision);
+        BOOST_TEST(compiled->decide(action, resource) == expected.decision);
+        BOOST_TEST(determining == expected.determining, boost::test_tools::per_element());
+      }
+    }
+  }
+  BOOST_TEST(requests >= 100'000U);
+  // The generator must exercise every outcome, or the agreement says little.
+  for (auto count : seen) BOOST_TEST(count > requests / 50);
+}
+
+// Decisions of `statements` over a fixed request sample.
+std::vector<decision> decisions(const std::vector<sourced_statement>& statements,
+                                const std::vector<std::pair<std::string, std::string>>& requests) {
+  const auto compiled = testing::compile_or_fail(statements);
+  std::vector<decision> out;
+  for (const auto& [action, resource] : requests) out.push_back(compiled->decide(action, resource));
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(algebraic_properties) {
+  testing::random_policy gen(7);
+  for (int round = 0; round < 300; ++round) {
+    auto statements = gen.statements(10);
+    std::vector<std::pair<std::string, std::string>> requests;
+    for (int r = 0; r < 60; ++r) requests.emplace_back(gen.request_action(), gen.request_resource());
+    const auto base = decisions(statements, requests);
+
+    // Default deny: nothing allows what no statement matches.
+    const auto nothing = decisions({}, requests);
+    BOOST_TEST(std::all_of(nothing.begin(), nothing.end(),
+                           [](decision d) { return d == decision::implicit_deny; }));
+
+    // Order and duplicates never change a decision.
+    auto shuffled = statements;
+    std::shuffle(shuffled.begin(), shuffled.end(), gen.rng());
+    if (!statements.empty()) shuffled.push_back(statements[gen.below(statements.size())]);
+    BOOST_TEST(decisions(shuffled, requests) == base, boost::test_tools::per_element());
+
+    // Adding an allow never turns an allow into a deny; adding a deny never turns a deny into
+    // an allow; a deny that matches wins.
+    auto more_allow = statements;
+    auto extra = gen.statement(99);
+    extra.effect = policy::effect::allow;
+    more_allow.push_back({"extra", extra});
+    const auto with_allow = decisions(more_allow, requests);
+    auto more_deny = statements;
+    extra.effect = policy::effect::deny;
+    more_deny.push_back({"extra", extra});
+    const auto with_deny = decisions(more_deny, requests);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      if (base[i] == decision::allow) BOOST_TEST(with_allow[i] == decision::allow);
+      if (base[i] != decision::allow) BOOST_TEST(with_deny[i] != decision::allow);
+      if (engine::reference::statement_matches(extra, requests[i].first, requests[i].second)) {
+        BOOST_TEST(with_deny[i] == decision::explicit_deny);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
