@@ -218,7 +218,7 @@ struct compiled_policy::builder {
     const auto [it, inserted] = children.try_emplace(key, static_cast<std::uint32_t>(nodes.size()));
     if (inserted) {
       nodes[parent].edges.push_back({it->second, segment.path, std::move(tags)});
-      nodes.push_back({.parent = parent});
+      nodes.emplace_back().parent = parent;
     }
     return it->second;
   }
@@ -250,10 +250,11 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
   std::unordered_map<std::string_view, policy::resource_pattern> parsed;
   for (std::size_t i = 0; i < statements.size(); ++i) {
     const auto& source = statements[i].statement;
-    compiled_statement compiled{.policy_id = statements[i].policy_id,
-                                .statement_id = source.id,
-                                .effect = source.effect,
-                                .universal = source.resource_type == "*"};
+    compiled_statement compiled;
+    compiled.policy_id = statements[i].policy_id;
+    compiled.statement_id = source.id;
+    compiled.effect = source.effect;
+    compiled.universal = source.resource_type == "*";
     const auto index = static_cast<std::uint32_t>(i);
     if (compiled.universal) {
       compiled.actions = policy::all_actions;
@@ -383,12 +384,15 @@ struct compiled_policy::walker {
   std::uint32_t allows = 0;
   std::uint32_t denies = 0;
   bool overflow = false;
+  policy::action_set allowed = 0;
+  policy::action_set denied = 0;
 
   [[nodiscard]] bool done() const noexcept { return stop_at_deny && denies > 0; }
 
-  void record(std::uint32_t statement) noexcept {
+  void record(std::uint32_t statement, policy::action_set actions) noexcept {
     const bool deny = policy.statements_[statement].effect == policy::effect::deny;
     ++(deny ? denies : allows);
+    (deny ? denied : allowed) |= actions;
     if (deny ? !record_denies : !record_allows) return;
     if (written < out.size()) {
       out[written++] = statement;
@@ -429,7 +433,7 @@ struct compiled_policy::walker {
     if ((n.here & action) != 0) {
       for (auto t = n.terminals_begin; t != n.terminals_end; ++t) {
         const terminal& term = policy.terminals_[t];
-        if ((term.actions & action) != 0) record(term.statement);
+        if ((term.actions & action) != 0) record(term.statement, term.actions);
       }
       if (done()) return;
     }
@@ -456,9 +460,9 @@ struct compiled_policy::walker {
   }
 
   void run(std::string_view resource) noexcept {
-    for (auto s : policy.universal_denies_) record(s);
+    for (auto s : policy.universal_denies_) record(s, policy::all_actions);
     if (done()) return;
-    for (auto s : policy.universal_allows_) record(s);
+    for (auto s : policy.universal_allows_) record(s, policy::all_actions);
     if (resource.empty()) return;
     walk(0, {resource, true});
   }
@@ -471,6 +475,14 @@ decision compiled_policy::decide(policy::action_id action, std::string_view reso
   w.run(resource);
   if (w.denies > 0) return decision::explicit_deny;
   return w.allows > 0 ? decision::allow : decision::implicit_deny;
+}
+
+policy::action_set compiled_policy::allowed_actions(policy::action_set of_interest,
+                                                    std::string_view resource) const noexcept {
+  walker w{*this, of_interest, {}};
+  w.record_allows = w.record_denies = false;
+  w.run(resource);
+  return w.allowed & ~w.denied & of_interest;
 }
 
 verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace gatehouse::engine {
@@ -53,39 +54,33 @@ class candidate_search {
       if (s.universal && s.effect == policy::effect::deny) return containment{true, {}};
     }
     if (!pick_fresh_character()) return containment_errc::too_complex;
-    build_action_classes();
 
-    std::vector<const compiled_statement*> granted_denies;
+    // Statements that share a pattern are one pattern with the union of their actions.
+    const auto allows = merged(requested_, policy::effect::allow);
+    const auto denies = merged(granted_, policy::effect::deny);
+    bool granted_denies_everything = false;
     for (const auto& s : granted_.statements()) {
-      if (s.effect == policy::effect::deny) granted_denies.push_back(&s);
+      granted_denies_everything |= s.universal && s.effect == policy::effect::deny;
     }
-    static const policy::resource_pattern everything{{{"*", {}}}};
-
-    for (const auto& allow : requested_.statements()) {
-      if (allow.effect != policy::effect::allow) continue;
-      if (allow.universal && try_request_set(allow.actions, {})) {
+    for (const auto& s : requested_.statements()) {
+      // resourceType "*" also reaches the empty resource name, which no pattern matches.
+      if (s.universal && s.effect == policy::effect::allow && try_request(s.actions, {})) {
         return found();
       }
-      const auto& patterns =
-          allow.universal ? std::span<const policy::resource_pattern>(&everything, 1)
-                          : std::span<const policy::resource_pattern>(allow.patterns);
-      for (const auto& pattern : patterns) {
-        // A request of `pattern` that no allow of `granted` covers.
-        if (try_pattern(allow.actions, pattern, nullptr)) return found();
-        // A request of `pattern` that a deny of `granted` refuses.
-        for (const auto* deny : granted_denies) {
-          const action_set shared = allow.actions & deny->actions;
-          if (shared == 0) continue;
-          if (deny->universal) {
-            if (try_pattern(shared, pattern, nullptr)) return found();
-            continue;
-          }
-          for (const auto& denied : deny->patterns) {
-            if (try_pattern(shared, pattern, &denied)) return found();
-          }
-        }
-        if (exhausted_) return containment_errc::too_complex;
+    }
+
+    for (const auto& [pattern, actions] : allows) {
+      // A request of `pattern` that no allow of `granted` covers, or that a universal deny of
+      // `granted` refuses.
+      if (try_pattern(actions, *pattern, nullptr)) return found();
+      if (granted_denies_everything) continue;
+      // A request of `pattern` that a deny of `granted` refuses.
+      for (const auto& [denied, denied_actions] : denies) {
+        const action_set shared = actions & denied_actions;
+        if (shared == 0 || !may_overlap(*pattern, *denied)) continue;
+        if (try_pattern(shared, *pattern, denied)) return found();
       }
+      if (exhausted_) return containment_errc::too_complex;
     }
     if (exhausted_) return containment_errc::too_complex;
     return containment{true, {}};
@@ -126,25 +121,56 @@ class candidate_search {
     return false;
   }
 
-  // Actions that belong to exactly the same statements behave the same in every request, so
-  // one representative per class stands for all of them.
-  void build_action_classes() {
-    std::vector<action_set> sets;
-    for (const auto* side : {&granted_, &requested_}) {
-      for (const auto& s : side->statements()) sets.push_back(s.actions);
-    }
-    std::sort(sets.begin(), sets.end());
-    sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
-    std::vector<std::vector<bool>> signatures;
-    for (action_id a = 0; a < policy::action_id_count; ++a) {
-      std::vector<bool> signature;
-      for (auto set : sets) signature.push_back((set >> a) & 1U);
-      const auto it = std::find(signatures.begin(), signatures.end(), signature);
-      if (it == signatures.end()) {
-        signatures.push_back(std::move(signature));
-        representatives_.push_back(a);
+  using pattern_actions = std::vector<std::pair<const policy::resource_pattern*, action_set>>;
+
+  // The patterns of `side`'s statements of effect `e`, each once, with the union of the actions
+  // of the statements that hold it; resourceType "*" counts as the pattern `*` on every action.
+  static pattern_actions merged(const compiled_policy& side, policy::effect e) {
+    static const policy::resource_pattern everything{{{"*", {}}}};
+    pattern_actions out;
+    std::unordered_map<std::string, std::size_t> index;
+    auto add = [&](const policy::resource_pattern& p, action_set actions) {
+      const auto [it, inserted] = index.try_emplace(policy::to_string(p), out.size());
+      if (inserted) {
+        out.emplace_back(&p, actions);
+      } else {
+        out[it->second].second |= actions;
       }
+    };
+    for (const auto& s : side.statements()) {
+      if (s.effect != e) continue;
+      if (s.universal) {
+        add(everything, policy::all_actions);
+        continue;
+      }
+      for (const auto& p : s.patterns) add(p, s.actions);
     }
+    return out;
+  }
+
+  // A cheap necessary condition for two globs to share a string: the literal text before their
+  // first star agrees as far as both go, and so does the text after their last star.
+  static bool globs_may_overlap(std::string_view a, std::string_view b) noexcept {
+    constexpr auto npos = std::string_view::npos;
+    const auto a_star = a.find('*');
+    const auto b_star = b.find('*');
+    if (a_star == npos && b_star == npos) return a == b;
+    const auto a_head = a.substr(0, a_star);
+    const auto b_head = b.substr(0, b_star);
+    const auto head = std::min(a_head.size(), b_head.size());
+    if (a_head.substr(0, head) != b_head.substr(0, head)) return false;
+    const auto a_tail = a_star == npos ? a : a.substr(a.rfind('*') + 1);
+    const auto b_tail = b_star == npos ? b : b.substr(b.rfind('*') + 1);
+    const auto tail = std::min(a_tail.size(), b_tail.size());
+    return a_tail.substr(a_tail.size() - tail) == b_tail.substr(b_tail.size() - tail);
+  }
+
+  static bool may_overlap(const policy::resource_pattern& a, const policy::resource_pattern& b) {
+    const auto n = std::min(a.segments.size(), b.segments.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!globs_may_overlap(a.segments[i].path, b.segments[i].path)) return false;
+    }
+    return true;
   }
 
   std::string instantiate(std::string_view glob) const {
@@ -250,7 +276,7 @@ class candidate_search {
   bool expand(action_set actions, const std::vector<segment_choice>& choices, std::size_t at,
               std::vector<candidate_segment>& rn) {
     if (exhausted_) return false;
-    if (at == choices.size()) return try_request_set(actions, rn);
+    if (at == choices.size()) return try_request(actions, rn);
     for (const auto& path : choices[at].paths) {
       for (const auto& tags : choices[at].tag_sets) {
         rn[at] = {path, tags};
@@ -260,37 +286,33 @@ class candidate_search {
     return false;
   }
 
-  bool try_request_set(action_set actions, const std::vector<candidate_segment>& rn) {
+  // Checks one candidate resource name for every action of `actions` at once.
+  bool try_request(action_set actions, const std::vector<candidate_segment>& rn) {
+    if (++work_ > limits_.max_candidates) {
+      exhausted_ = true;
+      return false;
+    }
     std::string resource;
     for (std::size_t i = 0; i < rn.size(); ++i) {
-      const auto& segment = rn[i];
       if (i > 0) resource += ':';
-      resource += segment.path;
-      for (std::size_t t = 0; t < segment.tags.size(); ++t) {
+      resource += rn[i].path;
+      for (std::size_t t = 0; t < rn[i].tags.size(); ++t) {
         resource += t == 0 ? ';' : ',';
-        resource += segment.tags[t];
+        resource += rn[i].tags[t];
       }
     }
-    for (action_id a : representatives_) {
-      if (((actions >> a) & 1U) == 0) continue;
-      if (++work_ > limits_.max_candidates) {
-        exhausted_ = true;
-        return false;
-      }
-      if (requested_.decide(a, resource) == decision::allow &&
-          granted_.decide(a, resource) != decision::allow) {
-        counterexample_ = request{std::string(policy::action_name(a)), resource};
-        return true;
-      }
-    }
-    return false;
+    const action_set gap =
+        requested_.allowed_actions(actions, resource) & ~granted_.allowed_actions(actions, resource);
+    if (gap == 0) return false;
+    const auto action = static_cast<action_id>(std::countr_zero(gap));
+    counterexample_ = request{std::string(policy::action_name(action)), std::move(resource)};
+    return true;
   }
 
   const compiled_policy& granted_;
   const compiled_policy& requested_;
   containment_limits limits_;
   char fresh_ = '#';
-  std::vector<action_id> representatives_;
   std::size_t work_ = 0;
   bool exhausted_ = false;
   request counterexample_;

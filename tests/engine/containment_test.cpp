@@ -122,8 +122,11 @@ BOOST_AUTO_TEST_CASE(glob_overlaps_need_the_right_witness) {
 }
 
 BOOST_AUTO_TEST_CASE(limit_fails_closed) {
-  const auto g = testing::compile_or_fail({allow({"*"}, {"project/*"}), deny({"*"}, {"project/a*b*a*b*a"})});
-  const auto r = testing::compile_or_fail({allow({"*"}, {"project/*b*a*b*a*b"})});
+  std::vector<sourced_statement> requested;
+  for (int i = 0; i < 10; ++i) requested.push_back(allow({"*"}, {"project/a" + std::to_string(i)}));
+  const auto g = testing::compile_or_fail({allow({"*"}, {"project/*"})});
+  const auto r = testing::compile_or_fail(requested);
+  BOOST_TEST(engine::contains(*g, *r)->contained);
   const auto result = engine::contains(*g, *r, {.max_candidates = 5});
   BOOST_REQUIRE(!result.has_value());
   BOOST_TEST((result.error() == engine::containment_errc::too_complex));

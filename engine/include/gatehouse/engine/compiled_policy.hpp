@@ -92,6 +92,11 @@ class compiled_policy {
     return decide(policy::find_action(action), resource);
   }
 
+  /// Of the actions in `of_interest`, those allowed on `resource`, in one walk: the actions of
+  /// the matching allows less those of the matching denies.
+  [[nodiscard]] policy::action_set allowed_actions(policy::action_set of_interest,
+                                                   std::string_view resource) const noexcept;
+
   [[nodiscard]] std::span<const compiled_statement> statements() const noexcept {
     return statements_;
   }
