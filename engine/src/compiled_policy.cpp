@@ -79,12 +79,15 @@ struct compiled_policy::text_ref {
   std::uint32_t length = 0;
 };
 
+// A statement ending at a node, filed under one of its actions; deny statements come first.
 struct compiled_policy::terminal {
-  policy::action_set actions = 0;
   std::uint32_t statement = 0;
+  bool deny = false;
 };
 
-enum class path_kind : std::uint8_t { literal, any, glob };
+// How an edge's path glob is tested: `*` alone matches anything, `abc*` is a prefix test, and
+// only other globs need the general matcher.
+enum class path_kind : std::uint8_t { literal, any, prefix, glob };
 
 struct compiled_policy::edge {
   std::uint32_t child = 0;
@@ -97,12 +100,14 @@ struct compiled_policy::edge {
 struct compiled_policy::node {
   /// Actions of the statements ending at this node or anywhere below it.
   policy::action_set below = 0;
-  /// Actions of the statements ending at this node.
-  policy::action_set here = 0;
+  /// Actions of the allow and of the deny statements ending at this node.
+  policy::action_set here_allow = 0;
+  policy::action_set here_deny = 0;
   /// Actions of the statements ending strictly below this node.
   policy::action_set children = 0;
-  std::uint32_t terminals_begin = 0;
-  std::uint32_t terminals_end = 0;
+  /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the statements ending
+  /// here for action id a are terminals_[ranges[a], ranges[a + 1]).
+  std::uint32_t ranges = 0;
   std::uint32_t globs_begin = 0;
   std::uint32_t globs_end = 0;
   bool has_literals = false;
@@ -152,8 +157,10 @@ constexpr policy::action_set bit_of(policy::action_id id) noexcept {
 }
 
 path_kind kind_of(std::string_view path) noexcept {
+  const auto star = path.find('*');
+  if (star == std::string_view::npos) return path_kind::literal;
   if (path == "*") return path_kind::any;
-  return path.find('*') == std::string_view::npos ? path_kind::literal : path_kind::glob;
+  return star == path.size() - 1 ? path_kind::prefix : path_kind::glob;
 }
 
 // Where a walk stands in the request's resource name: the text after the segments consumed so
@@ -191,12 +198,18 @@ struct compiled_policy::builder {
     std::string path;
     std::vector<std::string> tags;
   };
+  struct build_terminal {
+    std::uint32_t statement;
+    policy::action_set actions;
+    bool deny;
+  };
   struct build_node {
     std::uint32_t parent = 0;
-    policy::action_set here = 0;
+    policy::action_set here_allow = 0;
+    policy::action_set here_deny = 0;
     policy::action_set below = 0;
     policy::action_set children = 0;
-    std::vector<terminal> terminals;
+    std::vector<build_terminal> terminals;
     std::vector<build_edge> edges;
   };
 
@@ -224,14 +237,15 @@ struct compiled_policy::builder {
   }
 
   void add(const policy::resource_pattern& pattern, std::uint32_t statement,
-           policy::action_set actions) {
+           policy::action_set actions, bool deny) {
     std::uint32_t at = 0;
     for (const auto& segment : pattern.segments) at = child_of(at, segment);
-    auto& terminals = nodes[at].terminals;
-    const bool seen = std::any_of(terminals.begin(), terminals.end(),
-                                  [&](const terminal& t) { return t.statement == statement; });
-    if (!seen) terminals.push_back({actions, statement});
-    nodes[at].here |= actions;
+    auto& node = nodes[at];
+    // Statements are added in order, so a statement already ending here is the last one.
+    if (node.terminals.empty() || node.terminals.back().statement != statement) {
+      node.terminals.push_back({statement, actions, deny});
+    }
+    (deny ? node.here_deny : node.here_allow) |= actions;
   }
 };
 
@@ -285,7 +299,7 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
         it = parsed.emplace(source.resources[r], std::move(*pattern)).first;
       }
       compiled.patterns.push_back(it->second);
-      trie.add(it->second, index, compiled.actions);
+      trie.add(it->second, index, compiled.actions, source.effect == policy::effect::deny);
     }
     out->statements_.push_back(std::move(compiled));
   }
@@ -293,10 +307,10 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
   // Summaries: children are always created after their parent, so one reverse pass suffices.
   for (std::size_t n = trie.nodes.size(); n-- > 1;) {
     auto& node = trie.nodes[n];
-    node.below |= node.here | node.children;
+    node.below |= node.here_allow | node.here_deny | node.children;
     trie.nodes[node.parent].children |= node.below;
   }
-  trie.nodes[0].below |= trie.nodes[0].here | trie.nodes[0].children;
+  trie.nodes[0].below |= trie.nodes[0].children;
 
   // Lay the trie out flat: per node its terminals, its glob edges, then its literal edges
   // grouped by path so that one table slot names all edges sharing a path.
@@ -319,12 +333,22 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
     auto& source = trie.nodes[n];
     auto& target = out->nodes_[n];
     target.below = source.below;
-    target.here = source.here;
+    target.here_allow = source.here_allow;
+    target.here_deny = source.here_deny;
     target.children = source.children;
-    target.terminals_begin = static_cast<std::uint32_t>(out->terminals_.size());
-    out->terminals_.insert(out->terminals_.end(), source.terminals.begin(),
-                           source.terminals.end());
-    target.terminals_end = static_cast<std::uint32_t>(out->terminals_.size());
+    if (!source.terminals.empty()) {
+      // Filed per action, so that a request reads only the statements of its own action.
+      std::stable_partition(source.terminals.begin(), source.terminals.end(),
+                            [](const auto& t) { return t.deny; });
+      target.ranges = static_cast<std::uint32_t>(out->terminal_ranges_.size());
+      for (policy::action_id a = 0; a < policy::action_id_count; ++a) {
+        out->terminal_ranges_.push_back(static_cast<std::uint32_t>(out->terminals_.size()));
+        for (const auto& t : source.terminals) {
+          if ((t.actions & bit_of(a)) != 0) out->terminals_.push_back({t.statement, t.deny});
+        }
+      }
+      out->terminal_ranges_.push_back(static_cast<std::uint32_t>(out->terminals_.size()));
+    }
 
     auto emit = [&](const builder::build_edge& e) {
       edge flat{.child = e.child, .path = intern(e.path), .kind = kind_of(e.path)};
@@ -371,29 +395,25 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
   return std::shared_ptr<const compiled_policy>(std::move(out));
 }
 
-// One walk over the trie for one request. `filter` picks which effects are written to `out`;
-// `stop_at_deny` ends the walk at the first matching deny when only the decision is wanted.
+// One walk over the trie for one request. It always gathers the allowed and denied action sets
+// of the statements it meets; with `collect` it also writes the statements of one action, of the
+// effects selected, to `out`. `stop_at_deny` ends the walk at the first matching deny.
 struct compiled_policy::walker {
   const compiled_policy& policy;
   policy::action_set action;
-  std::span<std::uint32_t> out;
+  std::span<std::uint32_t> out{};
+  bool collect = false;
   bool record_allows = true;
   bool record_denies = true;
   bool stop_at_deny = false;
-  std::uint32_t written = 0;
-  std::uint32_t allows = 0;
-  std::uint32_t denies = 0;
-  bool overflow = false;
   policy::action_set allowed = 0;
   policy::action_set denied = 0;
+  std::uint32_t written = 0;
+  bool overflow = false;
 
-  [[nodiscard]] bool done() const noexcept { return stop_at_deny && denies > 0; }
+  [[nodiscard]] bool done() const noexcept { return stop_at_deny && denied != 0; }
 
-  void record(std::uint32_t statement, policy::action_set actions) noexcept {
-    const bool deny = policy.statements_[statement].effect == policy::effect::deny;
-    ++(deny ? denies : allows);
-    (deny ? denied : allowed) |= actions;
-    if (deny ? !record_denies : !record_allows) return;
+  void write(std::uint32_t statement) noexcept {
     if (written < out.size()) {
       out[written++] = statement;
     } else {
@@ -422,22 +442,46 @@ struct compiled_policy::walker {
     }
   }
 
+  [[nodiscard]] bool path_matches(const edge& e, std::string_view path) const noexcept {
+    switch (e.kind) {
+      case path_kind::any:
+        return true;
+      case path_kind::prefix:
+        return path.starts_with(text({e.path.offset, e.path.length - 1}));
+      case path_kind::literal:
+      case path_kind::glob:
+        break;
+    }
+    return glob_match(text(e.path), path);
+  }
+
   void follow(const edge& e, const rn_segment& segment, rn_cursor next) noexcept {
     if ((policy.nodes_[e.child].below & action) == 0) return;
     if (!tags_match(e, segment)) return;
     walk(e.child, next);
   }
 
-  void walk(std::uint32_t at, rn_cursor cursor) noexcept {
+  void visit_terminals(std::uint32_t at) noexcept {
     const node& n = policy.nodes_[at];
-    if ((n.here & action) != 0) {
-      for (auto t = n.terminals_begin; t != n.terminals_end; ++t) {
-        const terminal& term = policy.terminals_[t];
-        if ((term.actions & action) != 0) record(term.statement, term.actions);
-      }
-      if (done()) return;
+    const policy::action_set allow_hit = n.here_allow & action;
+    const policy::action_set deny_hit = n.here_deny & action;
+    if ((allow_hit | deny_hit) == 0) return;
+    allowed |= allow_hit;
+    denied |= deny_hit;
+    if (!collect) return;
+    const auto id = static_cast<std::size_t>(std::countr_zero(action));
+    const auto begin = policy.terminal_ranges_[n.ranges + id];
+    const auto end = policy.terminal_ranges_[n.ranges + id + 1];
+    for (auto t = begin; t != end; ++t) {
+      const terminal& hit = policy.terminals_[t];
+      if (hit.deny ? record_denies : record_allows) write(hit.statement);
     }
-    if (!cursor.more || (n.children & action) == 0) return;
+  }
+
+  void walk(std::uint32_t at, rn_cursor cursor) noexcept {
+    visit_terminals(at);
+    const node& n = policy.nodes_[at];
+    if (done() || !cursor.more || (n.children & action) == 0) return;
     const rn_segment segment = take_segment(cursor);
     if (n.has_literals) {
       const auto hash = hash_literal(at, segment.path);
@@ -454,62 +498,67 @@ struct compiled_policy::walker {
     }
     for (auto e = n.globs_begin; e != n.globs_end && !done(); ++e) {
       const edge& g = policy.edges_[e];
-      if (g.kind == path_kind::glob && !glob_match(text(g.path), segment.path)) continue;
-      follow(g, segment, cursor);
+      if (path_matches(g, segment.path)) follow(g, segment, cursor);
     }
   }
 
   void run(std::string_view resource) noexcept {
-    for (auto s : policy.universal_denies_) record(s, policy::all_actions);
-    if (done()) return;
-    for (auto s : policy.universal_allows_) record(s, policy::all_actions);
-    if (resource.empty()) return;
-    walk(0, {resource, true});
+    if (!policy.universal_denies_.empty()) {
+      denied |= action;
+      if (collect && record_denies) {
+        for (auto s : policy.universal_denies_) write(s);
+      }
+      if (done()) return;
+    }
+    if (!policy.universal_allows_.empty()) {
+      allowed |= action;
+      if (collect && record_allows) {
+        for (auto s : policy.universal_allows_) write(s);
+      }
+    }
+    if (!resource.empty()) walk(0, {resource, true});
   }
 };
 
 decision compiled_policy::decide(policy::action_id action, std::string_view resource) const noexcept {
-  walker w{*this, bit_of(action), {}};
-  w.record_allows = w.record_denies = false;
+  walker w{*this, bit_of(action)};
   w.stop_at_deny = true;
   w.run(resource);
-  if (w.denies > 0) return decision::explicit_deny;
-  return w.allows > 0 ? decision::allow : decision::implicit_deny;
+  if (w.denied != 0) return decision::explicit_deny;
+  return w.allowed != 0 ? decision::allow : decision::implicit_deny;
 }
 
 policy::action_set compiled_policy::allowed_actions(policy::action_set of_interest,
                                                     std::string_view resource) const noexcept {
-  walker w{*this, of_interest, {}};
-  w.record_allows = w.record_denies = false;
+  walker w{*this, of_interest};
   w.run(resource);
-  return w.allowed & ~w.denied & of_interest;
+  return w.allowed & ~w.denied;
 }
 
 verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,
                                   std::span<std::uint32_t> determining) const noexcept {
-  walker w{*this, bit_of(action), determining};
+  // Denies are filed first at every node, so one pass that records both kinds usually fits; if
+  // the buffer overflows, a second pass records only the kind that decides.
+  walker w{*this, bit_of(action), determining, true};
   w.run(resource);
   verdict v;
-  if (w.denies > 0) {
+  if (w.denied != 0) {
     v.decision = decision::explicit_deny;
-  } else if (w.allows > 0) {
+  } else if (w.allowed != 0) {
     v.decision = decision::allow;
   } else {
     return v;
   }
   const bool deny = v.decision == decision::explicit_deny;
   if (w.overflow) {
-    // The buffer filled up with both kinds; walk again keeping only the determining kind.
-    walker again{*this, bit_of(action), determining};
-    again.record_allows = !deny;
-    again.record_denies = deny;
+    walker again{*this, bit_of(action), determining, true, !deny, deny};
     again.run(resource);
     w.written = again.written;
     w.overflow = again.overflow;
   }
   auto first = determining.begin();
   auto last = first + w.written;
-  if (deny && w.allows > 0) {
+  if (deny && w.allowed != 0) {
     last = std::remove_if(first, last, [&](std::uint32_t s) {
       return statements_[s].effect != policy::effect::deny;
     });

@@ -128,6 +128,7 @@ class compiled_policy {
   std::vector<node> nodes_;
   std::vector<edge> edges_;
   std::vector<terminal> terminals_;
+  std::vector<std::uint32_t> terminal_ranges_;
   std::vector<literal_slot> literal_table_;
   std::uint64_t literal_mask_ = 0;
   std::vector<text_ref> tag_globs_;
