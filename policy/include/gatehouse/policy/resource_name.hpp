@@ -1,6 +1,7 @@
 // Resource-name (RN) patterns: the grammar of SPEC §2.2 and the parsed form the engine compiles.
 #pragma once
 
+#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 #include <cstddef>
