@@ -10,6 +10,7 @@
 #include <gatehouse/engine/compiled_policy.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cassert>
 #include <cstring>
@@ -40,6 +41,10 @@ std::string describe(const compile_error& e, std::span<const sourced_statement> 
     if (e.what == compile_error::reason::unknown_action &&
         e.item_index < s.statement.actions.size()) {
       return out + ": unknown action \"" + s.statement.actions[e.item_index] + "\"";
+    }
+    if (e.what == compile_error::reason::too_deep) {
+      return out + ": resource pattern " + std::to_string(e.item_index) + " has more than " +
+             std::to_string(compiled_policy::max_pattern_depth) + " segments";
     }
     if (e.item_index < s.statement.resources.size()) {
       return out + ": resource \"" + s.statement.resources[e.item_index] +
@@ -110,7 +115,20 @@ struct compiled_policy::node {
   std::uint32_t ranges = 0;
   std::uint32_t globs_begin = 0;
   std::uint32_t globs_end = 0;
+  /// This node's prefix globs (`abc*`), one group per text, sorted by text.
+  std::uint32_t prefixes_begin = 0;
+  std::uint32_t prefixes_end = 0;
   bool has_literals = false;
+};
+
+// Prefix globs sharing one text. `head`/`mask` hold its first (up to) eight bytes, so that most
+// texts that do not start a path are rejected by one masked compare, without memcmp.
+struct compiled_policy::prefix_group {
+  text_ref text;
+  std::uint32_t edges_begin = 0;
+  std::uint32_t edges_end = 0;
+  std::uint64_t head = 0;
+  std::uint64_t mask = 0;
 };
 
 struct compiled_policy::literal_slot {
@@ -133,23 +151,32 @@ constexpr std::uint64_t mix(std::uint64_t x) noexcept {
   return x;
 }
 
-// A word-at-a-time hash: literal look-ups hash every path on the request path, so byte-wise
-// FNV would cost more than the rest of the walk.
-std::uint64_t hash_literal(std::uint32_t parent, std::string_view text) noexcept {
-  std::uint64_t h = mix(parent + 0x9e3779b97f4a7c15ULL * (text.size() + 1));
-  const char* p = text.data();
-  std::size_t n = text.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    h = mix(h ^ word);
+// Literal look-ups hash every path segment of a request once, so the hash has a fixed cost: the
+// length and the first and last eight bytes. Paths that agree there collide and are told apart
+// by the full comparison that follows every hash match anyway.
+std::uint64_t hash_path(std::string_view text) noexcept {
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  const auto n = text.size();
+  if (n >= 8) {
+    std::memcpy(&head, text.data(), 8);
+    std::memcpy(&tail, text.data() + n - 8, 8);
+  } else if (n > 0) {
+    std::memcpy(&head, text.data(), n);
   }
-  if (n > 0) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, p, n);
-    h = mix(h ^ word ^ (std::uint64_t{n} << 59));
-  }
-  return h;
+  return mix(head ^ mix(tail ^ n));
+}
+
+// The first (up to) eight bytes of `text`, zero-padded.
+std::uint64_t first_bytes(std::string_view text) noexcept {
+  std::uint64_t out = 0;
+  if (!text.empty()) std::memcpy(&out, text.data(), std::min<std::size_t>(8, text.size()));
+  return out;
+}
+
+// The table key of a literal path under a parent node.
+constexpr std::uint64_t slot_hash(std::uint64_t path_hash, std::uint32_t parent) noexcept {
+  return (path_hash ^ (std::uint64_t{parent} * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
 }
 
 constexpr policy::action_set bit_of(policy::action_id id) noexcept {
@@ -163,30 +190,82 @@ path_kind kind_of(std::string_view path) noexcept {
   return star == path.size() - 1 ? path_kind::prefix : path_kind::glob;
 }
 
-// Where a walk stands in the request's resource name: the text after the segments consumed so
-// far, and whether another segment follows (a trailing `:` leaves one empty segment).
-struct rn_cursor {
-  std::string_view rest;
-  bool more = false;
-};
-
+// A segment of the request's resource name. Trivial, so that the walker's array of them costs
+// nothing until `split_segments` fills it.
 struct rn_segment {
-  std::string_view path;
-  std::string_view tags;
-  bool tagged = false;
+  const char* path_data;
+  const char* tags_data;
+  std::uint32_t path_size;
+  std::uint32_t tags_size;
+  bool tagged;
+  mutable bool hashed;
+  mutable std::uint64_t path_hash;
+
+  [[nodiscard]] std::string_view path() const noexcept { return {path_data, path_size}; }
+  [[nodiscard]] std::string_view tags() const noexcept { return {tags_data, tags_size}; }
+  [[nodiscard]] std::uint64_t hash() const noexcept {
+    if (!hashed) {
+      path_hash = hash_path(path());
+      hashed = true;
+    }
+    return path_hash;
+  }
 };
 
-rn_segment take_segment(rn_cursor& cursor) noexcept {
-  const auto colon = cursor.rest.find(':');
-  const auto text = cursor.rest.substr(0, colon);
-  if (colon == std::string_view::npos) {
-    cursor = {{}, false};
-  } else {
-    cursor.rest.remove_prefix(colon + 1);
+// The first `c` in [p, end), or `end`: eight bytes at a time, since splitting the resource name
+// is a large share of a decision's cost.
+// `floor` is the start of the whole name: a short tail is read as the name's last eight bytes,
+// shifted, rather than byte by byte.
+const char* find_byte(const char* floor, const char* p, const char* end, char c) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  static_assert(std::endian::native == std::endian::little, "byte order of the word scan");
+  const std::uint64_t pattern = ones * static_cast<unsigned char>(c);
+  while (p != end) {
+    const auto left = static_cast<std::size_t>(end - p);
+    std::uint64_t word;
+    if (left >= 8) {
+      std::memcpy(&word, p, 8);
+    } else if (end - floor >= 8) {
+      std::memcpy(&word, end - 8, 8);
+      word >>= 8 * (8 - left);  // zero bytes shift in; a zero byte never equals a separator
+    } else {
+      while (p != end && *p != c) ++p;
+      return p;
+    }
+    const std::uint64_t x = word ^ pattern;
+    // The lowest flagged byte is exactly the first match; higher flags may be false.
+    const std::uint64_t found = (x - ones) & ~x & highs;
+    if (found != 0) {
+      const auto at = static_cast<std::size_t>(std::countr_zero(found) >> 3);
+      return at < left ? p + at : end;
+    }
+    if (left <= 8) return end;
+    p += 8;
   }
-  const auto semicolon = text.find(';');
-  if (semicolon == std::string_view::npos) return {text, {}, false};
-  return {text.substr(0, semicolon), text.substr(semicolon + 1), true};
+  return end;
+}
+
+// Splits the first `out.size()` segments of a resource name once: the walk visits a segment at
+// several nodes when globs branch, and must not scan it again each time.
+std::size_t split_segments(std::string_view resource, std::span<rn_segment> out) noexcept {
+  const char* p = resource.data();
+  const char* const end = p + resource.size();
+  std::size_t count = 0;
+  while (count < out.size()) {
+    const char* const colon = find_byte(resource.data(), p, end, ':');
+    const char* const semicolon = find_byte(resource.data(), p, colon, ';');
+    auto& segment = out[count++];
+    segment.path_data = p;
+    segment.path_size = static_cast<std::uint32_t>(semicolon - p);
+    segment.tagged = semicolon != colon;
+    segment.tags_data = segment.tagged ? semicolon + 1 : colon;
+    segment.tags_size = segment.tagged ? static_cast<std::uint32_t>(colon - semicolon - 1) : 0;
+    segment.hashed = false;
+    if (colon == end) break;
+    p = colon + 1;
+  }
+  return count;
 }
 
 }  // namespace
@@ -296,8 +375,12 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
         if (!pattern) {
           return compile_error{compile_error::reason::bad_resource, i, r, pattern.error()};
         }
+        if (pattern->segments.size() > max_pattern_depth) {
+          return compile_error{compile_error::reason::too_deep, i, r, {}};
+        }
         it = parsed.emplace(source.resources[r], std::move(*pattern)).first;
       }
+      out->max_depth_ = std::max(out->max_depth_, it->second.segments.size());
       compiled.patterns.push_back(it->second);
       trie.add(it->second, index, compiled.actions, source.effect == policy::effect::deny);
     }
@@ -358,28 +441,49 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
       out->edges_.push_back(flat);
       return flat.path;
     };
+    // Edges in three groups: globs tried one by one (`*` and general globs), prefix globs
+    // found by the lengths of their text, and literals found by their path; the last two
+    // grouped by text so that one table slot names all edges sharing it.
     auto& edges = source.edges;
-    const auto literal_first = std::stable_partition(edges.begin(), edges.end(), [](auto& e) {
-      return kind_of(e.path) != path_kind::literal;
+    auto rank = [](const builder::build_edge& e) {
+      const auto kind = kind_of(e.path);
+      return kind == path_kind::prefix ? 1 : kind == path_kind::literal ? 2 : 0;
+    };
+    std::stable_sort(edges.begin(), edges.end(), [&](auto& a, auto& b) {
+      return std::pair(rank(a), std::string_view(a.path)) <
+             std::pair(rank(b), std::string_view(b.path));
+    });
+    const auto prefix_first = std::find_if(edges.begin(), edges.end(), [&](auto& e) {
+      return rank(e) > 0;
     });
     target.globs_begin = static_cast<std::uint32_t>(out->edges_.size());
-    for (auto it = edges.begin(); it != literal_first; ++it) emit(*it);
+    for (auto it = edges.begin(); it != prefix_first; ++it) emit(*it);
     target.globs_end = static_cast<std::uint32_t>(out->edges_.size());
 
-    std::stable_sort(literal_first, edges.end(),
-                     [](auto& a, auto& b) { return a.path < b.path; });
-    for (auto it = literal_first; it != edges.end();) {
+    target.prefixes_begin = static_cast<std::uint32_t>(out->prefix_groups_.size());
+    for (auto it = prefix_first; it != edges.end();) {
       const auto group_end =
           std::find_if(it, edges.end(), [&](auto& e) { return e.path != it->path; });
+      const bool prefix = rank(*it) == 1;
       const auto begin = static_cast<std::uint32_t>(out->edges_.size());
       text_ref path{};
       for (auto e = it; e != group_end; ++e) path = emit(*e);
-      slots.push_back({static_cast<std::uint32_t>(n), path, begin,
-                       static_cast<std::uint32_t>(out->edges_.size())});
-      ++literal_groups;
+      const auto end = static_cast<std::uint32_t>(out->edges_.size());
+      if (prefix) {
+        --path.length;  // the trailing star; sorting by path kept the texts in order
+        const std::string_view prefix_text(out->strings_.data() + path.offset, path.length);
+        const auto head_size = std::min<std::size_t>(8, path.length);
+        out->prefix_groups_.push_back({path, begin, end, first_bytes(prefix_text),
+                                       head_size == 8 ? ~std::uint64_t{0}
+                                                      : first_bytes(std::string(head_size, '\xff'))});
+      } else {
+        target.has_literals = true;
+        slots.push_back({static_cast<std::uint32_t>(n), path, begin, end});
+        ++literal_groups;
+      }
       it = group_end;
     }
-    target.has_literals = literal_first != edges.end();
+    target.prefixes_end = static_cast<std::uint32_t>(out->prefix_groups_.size());
   }
 
   const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(8, literal_groups * 2));
@@ -387,7 +491,7 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
   out->literal_mask_ = capacity - 1;
   for (const auto& slot : slots) {
     const std::string_view path(out->strings_.data() + slot.path.offset, slot.path.length);
-    const auto hash = hash_literal(slot.parent, path);
+    const auto hash = slot_hash(hash_path(path), slot.parent);
     auto i = hash & out->literal_mask_;
     while (out->literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out->literal_mask_;
     out->literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
@@ -399,26 +503,44 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
 // of the statements it meets; with `collect` it also writes the statements of one action, of the
 // effects selected, to `out`. `stop_at_deny` ends the walk at the first matching deny.
 struct compiled_policy::walker {
+  walker(const compiled_policy& p, policy::action_set a, std::span<std::uint32_t> o = {},
+         bool c = false, bool allows = true, bool denies = true) noexcept
+      : policy(p), action(a), out(o), collect(c), record_allows(allows), record_denies(denies) {}
+
   const compiled_policy& policy;
   policy::action_set action;
-  std::span<std::uint32_t> out{};
-  bool collect = false;
-  bool record_allows = true;
-  bool record_denies = true;
+  std::span<std::uint32_t> out;
+  bool collect;
+  bool record_allows;
+  bool record_denies;
   bool stop_at_deny = false;
   policy::action_set allowed = 0;
   policy::action_set denied = 0;
   std::uint32_t written = 0;
   bool overflow = false;
+  bool full_and_sorted = false;
+  std::array<rn_segment, max_pattern_depth> segments;  // filled by run(), up to `depth`
+  std::size_t depth = 0;
 
   [[nodiscard]] bool done() const noexcept { return stop_at_deny && denied != 0; }
 
+  // A statement that ends at several matched nodes is met once per node. A full buffer is
+  // compacted before it counts as too small, so `overflow` means more distinct statements than
+  // fit; once it is full of distinct, sorted statements, a duplicate is found by binary search.
   void write(std::uint32_t statement) noexcept {
-    if (written < out.size()) {
-      out[written++] = statement;
-    } else {
-      overflow = true;
+    if (overflow) return;
+    if (written == out.size()) {
+      if (!full_and_sorted) {
+        std::sort(out.begin(), out.end());
+        written = static_cast<std::uint32_t>(std::unique(out.begin(), out.end()) - out.begin());
+        full_and_sorted = written == out.size();
+      }
+      if (full_and_sorted) {
+        overflow = !std::binary_search(out.begin(), out.end(), statement);
+        return;
+      }
     }
+    out[written++] = statement;
   }
 
   [[nodiscard]] std::string_view text(text_ref ref) const noexcept {
@@ -428,7 +550,7 @@ struct compiled_policy::walker {
   [[nodiscard]] bool tags_match(const edge& e, const rn_segment& segment) const noexcept {
     if (e.tags_begin == e.tags_end) return true;
     if (!segment.tagged) return false;
-    std::string_view rest = segment.tags;
+    std::string_view rest = segment.tags();
     for (;;) {
       const auto comma = rest.find(',');
       const auto tag = rest.substr(0, comma);
@@ -455,7 +577,7 @@ struct compiled_policy::walker {
     return glob_match(text(e.path), path);
   }
 
-  void follow(const edge& e, const rn_segment& segment, rn_cursor next) noexcept {
+  void follow(const edge& e, const rn_segment& segment, std::size_t next) noexcept {
     if ((policy.nodes_[e.child].below & action) == 0) return;
     if (!tags_match(e, segment)) return;
     walk(e.child, next);
@@ -478,27 +600,47 @@ struct compiled_policy::walker {
     }
   }
 
-  void walk(std::uint32_t at, rn_cursor cursor) noexcept {
-    visit_terminals(at);
-    const node& n = policy.nodes_[at];
-    if (done() || !cursor.more || (n.children & action) == 0) return;
-    const rn_segment segment = take_segment(cursor);
-    if (n.has_literals) {
-      const auto hash = hash_literal(at, segment.path);
-      for (auto i = hash & policy.literal_mask_;; i = (i + 1) & policy.literal_mask_) {
-        const literal_slot& slot = policy.literal_table_[i];
-        if (slot.parent == literal_slot::empty) break;
-        if (slot.hash == hash && slot.parent == at && text(slot.path) == segment.path) {
-          for (auto e = slot.edges_begin; e != slot.edges_end && !done(); ++e) {
-            follow(policy.edges_[e], segment, cursor);
-          }
-          break;
+  // Follows the edges of the literal `path` under node `at`, if there is one.
+  void follow_literal(std::uint32_t at, const rn_segment& segment, std::size_t level) noexcept {
+    const auto hash = slot_hash(segment.hash(), at);
+    for (auto i = hash & policy.literal_mask_;; i = (i + 1) & policy.literal_mask_) {
+      const literal_slot& slot = policy.literal_table_[i];
+      if (slot.parent == literal_slot::empty) return;
+      if (slot.hash == hash && slot.parent == at && text(slot.path) == segment.path()) {
+        for (auto e = slot.edges_begin; e != slot.edges_end && !done(); ++e) {
+          follow(policy.edges_[e], segment, level + 1);
         }
+        return;
       }
     }
+  }
+
+  // Follows every prefix glob of node `n` whose text starts the segment's path.
+  void follow_prefixes(const node& n, const rn_segment& segment, std::size_t level) noexcept {
+    const std::string_view path = segment.path();
+    const std::uint64_t path_head = first_bytes(path);
+    for (auto g = n.prefixes_begin; g != n.prefixes_end && !done(); ++g) {
+      const prefix_group& group = policy.prefix_groups_[g];
+      if ((path_head & group.mask) != group.head) continue;
+      if (group.text.length > 8 && !path.starts_with(text(group.text))) continue;
+      if (group.text.length > path.size()) continue;
+      for (auto e = group.edges_begin; e != group.edges_end && !done(); ++e) {
+        follow(policy.edges_[e], segment, level + 1);
+      }
+    }
+  }
+
+  // Visits node `at`, which matched the first `level` segments.
+  void walk(std::uint32_t at, std::size_t level) noexcept {
+    visit_terminals(at);
+    const node& n = policy.nodes_[at];
+    if (done() || level == depth || (n.children & action) == 0) return;
+    const rn_segment& segment = segments[level];
+    if (n.has_literals) follow_literal(at, segment, level);
+    if (n.prefixes_begin != n.prefixes_end) follow_prefixes(n, segment, level);
     for (auto e = n.globs_begin; e != n.globs_end && !done(); ++e) {
       const edge& g = policy.edges_[e];
-      if (path_matches(g, segment.path)) follow(g, segment, cursor);
+      if (path_matches(g, segment.path())) follow(g, segment, level + 1);
     }
   }
 
@@ -516,7 +658,9 @@ struct compiled_policy::walker {
         for (auto s : policy.universal_allows_) write(s);
       }
     }
-    if (!resource.empty()) walk(0, {resource, true});
+    if (resource.empty() || policy.max_depth_ == 0) return;
+    depth = split_segments(resource, std::span(segments.data(), policy.max_depth_));
+    walk(0, 0);
   }
 };
 

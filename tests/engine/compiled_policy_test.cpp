@@ -13,11 +13,6 @@
 
 #include "random_policy.hpp"
 
-namespace gatehouse::engine {
-// Printing for BOOST_TEST comparisons.
-std::ostream& operator<<(std::ostream& os, decision d) { return os << to_string(d); }
-}  // namespace gatehouse::engine
-
 namespace {
 
 using namespace gatehouse;
@@ -34,7 +29,14 @@ std::ostream& operator<<(std::ostream& os, const match_vector& v) {
 }
 
 // SPEC §2.3's vectors, FeatBit's behaviour, and the edges of the split rules.
-const std::array<match_vector, 40> match_vectors = {{
+const std::array<match_vector, 46> match_vectors = {{
+    // Prefix globs around the eight-byte head the engine compares first.
+    {"project/web-frontend", "project/web-front*", true},
+    {"project/web-fronx", "project/web-front*", false},
+    {"project/web", "project/web-front*", false},
+    {"proj", "project*", false},
+    {"project", "project*", true},
+    {"projecT/x", "project/*", false},
     {"project/foo;tagA,tagB", "project/foo;tag*", true},
     {"project/foo;tagC", "project/foo;tagA,tagB", false},
     {"project/foo", "project/*;required", false},
@@ -169,6 +171,33 @@ BOOST_AUTO_TEST_CASE(small_buffer_reports_truncation) {
   BOOST_TEST(small[0] == 5U);
 }
 
+BOOST_AUTO_TEST_CASE(a_statement_met_twice_fills_one_slot) {
+  std::vector<sourced_statement> s = {
+      {"p", {"twice", "flag", policy::effect::allow, {"*"}, {"a/a", "a/*", "*"}}},
+      {"p", {"once", "flag", policy::effect::allow, {"*"}, {"a/a"}}}};
+  const auto p = testing::compile_or_fail(s);
+  std::array<std::uint32_t, 2> exact{};
+  const auto v = p->evaluate("ToggleFlag", "a/a", exact);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(!v.truncated);
+  BOOST_TEST(v.written == 2U);
+  BOOST_TEST(exact[0] == 0U);
+  BOOST_TEST(exact[1] == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(patterns_deeper_than_the_limit_do_not_compile) {
+  std::string deep = "a/a";
+  for (std::size_t i = 1; i <= engine::compiled_policy::max_pattern_depth; ++i) deep += ":a/a";
+  const auto statements = allow_on(deep);
+  const auto compiled = engine::compiled_policy::compile(statements);
+  BOOST_REQUIRE(!compiled);
+  BOOST_TEST((compiled.error().what == engine::compile_error::reason::too_deep));
+  // At the limit it compiles, and a deeper request still matches it as a prefix.
+  const auto at_limit = allow_on(deep.substr(4));
+  const auto p = testing::compile_or_fail(at_limit);
+  BOOST_TEST(p->decide("ToggleFlag", deep + ":x/y") == decision::allow);
+}
+
 BOOST_AUTO_TEST_CASE(compile_errors_name_the_item) {
   std::vector<sourced_statement> s = {
       {"p", {"ok", "flag", policy::effect::allow, {"ToggleFlag"}, {"project/*"}}},
@@ -217,6 +246,11 @@ BOOST_AUTO_TEST_CASE(agrees_with_reference_on_random_policies) {
         BOOST_TEST(got == expected.decision);
         BOOST_TEST(compiled->decide(action, resource) == expected.decision);
         BOOST_TEST(determining == expected.determining, boost::test_tools::per_element());
+        // A buffer of exactly the right size is enough, whatever matched twice.
+        std::vector<std::uint32_t> exact(expected.determining.size());
+        const auto v = compiled->evaluate(action, resource, exact);
+        BOOST_TEST(!v.truncated);
+        BOOST_TEST(exact == expected.determining, boost::test_tools::per_element());
       }
     }
   }

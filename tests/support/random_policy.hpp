@@ -3,9 +3,15 @@
 
 #include <gatehouse/engine/compiled_policy.hpp>
 
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
+
+namespace gatehouse::engine {
+// Printing for BOOST_TEST comparisons.
+inline std::ostream& operator<<(std::ostream& os, decision d) { return os << to_string(d); }
+}  // namespace gatehouse::engine
 
 namespace gatehouse::testing {
 

@@ -56,6 +56,8 @@ struct compile_error {
     unknown_action,
     /// A resource pattern that does not parse; `rn` says where and why.
     bad_resource,
+    /// A resource pattern with more than `compiled_policy::max_pattern_depth` segments.
+    too_deep,
   };
   compile_error::reason what = reason::bad_resource;
   std::size_t statement_index = 0;
@@ -72,6 +74,9 @@ struct compile_error {
 /// `std::shared_ptr<const compiled_policy>`; every member function is safe to call concurrently.
 class compiled_policy {
  public:
+  /// The deepest resource pattern a statement may have; FeatBit's deepest names have four.
+  static constexpr std::size_t max_pattern_depth = 16;
+
   /// Compiles `statements`. Fails on the first unknown action or unparsable resource pattern;
   /// `resourceType "*"` statements are not looked into, as they match everything.
   [[nodiscard]] static boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
@@ -112,6 +117,7 @@ class compiled_policy {
   struct terminal;
   struct literal_slot;
   struct text_ref;
+  struct prefix_group;
 
   compiled_policy(const compiled_policy&) = delete;
   compiled_policy& operator=(const compiled_policy&) = delete;
@@ -131,7 +137,9 @@ class compiled_policy {
   std::vector<std::uint32_t> terminal_ranges_;
   std::vector<literal_slot> literal_table_;
   std::uint64_t literal_mask_ = 0;
+  std::size_t max_depth_ = 0;
   std::vector<text_ref> tag_globs_;
+  std::vector<prefix_group> prefix_groups_;
   std::string strings_;
 };
 
