@@ -1,0 +1,366 @@
+// The built-in sweep: decide and compile at 10 to 10,000 statements, containment at 20 vs 100
+// and 1,000 vs 1,000 (contained and not), with SPEC §9 targets checked in the table.
+#include "suite.hpp"
+
+#include "inputs.hpp"
+#include "runs.hpp"
+#include "workload.hpp"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace gatehouse::bench {
+namespace {
+
+// SPEC §9 targets that the sweep can check, by case.
+std::optional<double> decide_target_ns(std::size_t statements) {
+  if (statements == 10) return 100;
+  if (statements == 10'000) return 300;
+  return std::nullopt;
+}
+std::optional<double> compile_target_ns(std::size_t statements) {
+  if (statements == 10'000) return 20e6;
+  return std::nullopt;
+}
+std::optional<double> contains_target_ns(std::size_t granted, std::size_t requested) {
+  if (granted == 100 && requested <= 40) return 100e3;
+  if (granted == 1'000 && requested >= 900) return 50e6;
+  return std::nullopt;
+}
+
+std::string verdict_text(double measured, std::optional<double> target) {
+  if (!target) return "";
+  return measured <= *target ? "ok" : "MISSED";
+}
+
+std::string first_line_of(const std::string& path, std::string_view prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(prefix)) return line;
+  }
+  return {};
+}
+
+std::string cpu_model() {
+  auto line = first_line_of("/proc/cpuinfo", "model name");
+  const auto colon = line.find(':');
+  return colon == std::string::npos ? std::string()
+                                    : line.substr(line.find_first_not_of(' ', colon + 1));
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// CPU time of the whole machine (/proc/stat) and of this process, to tell afterwards how much
+// of the machine other work took during the run: the figures are only as good as that is low.
+struct cpu_sample {
+  double busy_s = 0;
+  double total_s = 0;
+  double steal_s = 0;
+  double self_s = 0;
+
+  static cpu_sample now() {
+    cpu_sample out;
+    std::ifstream in("/proc/stat");
+    std::string label;
+    in >> label;
+    std::array<double, 8> ticks{};  // user nice system idle iowait irq softirq steal
+    for (auto& t : ticks) in >> t;
+    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double total = 0;
+    for (auto t : ticks) total += t;
+    out.total_s = total / hz;
+    out.busy_s = (total - ticks[3] - ticks[4]) / hz;
+    out.steal_s = ticks[7] / hz;
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    return out;
+  }
+};
+
+struct machine_noise {
+  /// Share of the machine's CPU capacity used by other processes (0-100).
+  double others_percent = 0;
+  /// Share stolen by the hypervisor (0-100).
+  double steal_percent = 0;
+};
+
+machine_noise noise_between(const cpu_sample& start, const cpu_sample& end) {
+  const double total = end.total_s - start.total_s;
+  if (total <= 0) return {};
+  const double others = (end.busy_s - start.busy_s) - (end.self_s - start.self_s);
+  return {std::max(0.0, 100 * others / total), 100 * (end.steal_s - start.steal_s) / total};
+}
+
+std::string utc_now() {
+  const auto now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text.data();
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 64> text{};
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  return text.data();
+}
+
+// Figures in the unit that suits them: ns below 10 µs, µs below 10 ms, ms above.
+std::string duration_text(double ns) {
+  if (ns < 10e3) return fixed(ns, 1) + " ns";
+  if (ns < 10e6) return fixed(ns / 1e3, 1) + " µs";
+  return fixed(ns / 1e6, 2) + " ms";
+}
+
+#ifdef __clang__
+constexpr const char* compiler_name = "clang " __clang_version__;
+#else
+constexpr const char* compiler_name = "gcc " __VERSION__;
+#endif
+
+class progress {
+ public:
+  explicit progress(std::size_t total) : total_(total) {}
+  void step(const std::string& what) {
+    std::fprintf(stderr, "[%zu/%zu] %s…\n", ++done_, total_, what.c_str());
+  }
+
+ private:
+  std::size_t total_;
+  std::size_t done_ = 0;
+};
+
+struct containment_case {
+  std::size_t granted;
+  std::size_t requested;
+  bool contained;
+};
+
+}  // namespace
+
+int run_suite(const suite_options& options) {
+  const std::string started_at = utc_now();
+  const std::string load_at_start = load_average();
+  const auto cpu_at_start = cpu_sample::now();
+  const std::array<containment_case, 4> containment_cases = {
+      {{100, 20, true}, {100, 20, false}, {1'000, 1'000, true}, {1'000, 1'000, false}}};
+
+  timing_limits fast;
+  fast.budget = options.budget;
+  fast.max_batches = 20'000;
+  timing_limits slow;
+  slow.budget = options.budget;
+  slow.max_batches = 5'000;
+  slow.min_batches = 5;
+  slow.warmup_batches = 1;
+  timing_limits containment_limits = slow;
+  containment_limits.budget = options.budget * 2;
+
+  progress steps(options.sizes.size() * 2 + containment_cases.size());
+  std::vector<decide_result> decides;
+  std::vector<compile_result> compiles;
+  std::vector<std::pair<containment_case, contains_result>> containments;
+  std::vector<std::string> failures;
+
+  // Round-trip through the policy loader: the generator's output must be what a user's file
+  // would be, schema and all.
+  const auto load_workload = [&](std::size_t size) {
+    auto generated = generate_workload({size, options.requests, options.seed, false});
+    const std::string name = "bench-" + std::to_string(size);
+    return std::pair(load_statements_text(to_document_json(generated.statements, name, name), name),
+                     std::move(generated.requests));
+  };
+
+  // Compiling goes first, in a process whose heap the decision runs have not yet churned:
+  // compile time is dominated by allocation, and measured after the reference evaluator's
+  // millions of small allocations it comes out up to twice as slow (see README).
+  for (const auto size : options.sizes) {
+    steps.step("compile " + std::to_string(size) + " statements");
+    compiles.push_back(run_compile(load_workload(size).first, slow));
+  }
+  for (const auto size : options.sizes) {
+    const auto [statements, requests] = load_workload(size);
+    const auto compiled = compile_or_throw(statements, "bench-" + std::to_string(size));
+    steps.step("decide " + std::to_string(size) + " statements, " +
+               std::to_string(requests.size()) + " requests");
+    decides.push_back(run_decide(statements, *compiled, requests, {fast, fast}));
+    for (const auto& example : decides.back().disagreement_examples) {
+      std::fprintf(stderr, "  disagreement: %s\n", example.c_str());
+    }
+    if (decides.back().disagreements > 0) {
+      failures.push_back("decide " + std::to_string(size) + ": engine and reference disagree on " +
+                         std::to_string(decides.back().disagreements) + " requests");
+    }
+  }
+
+  for (const auto& c : containment_cases) {
+    steps.step("contains " + std::to_string(c.requested) + " requested vs " +
+               std::to_string(c.granted) + " granted (" +
+               (c.contained ? "contained" : "not contained") + ")");
+    const auto pair = generate_containment({c.granted, c.requested, options.seed, c.contained});
+    const auto granted =
+        load_statements_text(to_document_json(pair.granted, "granted", "granted"), "granted");
+    const auto requested = load_statements_text(
+        to_document_json(pair.requested, "requested", "requested"), "requested");
+    auto result = run_contains(granted, requested, containment_limits);
+    const std::string label =
+        std::to_string(requested.size()) + " vs " + std::to_string(granted.size());
+    if (!result.error.empty()) {
+      failures.push_back("contains " + label + ": " + result.error);
+    } else if (result.contained != c.contained) {
+      failures.push_back("contains " + label + ": engine says " +
+                         (result.contained ? "contained" : "not contained") +
+                         ", the workload is built to be " +
+                         (c.contained ? "contained" : "not contained"));
+    } else if (!result.counterexample_confirmed) {
+      failures.push_back("contains " + label +
+                         ": the reference evaluator rejects the counterexample");
+    }
+    containments.emplace_back(c, std::move(result));
+  }
+  const std::string load_at_end = load_average();
+  const auto noise = noise_between(cpu_at_start, cpu_sample::now());
+
+  // The table.
+  std::ostringstream table;
+  table << "gatehouse-bench suite, " << std::thread::hardware_concurrency() << " cores, "
+        << cpu_model() << ", build " << GATEHOUSE_BUILD_TYPE << ", load " << load_at_start << " -> "
+        << load_at_end << "\nother processes used " << fixed(noise.others_percent, 1)
+        << "% of the machine's CPU during the run (steal " << fixed(noise.steal_percent, 1)
+        << "%); rerun when that is high\n\n";
+  table
+      << "decide: time per decision. evaluate = decision + determining statement ids (median, p99\n"
+         "over ~20 us batches); req p99 = 99th percentile of the per-request cost; decide() =\n"
+         "decision alone; reference = naive scan of every statement\n";
+  table << "  statements     evaluate       p99   req p99   decide()   reference       p99  speedup"
+           "  target\n";
+  for (const auto& d : decides) {
+    const auto target = decide_target_ns(d.statements);
+    const std::string target_text =
+        target ? "<= " + duration_text(*target) + " " + verdict_text(d.engine.median_ns, target)
+               : "";
+    std::array<char, 256> line{};
+    std::snprintf(
+        line.data(), line.size(), "  %10zu %12s %9s %9s %10s %11s %9s %7.0fx  %s\n", d.statements,
+        duration_text(d.engine.median_ns).c_str(), duration_text(d.engine.p99_ns).c_str(),
+        duration_text(d.request_p99_ns).c_str(), duration_text(d.decide_only.median_ns).c_str(),
+        duration_text(d.reference.median_ns).c_str(), duration_text(d.reference.p99_ns).c_str(),
+        d.engine.median_ns > 0 ? d.reference.median_ns / d.engine.median_ns : 0.0,
+        target_text.c_str());
+    table << line.data();
+  }
+  table << "\ncompile: time to compile the statement set (median / p99 over runs)\n";
+  table << "  statements       median       p99     nodes  target\n";
+  for (const auto& c : compiles) {
+    const auto target = compile_target_ns(c.statements);
+    std::array<char, 256> line{};
+    std::snprintf(
+        line.data(), line.size(), "  %10zu %12s %9s %9zu  %s\n", c.statements,
+        duration_text(c.time.median_ns).c_str(), duration_text(c.time.p99_ns).c_str(), c.node_count,
+        target ? ("<= " + duration_text(*target) + " " + verdict_text(c.time.median_ns, target))
+                     .c_str()
+               : "");
+    table << line.data();
+  }
+  table << "\ncontains: time per containment check (median / p99 over runs)\n";
+  table << "   requested  granted  contained       median       p99  target\n";
+  for (const auto& [c, r] : containments) {
+    const auto target = contains_target_ns(r.granted, r.requested);
+    std::array<char, 256> line{};
+    std::snprintf(
+        line.data(), line.size(), "  %10zu %8zu  %9s %12s %9s  %s\n", r.requested, r.granted,
+        !r.error.empty() ? "error" : (r.contained ? "yes" : "no"),
+        duration_text(r.time.median_ns).c_str(), duration_text(r.time.p99_ns).c_str(),
+        target ? ("<= " + duration_text(*target) + " " + verdict_text(r.time.median_ns, target))
+                     .c_str()
+               : "");
+    table << line.data();
+  }
+  for (const auto& f : failures) table << "\nFAILED: " << f;
+  if (!failures.empty()) table << "\n";
+  std::fprintf(stderr, "\n%s", table.str().c_str());
+
+  // results.json: one case per line, each object as the subcommand would print it.
+  std::ostringstream json;
+  json << "{\n  \"started_at\": " << json_string(started_at)
+       << ",\n  \"command\": " << json_string(options.command)
+       << ",\n  \"cores\": " << std::thread::hardware_concurrency()
+       << ",\n  \"cpu\": " << json_string(cpu_model())
+       << ",\n  \"compiler\": " << json_string(compiler_name)
+       << ",\n  \"build_type\": " << json_string(GATEHOUSE_BUILD_TYPE)
+       << ",\n  \"load_average_start\": " << json_string(load_at_start)
+       << ",\n  \"load_average_end\": " << json_string(load_at_end)
+       << ",\n  \"other_processes_cpu_percent\": " << fixed(noise.others_percent, 1)
+       << ",\n  \"steal_cpu_percent\": " << fixed(noise.steal_percent, 1)
+       << ",\n  \"seed\": " << options.seed << ",\n  \"requests\": " << options.requests
+       << ",\n  \"budget_ms\": " << options.budget.count() << ",\n  \"decide\": [";
+  for (std::size_t i = 0; i < decides.size(); ++i) {
+    json << (i == 0 ? "\n    " : ",\n    ") << to_json(decides[i]);
+  }
+  json << "\n  ],\n  \"compile\": [";
+  for (std::size_t i = 0; i < compiles.size(); ++i) {
+    json << (i == 0 ? "\n    " : ",\n    ") << to_json(compiles[i]);
+  }
+  json << "\n  ],\n  \"contains\": [";
+  for (std::size_t i = 0; i < containments.size(); ++i) {
+    json << (i == 0 ? "\n    " : ",\n    ") << to_json(containments[i].second);
+  }
+  json << "\n  ],\n  \"failures\": [";
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    json << (i == 0 ? "" : ", ") << json_string(failures[i]);
+  }
+  json << "]\n}\n";
+
+  if (options.out_dir.empty()) {
+    std::fputs(json.str().c_str(), stdout);
+  } else {
+    std::filesystem::create_directories(options.out_dir);
+    const std::filesystem::path dir(options.out_dir);
+    write_text_file((dir / "results.json").string(), json.str());
+    write_text_file((dir / "summary.txt").string(), table.str());
+    std::ostringstream csv;
+    csv << "statements,median_ns,p99_ns,reference_median_ns,reference_p99_ns,"
+           "decide_only_median_ns\n";
+    for (const auto& d : decides) {
+      csv << d.statements << ',' << round1(d.engine.median_ns) << ',' << round1(d.engine.p99_ns)
+          << ',' << round1(d.reference.median_ns) << ',' << round1(d.reference.p99_ns) << ','
+          << round1(d.decide_only.median_ns) << '\n';
+    }
+    write_text_file((dir / "decide.csv").string(), csv.str());
+    std::fprintf(stderr, "wrote %s/{results.json,summary.txt,decide.csv}\n",
+                 options.out_dir.c_str());
+  }
+  return failures.empty() ? 0 : 1;
+}
+
+}  // namespace gatehouse::bench
