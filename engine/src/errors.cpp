@@ -1,0 +1,53 @@
+// The IAM error category, and the hook that lets `outcome<T>::value()` throw on a failure.
+#include <gatehouse/engine/errors.hpp>
+
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
+
+namespace gatehouse::engine {
+
+namespace {
+
+class iam_category_impl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "gatehouse.iam"; }
+  std::string message(int code) const override {
+    switch (static_cast<iam_errc>(code)) {
+      case iam_errc::unauthorized:
+        return "unauthorized: no credential, or an unknown, revoked or unverifiable one";
+      case iam_errc::forbidden:
+        return "forbidden: the caller may not do this";
+      case iam_errc::field_required:
+        return "a required field is missing";
+      case iam_errc::field_invalid:
+        return "a field has an invalid value";
+      case iam_errc::not_found:
+        return "no such resource in this organization";
+      case iam_errc::conflict:
+        return "the request conflicts with the current state";
+      case iam_errc::name_used:
+        return "the name is already used in this organization";
+      case iam_errc::key_used:
+        return "the policy key is already used in this organization";
+      case iam_errc::sys_managed_policy:
+        return "built-in policies cannot be changed or deleted";
+      case iam_errc::limit_exceeded:
+        return "a limit of the service was reached";
+      case iam_errc::storage_failure:
+        return "the store failed; the change was not applied";
+    }
+    return "unknown IAM error";
+  }
+};
+
+const iam_category_impl iam_category_instance;
+
+}  // namespace
+
+const boost::system::error_category& iam_category() noexcept { return iam_category_instance; }
+
+void throw_exception_from_error(const failure& f, const boost::source_location& loc) {
+  boost::throw_exception(boost::system::system_error(make_error_code(f.code), f.detail), loc);
+}
+
+}  // namespace gatehouse::engine

@@ -1,0 +1,1442 @@
+// The IAM service: an immutable directory snapshot (organizations, members, groups, policies and
+// every member's compiled rights) swapped atomically on each change, and a token index on
+// Boost.MultiIndex read under a shared lock. Every change is committed to the store before it is
+// published, so what a caller was told happened survives a crash.
+#include <gatehouse/engine/iam_service.hpp>
+
+#include <gatehouse/engine/containment.hpp>
+#include <gatehouse/policy/document.hpp>
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/multi_index/composite_key.hpp>
+#include <boost/multi_index/hashed_index.hpp>
+#include <boost/multi_index/member.hpp>
+#include <boost/multi_index/ordered_index.hpp>
+#include <boost/multi_index_container.hpp>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace gatehouse::engine {
+
+std::string_view to_string(subject_kind k) noexcept {
+  switch (k) {
+    case subject_kind::personal_token:
+      return "personal-token";
+    case subject_kind::service_token:
+      return "service-token";
+    case subject_kind::member:
+      break;
+  }
+  return "member";
+}
+
+namespace {
+
+namespace mi = boost::multi_index;
+
+constexpr std::string_view manage_iam = "CanManageIAM";
+constexpr std::string_view iam_resource = "iam/*";
+constexpr std::string_view token_resource = "access-token/*";
+/// The policy id under which token statements (service statements, personal scopes) report.
+constexpr std::string_view token_policy_id = "access-token";
+
+timestamp now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+using uuid = std::array<unsigned char, 16>;
+
+std::optional<uuid> random_uuid() {
+  uuid u{};
+  if (RAND_bytes(u.data(), static_cast<int>(u.size())) != 1) return std::nullopt;
+  u[6] = static_cast<unsigned char>((u[6] & 0x0f) | 0x40);  // version 4
+  u[8] = static_cast<unsigned char>((u[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
+
+std::string format_uuid(const uuid& u) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[u[i] >> 4];
+    out += hex[u[i] & 0xf];
+  }
+  return out;
+}
+
+std::optional<uuid> parse_uuid(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  uuid u{};
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return std::nullopt;
+      continue;
+    }
+    const char c = text[i];
+    int v = 0;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      v = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      v = c - 'A' + 10;
+    } else {
+      return std::nullopt;
+    }
+    u[byte / 2] = static_cast<unsigned char>(byte % 2 == 0 ? v << 4 : u[byte / 2] | v);
+    ++byte;
+  }
+  return u;
+}
+
+outcome<std::string> new_id() {
+  const auto u = random_uuid();
+  if (!u) return failure(iam_errc::storage_failure, "the random number generator failed");
+  return format_uuid(*u);
+}
+
+char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Names are unique per organization case-insensitively; ASCII folding matches what FeatBit does.
+bool equal_folded(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
+}
+
+bool contains_folded(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.empty()) return true;
+  const auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                              [](char x, char y) { return fold(x) == fold(y); });
+  return it != haystack.end();
+}
+
+// ---- Statement sets --------------------------------------------------------------------------
+
+/// Statements with their compiled form; shared by every holder of the same statements.
+struct statement_set {
+  std::string json;
+  std::vector<policy::statement> statements;
+  std::shared_ptr<const compiled_policy> compiled;
+};
+
+std::shared_ptr<const compiled_policy> compile_or_deny_all(
+    const std::vector<sourced_statement>& statements) {
+  auto compiled = compiled_policy::compile(statements);
+  if (compiled) return *compiled;
+  // Validated statements always compile; should stored ones not, they grant nothing.
+  return *compiled_policy::compile({});
+}
+
+/// Parses a JSON array of statements as `gatehouse check` does; errors name `field`.
+outcome<std::vector<policy::statement>> parse_statements(std::string_view json,
+                                                         std::string_view field,
+                                                         std::size_t max_statements) {
+  const auto loaded = policy::load_policy(json);
+  if (!loaded.ok()) {
+    std::string detail;
+    for (const auto& f : loaded.findings) {
+      if (f.severity != policy::severity::error) continue;
+      detail = f.pointer + ": " + f.message;
+      break;
+    }
+    return failure(iam_errc::field_invalid, std::string(field) + ": " + detail);
+  }
+  if (loaded.document->statements.size() > max_statements) {
+    return failure(iam_errc::limit_exceeded,
+                   std::string(field) + ": at most " + std::to_string(max_statements) +
+                       " statements");
+  }
+  return loaded.document->statements;
+}
+
+std::shared_ptr<const statement_set> make_statement_set(std::string json,
+                                                        std::vector<policy::statement> statements) {
+  std::vector<sourced_statement> sourced;
+  sourced.reserve(statements.size());
+  for (const auto& s : statements) sourced.push_back({std::string(token_policy_id), s});
+  auto set = std::make_shared<statement_set>();
+  set->json = std::move(json);
+  set->statements = std::move(statements);
+  set->compiled = compile_or_deny_all(sourced);
+  return set;
+}
+
+// ---- Directory snapshot --------------------------------------------------------------------
+
+struct policy_entry {
+  policy_view view;
+  std::string organization_id;  // empty for built-ins
+  std::uint64_t generation = 0;
+  timestamp created_at = 0;
+  timestamp updated_at = 0;
+
+  [[nodiscard]] bool builtin() const noexcept { return organization_id.empty(); }
+  [[nodiscard]] policy_record record() const {
+    return {view.id, organization_id, view.key, view.name, view.description,
+            statements_json(), created_at, updated_at};
+  }
+  [[nodiscard]] std::string statements_json() const;
+};
+
+std::string policy_entry::statements_json() const {
+  // Statements round-trip through the store as the JSON the loader accepts.
+  std::string out = "[";
+  auto quote = [&](std::string_view s) {
+    out += '"';
+    for (char c : s) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out += c;
+          }
+      }
+    }
+    out += '"';
+  };
+  auto list = [&](const std::vector<std::string>& items) {
+    out += '[';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) out += ',';
+      quote(items[i]);
+    }
+    out += ']';
+  };
+  for (std::size_t i = 0; i < view.statements.size(); ++i) {
+    const auto& s = view.statements[i];
+    if (i > 0) out += ',';
+    out += "{\"id\":";
+    quote(s.id);
+    out += ",\"resourceType\":";
+    quote(s.resource_type);
+    out += ",\"effect\":";
+    quote(s.effect == policy::effect::deny ? "deny" : "allow");
+    out += ",\"actions\":";
+    list(s.actions);
+    out += ",\"resources\":";
+    list(s.resources);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+template <class T>
+using by_id_map = std::unordered_map<std::string, std::shared_ptr<const T>>;
+
+struct directory {
+  by_id_map<organization_record> organizations;
+  by_id_map<member_record> members;
+  by_id_map<group_record> groups;
+  by_id_map<policy_entry> policies;  // built-ins and every organization's own
+  // Derived by `derive`:
+  std::unordered_map<std::string, std::vector<std::string>> member_groups;
+  std::unordered_map<std::string, std::shared_ptr<const compiled_policy>> rights;
+  std::unordered_map<std::string, std::shared_ptr<const compiled_policy>> compiled_by_key;
+
+  template <class T>
+  [[nodiscard]] const T* find(const by_id_map<T>& map, std::string_view id,
+                              std::string_view organization_id) const {
+    const auto it = map.find(std::string(id));
+    if (it == map.end()) return nullptr;
+    if constexpr (std::is_same_v<T, policy_entry>) {
+      if (!it->second->builtin() && it->second->organization_id != organization_id) return nullptr;
+    } else if constexpr (!std::is_same_v<T, organization_record>) {
+      if (it->second->organization_id != organization_id) return nullptr;
+    }
+    return it->second.get();
+  }
+
+  /// The member's effective policy ids: direct and through groups, each once, sorted.
+  [[nodiscard]] std::vector<std::string> effective_policy_ids(const member_record& m) const {
+    std::vector<std::string> ids = m.policy_ids;
+    if (const auto it = member_groups.find(m.id); it != member_groups.end()) {
+      for (const auto& g : it->second) {
+        const auto& group = *groups.at(g);
+        ids.insert(ids.end(), group.policy_ids.begin(), group.policy_ids.end());
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::erase_if(ids, [&](const std::string& id) { return !policies.contains(id); });
+    return ids;
+  }
+
+  /// Recomputes the member-to-groups index and every member's compiled rights, reusing the
+  /// compiled structure of any policy set that `previous` already compiled.
+  void derive(const directory* previous) {
+    member_groups.clear();
+    for (const auto& [id, group] : groups) {
+      for (const auto& m : group->member_ids) member_groups[m].push_back(id);
+    }
+    rights.clear();
+    compiled_by_key.clear();
+    for (const auto& [id, member] : members) {
+      const auto policy_ids = effective_policy_ids(*member);
+      std::string key;
+      for (const auto& p : policy_ids) {
+        key += p;
+        key += '@';
+        key += std::to_string(policies.at(p)->generation);
+        key += '|';
+      }
+      auto& compiled = compiled_by_key[key];
+      if (!compiled && previous) {
+        if (const auto it = previous->compiled_by_key.find(key);
+            it != previous->compiled_by_key.end()) {
+          compiled = it->second;
+        }
+      }
+      if (!compiled) {
+        std::vector<sourced_statement> statements;
+        for (const auto& p : policy_ids) {
+          for (const auto& s : policies.at(p)->view.statements) statements.push_back({p, s});
+        }
+        compiled = compile_or_deny_all(statements);
+      }
+      rights[id] = compiled;
+    }
+  }
+};
+
+// ---- Token index ---------------------------------------------------------------------------
+
+/// A timestamp that several readers may bump; copyable so the index can hold it by value.
+struct shared_time {
+  mutable std::atomic<timestamp> value{0};
+  shared_time() = default;
+  explicit shared_time(timestamp t) : value(t) {}
+  shared_time(const shared_time& other) : value(other.value.load(std::memory_order_relaxed)) {}
+  shared_time& operator=(const shared_time& other) {
+    value.store(other.value.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return *this;
+  }
+};
+
+/// One token in memory. Organization and creator ids are interned: thousands of tokens share
+/// them, and the per-token budget is 512 bytes.
+struct token_entry {
+  uuid id{};
+  secret_hash hash{};
+  std::uint32_t organization = 0;
+  std::uint32_t creator = 0;
+  std::string name;
+  std::array<char, secret_prefix_length> prefix{};
+  token_type type = token_type::personal;
+  token_status status = token_status::active;
+  timestamp created_at = 0;
+  timestamp updated_at = 0;
+  shared_time last_used;
+  shared_time persisted_last_used;
+  std::shared_ptr<const statement_set> permissions;
+};
+
+struct uuid_hash {
+  std::size_t operator()(const uuid& u) const noexcept {
+    std::size_t h;
+    std::memcpy(&h, u.data(), sizeof h);  // random bytes: any 8 of them are a good hash
+    return h;
+  }
+};
+
+struct secret_hash_hash {
+  std::size_t operator()(const secret_hash& h) const noexcept {
+    std::size_t out;
+    std::memcpy(&out, h.data(), sizeof out);  // an HMAC output is uniformly distributed
+    return out;
+  }
+};
+
+// Secret look-ups compare hashes in constant time.
+struct secret_hash_equal {
+  bool operator()(const secret_hash& a, const secret_hash& b) const noexcept {
+    return equal_in_constant_time(a, b);
+  }
+};
+
+struct name_key {
+  std::uint32_t organization;
+  std::string_view name;
+};
+
+struct name_key_of {
+  using result_type = name_key;
+  result_type operator()(const token_entry& t) const noexcept { return {t.organization, t.name}; }
+};
+
+struct name_key_hash {
+  std::size_t operator()(const name_key& k) const noexcept {
+    std::size_t h = k.organization * 0x9e3779b97f4a7c15ULL;
+    for (char c : k.name) h = (h ^ static_cast<unsigned char>(fold(c))) * 0x100000001b3ULL;
+    return h;
+  }
+};
+
+struct name_key_equal {
+  bool operator()(const name_key& a, const name_key& b) const noexcept {
+    return a.organization == b.organization && equal_folded(a.name, b.name);
+  }
+};
+
+struct by_id {};
+struct by_hash {};
+struct by_name {};
+struct by_creator {};
+struct by_organization {};
+
+using token_index = mi::multi_index_container<
+    token_entry,
+    mi::indexed_by<
+        mi::hashed_unique<mi::tag<by_id>, mi::member<token_entry, uuid, &token_entry::id>,
+                          uuid_hash>,
+        mi::hashed_unique<mi::tag<by_hash>,
+                          mi::member<token_entry, secret_hash, &token_entry::hash>,
+                          secret_hash_hash, secret_hash_equal>,
+        mi::hashed_unique<mi::tag<by_name>, name_key_of, name_key_hash, name_key_equal>,
+        mi::hashed_non_unique<mi::tag<by_creator>,
+                              mi::member<token_entry, std::uint32_t, &token_entry::creator>>,
+        mi::ordered_non_unique<
+            mi::tag<by_organization>,
+            mi::composite_key<token_entry,
+                              mi::member<token_entry, std::uint32_t, &token_entry::organization>,
+                              mi::member<token_entry, timestamp, &token_entry::created_at>>>>>;
+
+/// Strings shared by many tokens, numbered. Append-only; read under the token lock.
+class string_pool {
+ public:
+  std::uint32_t intern(const std::string& s) {
+    const auto [it, inserted] = index_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
+    if (inserted) strings_.push_back(s);
+    return it->second;
+  }
+  [[nodiscard]] std::optional<std::uint32_t> find(const std::string& s) const {
+    const auto it = index_.find(s);
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+  }
+  [[nodiscard]] const std::string& at(std::uint32_t i) const { return strings_[i]; }
+
+ private:
+  std::deque<std::string> strings_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+};
+
+}  // namespace
+
+// ---- Service state ---------------------------------------------------------------------------
+
+struct iam_service::state {
+  std::unique_ptr<engine::store> store;
+  secret_hasher hasher;
+  iam_limits limits;
+
+  // Directory: readers load the pointer; writers serialize on `directory_write`.
+  std::atomic<std::shared_ptr<const directory>> current;
+  std::mutex directory_write;
+
+  // Tokens: readers take `tokens_lock` shared; writers serialize on `token_write` for the whole
+  // change (including the store commit) and take `tokens_lock` exclusively only to apply it.
+  mutable std::shared_mutex tokens_lock;
+  std::mutex token_write;
+  token_index tokens;
+  string_pool pool;
+
+  // Identical statement sets share one compiled structure.
+  std::mutex sets_lock;
+  std::unordered_map<std::string, std::weak_ptr<const statement_set>> sets;
+  std::size_t sets_sweep_at = 1024;
+
+  state(std::unique_ptr<engine::store> s, server_key key, iam_limits l)
+      : store(std::move(s)), hasher(std::move(key)), limits(l) {}
+
+  [[nodiscard]] std::shared_ptr<const directory> snapshot() const {
+    return current.load(std::memory_order_acquire);
+  }
+
+  outcome<std::shared_ptr<const statement_set>> statements_for(std::string json,
+                                                               std::string_view field) {
+    {
+      std::lock_guard lock(sets_lock);
+      if (const auto it = sets.find(json); it != sets.end()) {
+        if (auto set = it->second.lock()) return set;
+      }
+    }
+    auto parsed = parse_statements(json, field, limits.max_statements);
+    if (!parsed) return parsed.error();
+    auto set = make_statement_set(json, std::move(*parsed));
+    std::lock_guard lock(sets_lock);
+    // Refused or deleted statement sets leave expired entries; sweep them whenever the cache
+    // has doubled since the last sweep, so callers cannot grow it without bound.
+    if (sets.size() >= sets_sweep_at) {
+      std::erase_if(sets, [](const auto& entry) { return entry.second.expired(); });
+      sets_sweep_at = std::max<std::size_t>(1024, sets.size() * 2);
+    }
+    sets[std::move(json)] = set;
+    return set;
+  }
+
+  /// Applies `edit` to a copy of the directory, commits its changes, then publishes the copy.
+  template <class Edit>
+  auto mutate(Edit&& edit) -> decltype(edit(std::declval<directory&>(),
+                                            std::declval<std::vector<change>&>())) {
+    std::lock_guard lock(directory_write);
+    const auto previous = snapshot();
+    auto next = std::make_shared<directory>(*previous);
+    std::vector<change> changes;
+    auto result = edit(*next, changes);
+    if (!result) return result;
+    next->derive(previous.get());
+    if (!changes.empty()) {
+      if (const auto ec = store->commit(changes)) {
+        return failure(iam_errc::storage_failure, ec.message());
+      }
+    }
+    current.store(std::move(next), std::memory_order_release);
+    return result;
+  }
+
+  [[nodiscard]] token_record to_record(const token_entry& t) const {
+    token_record r;
+    r.id = format_uuid(t.id);
+    r.organization_id = pool.at(t.organization);
+    r.name = t.name;
+    r.type = t.type;
+    r.status = t.status;
+    r.creator_id = pool.at(t.creator);
+    r.secret_hash = t.hash;
+    r.secret_prefix.assign(t.prefix.data(), t.prefix.size());
+    r.permissions_json = t.permissions ? t.permissions->json : "[]";
+    r.created_at = t.created_at;
+    r.updated_at = t.updated_at;
+    r.last_used_at = t.last_used.value.load(std::memory_order_relaxed);
+    return r;
+  }
+
+  /// Builds the in-memory entry of a record; called with `token_write` held (interning).
+  outcome<token_entry> to_entry(const token_record& r) {
+    const auto id = parse_uuid(r.id);
+    if (!id) return failure(iam_errc::storage_failure, "a stored token has a malformed id");
+    auto permissions = statements_for(r.permissions_json, "permissions");
+    if (!permissions) return permissions.error();
+    token_entry t;
+    t.id = *id;
+    t.hash = r.secret_hash;
+    t.organization = pool.intern(r.organization_id);
+    t.creator = pool.intern(r.creator_id);
+    t.name = r.name;
+    std::copy_n(r.secret_prefix.begin(), std::min(r.secret_prefix.size(), t.prefix.size()),
+                t.prefix.begin());
+    t.type = r.type;
+    t.status = r.status;
+    t.created_at = r.created_at;
+    t.updated_at = r.updated_at;
+    t.last_used = shared_time(r.last_used_at);
+    t.persisted_last_used = shared_time(r.last_used_at);
+    t.permissions = std::move(*permissions);
+    return t;
+  }
+};
+
+namespace {
+
+using state_t = iam_service::state;
+
+policy_entry builtin_entry(const policy::policy_document& doc) {
+  policy_entry e;
+  e.view = {doc.id, doc.key, doc.name, doc.description, "SysManaged", doc.statements};
+  return e;
+}
+
+/// Fails unless `who` may do `action` on `resource`.
+outcome<void> require(const iam_service& service, const caller& who, std::string_view action,
+                      std::string_view resource) {
+  if (service.decide_only(who, action, resource) != decision::allow) {
+    return failure(iam_errc::forbidden,
+                   "needs " + std::string(action) + " on " + std::string(resource));
+  }
+  return {};
+}
+
+outcome<void> require_member(const caller& who) {
+  if (who.kind != subject_kind::member) {
+    return failure(iam_errc::forbidden, "access tokens cannot manage access tokens");
+  }
+  return {};
+}
+
+outcome<void> check_name(std::string_view name, std::string_view field, std::size_t max) {
+  if (name.empty()) return failure(iam_errc::field_required, std::string(field));
+  if (name.size() > max || std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20;
+      })) {
+    return failure(iam_errc::field_invalid, std::string(field));
+  }
+  return {};
+}
+
+template <class T>
+std::size_t count_in_organization(const by_id_map<T>& map, std::string_view organization_id) {
+  return static_cast<std::size_t>(std::count_if(map.begin(), map.end(), [&](const auto& entry) {
+    return entry.second->organization_id == organization_id;
+  }));
+}
+
+void append_unique(std::vector<std::string>& ids, std::string_view id) {
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
+}
+
+}  // namespace
+
+iam_service::iam_service(std::unique_ptr<state> s) : state_(std::move(s)) {}
+iam_service::~iam_service() = default;
+
+outcome<std::unique_ptr<iam_service>> iam_service::open(std::unique_ptr<engine::store> store,
+                                                        server_key token_key,
+                                                        std::vector<policy::policy_document> builtins,
+                                                        iam_limits limits) {
+  auto s = std::make_unique<state>(std::move(store), std::move(token_key), limits);
+  auto dir = std::make_shared<directory>();
+  for (const auto& doc : builtins) {
+    dir->policies[doc.id] = std::make_shared<const policy_entry>(builtin_entry(doc));
+  }
+  for (auto id : {owner_policy_id, administrator_policy_id, developer_policy_id}) {
+    if (!dir->policies.contains(std::string(id))) {
+      return failure(iam_errc::field_invalid, "built-in policy " + std::string(id) + " is missing");
+    }
+  }
+
+  std::optional<failure> token_failure;
+  auto loaded = s->store->load([&](token_record&& r) {
+    if (token_failure) return;
+    auto entry = s->to_entry(r);
+    if (!entry) {
+      token_failure = entry.error();
+      return;
+    }
+    s->tokens.insert(std::move(*entry));
+  });
+  if (!loaded) return failure(iam_errc::storage_failure, loaded.error().message());
+  if (token_failure) return *token_failure;
+
+  // The id is copied before the record is moved: in `map[r.id] = f(std::move(r))` the right side
+  // is evaluated first (C++17), which would key every record by an empty id.
+  for (auto& o : loaded->organizations) {
+    const std::string id = o.id;
+    dir->organizations[id] = std::make_shared<const organization_record>(std::move(o));
+  }
+  for (auto& m : loaded->members) {
+    const std::string id = m.id;
+    dir->members[id] = std::make_shared<const member_record>(std::move(m));
+  }
+  for (auto& g : loaded->groups) {
+    const std::string id = g.id;
+    dir->groups[id] = std::make_shared<const group_record>(std::move(g));
+  }
+  for (auto& p : loaded->policies) {
+    auto statements = parse_statements(p.statements_json, "statements", SIZE_MAX);
+    if (!statements) {
+      return failure(iam_errc::storage_failure,
+                     "stored policy " + p.id + " does not load: " + statements.error().detail);
+    }
+    policy_entry e;
+    e.view = {p.id, p.key, p.name, p.description, "CustomerManaged", std::move(*statements)};
+    e.organization_id = p.organization_id;
+    e.created_at = p.created_at;
+    e.updated_at = p.updated_at;
+    e.generation = static_cast<std::uint64_t>(p.updated_at);
+    dir->policies[p.id] = std::make_shared<const policy_entry>(std::move(e));
+  }
+  dir->derive(nullptr);
+  s->current.store(std::move(dir));
+  return std::unique_ptr<iam_service>(new iam_service(std::move(s)));
+}
+
+// ---- Authentication --------------------------------------------------------------------------
+
+outcome<caller> iam_service::authenticate_token(std::string_view secret) const {
+  if (!looks_like_token_secret(secret)) return failure(iam_errc::unauthorized);
+  const auto hash = state_->hasher.hash(secret);
+  caller who;
+  std::shared_ptr<const statement_set> permissions;
+  {
+    std::shared_lock lock(state_->tokens_lock);
+    const auto& index = state_->tokens.get<by_hash>();
+    const auto it = index.find(hash);
+    if (it == index.end() || it->status == token_status::revoked) {
+      return failure(iam_errc::unauthorized);
+    }
+    if (it->status == token_status::inactive) {
+      return failure(iam_errc::forbidden, "the access token is inactive");
+    }
+    who.kind = it->type == token_type::personal ? subject_kind::personal_token
+                                                : subject_kind::service_token;
+    who.id = format_uuid(it->id);
+    who.organization_id = state_->pool.at(it->organization);
+    who.member_id = state_->pool.at(it->creator);
+    permissions = it->permissions;
+    it->last_used.value.store(now_ms(), std::memory_order_relaxed);
+  }
+  const auto dir = state_->snapshot();
+  if (!dir->organizations.contains(who.organization_id)) return failure(iam_errc::unauthorized);
+  if (who.kind == subject_kind::service_token) {
+    who.rights = permissions->compiled;
+    return who;
+  }
+  const auto rights = dir->rights.find(who.member_id);
+  if (rights == dir->rights.end()) return failure(iam_errc::unauthorized);
+  who.rights = rights->second;
+  if (!permissions->statements.empty()) who.scope = permissions->compiled;
+  return who;
+}
+
+outcome<caller> iam_service::authenticate_member(std::string_view member_id,
+                                                 std::string_view organization_id) const {
+  const auto dir = state_->snapshot();
+  const auto* member = dir->find(dir->members, member_id, organization_id);
+  if (member == nullptr) return failure(iam_errc::unauthorized);
+  caller who;
+  who.kind = subject_kind::member;
+  who.id = member->id;
+  who.organization_id = member->organization_id;
+  who.member_id = member->id;
+  who.rights = dir->rights.at(member->id);
+  return who;
+}
+
+outcome<member_record> iam_service::find_member_by_email(std::string_view organization_id,
+                                                         std::string_view email) const {
+  const auto dir = state_->snapshot();
+  for (const auto& [id, m] : dir->members) {
+    if (m->organization_id == organization_id && equal_folded(m->email, email)) return *m;
+  }
+  return failure(iam_errc::not_found, "member");
+}
+
+// ---- Decisions ---------------------------------------------------------------------------------
+
+namespace {
+
+// Evaluates with a stack buffer first and a heap one only when the buffer is too small.
+decision evaluate_into(const compiled_policy& p, std::string_view action, std::string_view resource,
+                       std::vector<statement_ref>& out) {
+  std::array<std::uint32_t, 64> buffer;
+  auto v = p.evaluate(action, resource, buffer);
+  std::span<const std::uint32_t> hits(buffer.data(), v.written);
+  std::vector<std::uint32_t> large;
+  if (v.truncated) {
+    large.resize(p.statements().size());
+    v = p.evaluate(action, resource, large);
+    hits = std::span<const std::uint32_t>(large.data(), v.written);
+  }
+  for (const auto i : hits) out.push_back({p.statement(i).policy_id, p.statement(i).statement_id});
+  return v.decision;
+}
+
+}  // namespace
+
+decision_result iam_service::decide(const caller& who, std::string_view action,
+                                    std::string_view resource) const {
+  decision_result result;
+  if (!who.rights) return result;
+  result.decision = evaluate_into(*who.rights, action, resource, result.statements);
+  if (result.decision != decision::allow || !who.scope) return result;
+  std::vector<statement_ref> scoped;
+  const auto scoped_decision = evaluate_into(*who.scope, action, resource, scoped);
+  if (scoped_decision != decision::allow) return {scoped_decision, std::move(scoped)};
+  result.statements.insert(result.statements.end(), scoped.begin(), scoped.end());
+  return result;
+}
+
+decision iam_service::decide_only(const caller& who, std::string_view action,
+                                  std::string_view resource) const noexcept {
+  if (!who.rights) return decision::implicit_deny;
+  const auto d = who.rights->decide(action, resource);
+  if (d != decision::allow || !who.scope) return d;
+  return who.scope->decide(action, resource);
+}
+
+// ---- Organizations ---------------------------------------------------------------------------
+
+outcome<std::pair<organization_record, member_record>> iam_service::create_organization(
+    std::string name, std::string owner_email) {
+  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  if (auto ok = check_name(owner_email, "email", state_->limits.max_name_length); !ok) {
+    return ok.error();
+  }
+  if (find_organization_by_name(name)) return failure(iam_errc::name_used, "name");
+  auto org_id = new_id();
+  auto member_id = new_id();
+  if (!org_id || !member_id) return failure(iam_errc::storage_failure, "no random ids");
+  const auto now = now_ms();
+  organization_record org{*org_id, std::move(name), {std::string(developer_policy_id)}, now};
+  member_record owner{*member_id, *org_id, std::move(owner_email),
+                      {std::string(owner_policy_id)}, now};
+  auto done = state_->mutate([&](directory& d, std::vector<change>& changes)
+                                 -> outcome<std::pair<organization_record, member_record>> {
+    d.organizations[org.id] = std::make_shared<const organization_record>(org);
+    d.members[owner.id] = std::make_shared<const member_record>(owner);
+    changes.push_back(put_organization{org});
+    changes.push_back(put_member{owner});
+    return std::pair{org, owner};
+  });
+  return done;
+}
+
+std::optional<organization_record> iam_service::find_organization_by_name(
+    std::string_view name) const {
+  const auto dir = state_->snapshot();
+  for (const auto& [id, o] : dir->organizations) {
+    if (o->name == name) return *o;
+  }
+  return std::nullopt;
+}
+
+// ---- Members -----------------------------------------------------------------------------------
+
+outcome<std::vector<member_record>> iam_service::list_members(const caller& who) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  std::vector<member_record> out;
+  for (const auto& [id, m] : dir->members) {
+    if (m->organization_id == who.organization_id) out.push_back(*m);
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+outcome<member_record> iam_service::add_member(const caller& who, new_member m) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = check_name(m.email, "email", state_->limits.max_name_length); !ok) {
+    return ok.error();
+  }
+  if (m.email.find('@') == std::string::npos) return failure(iam_errc::field_invalid, "email");
+  auto id = new_id();
+  if (!id) return id.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<member_record> {
+    if (count_in_organization(d.members, who.organization_id) >=
+        state_->limits.max_members_per_organization) {
+      return failure(iam_errc::limit_exceeded, "members per organization");
+    }
+    for (const auto& [mid, existing] : d.members) {
+      if (existing->organization_id == who.organization_id &&
+          equal_folded(existing->email, m.email)) {
+        return failure(iam_errc::conflict, "a member with this email exists");
+      }
+    }
+    for (const auto& p : m.policy_ids) {
+      if (!d.find(d.policies, p, who.organization_id)) {
+        return failure(iam_errc::field_invalid, "policyIds");
+      }
+    }
+    for (const auto& g : m.group_ids) {
+      if (!d.find(d.groups, g, who.organization_id)) {
+        return failure(iam_errc::field_invalid, "groupIds");
+      }
+    }
+    member_record record{*id, who.organization_id, m.email, {}, now_ms()};
+    for (const auto& p : m.policy_ids) append_unique(record.policy_ids, p);
+    if (m.policy_ids.empty() && m.group_ids.empty()) {
+      record.policy_ids = d.organizations.at(who.organization_id)->default_policy_ids;
+    }
+    for (const auto& g : m.group_ids) {
+      auto group = *d.groups.at(g);
+      append_unique(group.member_ids, record.id);
+      changes.push_back(put_group{group});
+      d.groups[g] = std::make_shared<const group_record>(std::move(group));
+    }
+    changes.insert(changes.begin(), put_member{record});
+    d.members[record.id] = std::make_shared<const member_record>(record);
+    return record;
+  });
+}
+
+outcome<void> iam_service::remove_member(const caller& who, std::string_view member_id) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  // Token changes and the directory change commit together: a removed member's personal tokens
+  // are revoked in the same transaction, so no crash can leave them usable.
+  std::lock_guard token_guard(state_->token_write);
+  std::vector<token_entry> revoked;
+  auto done = state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<void> {
+    const auto* member = d.find(d.members, member_id, who.organization_id);
+    if (!member) return failure(iam_errc::not_found, "member");
+    const std::string id = member->id;
+    for (auto& [gid, group] : d.groups) {
+      if (std::find(group->member_ids.begin(), group->member_ids.end(), id) ==
+          group->member_ids.end()) {
+        continue;
+      }
+      auto changed = *group;
+      std::erase(changed.member_ids, id);
+      changes.push_back(put_group{changed});
+      group = std::make_shared<const group_record>(std::move(changed));
+    }
+    d.members.erase(id);
+    changes.push_back(erase_member{id});
+    {
+      std::shared_lock lock(state_->tokens_lock);
+      if (const auto creator = state_->pool.find(id)) {
+        const auto [first, last] = state_->tokens.get<by_creator>().equal_range(*creator);
+        for (auto it = first; it != last; ++it) {
+          if (it->type != token_type::personal || it->status == token_status::revoked) continue;
+          token_entry t = *it;
+          t.status = token_status::revoked;
+          t.updated_at = now_ms();
+          changes.push_back(put_token{state_->to_record(t)});
+          revoked.push_back(std::move(t));
+        }
+      }
+    }
+    return {};
+  });
+  if (!done) return done;
+  std::unique_lock lock(state_->tokens_lock);
+  auto& index = state_->tokens.get<by_id>();
+  for (auto& t : revoked) {
+    const auto it = index.find(t.id);
+    if (it != index.end()) index.replace(it, std::move(t));
+  }
+  return {};
+}
+
+outcome<member_record> iam_service::attach_member_policy(const caller& who,
+                                                         std::string_view member_id,
+                                                         std::string_view policy_id, bool attach) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<member_record> {
+    const auto* member = d.find(d.members, member_id, who.organization_id);
+    if (!member) return failure(iam_errc::not_found, "member");
+    if (!d.find(d.policies, policy_id, who.organization_id)) {
+      return failure(iam_errc::not_found, "policy");
+    }
+    auto changed = *member;
+    if (attach) {
+      append_unique(changed.policy_ids, policy_id);
+    } else {
+      std::erase(changed.policy_ids, policy_id);
+    }
+    changes.push_back(put_member{changed});
+    d.members[changed.id] = std::make_shared<const member_record>(changed);
+    return changed;
+  });
+}
+
+namespace {
+
+std::vector<policy_view> views_of(const directory& d, const member_record& m) {
+  std::vector<policy_view> out;
+  for (const auto& id : d.effective_policy_ids(m)) out.push_back(d.policies.at(id)->view);
+  return out;
+}
+
+}  // namespace
+
+outcome<std::vector<policy_view>> iam_service::member_policies(const caller& who,
+                                                               std::string_view member_id) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  const auto* member = dir->find(dir->members, member_id, who.organization_id);
+  if (!member) return failure(iam_errc::not_found, "member");
+  return views_of(*dir, *member);
+}
+
+outcome<std::vector<policy_view>> iam_service::own_policies(const caller& who) const {
+  const auto dir = state_->snapshot();
+  const auto* member = dir->find(dir->members, who.member_id, who.organization_id);
+  if (!member) return failure(iam_errc::unauthorized);
+  return views_of(*dir, *member);
+}
+
+// ---- Groups ------------------------------------------------------------------------------------
+
+outcome<std::vector<group_record>> iam_service::list_groups(const caller& who) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  std::vector<group_record> out;
+  for (const auto& [id, g] : dir->groups) {
+    if (g->organization_id == who.organization_id) out.push_back(*g);
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+outcome<group_record> iam_service::create_group(const caller& who, std::string name,
+                                                std::string description) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  if (description.size() > state_->limits.max_description_length) {
+    return failure(iam_errc::field_invalid, "description");
+  }
+  auto id = new_id();
+  if (!id) return id.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<group_record> {
+    if (count_in_organization(d.groups, who.organization_id) >=
+        state_->limits.max_groups_per_organization) {
+      return failure(iam_errc::limit_exceeded, "groups per organization");
+    }
+    for (const auto& [gid, g] : d.groups) {
+      if (g->organization_id == who.organization_id && equal_folded(g->name, name)) {
+        return failure(iam_errc::name_used, "name");
+      }
+    }
+    group_record g{*id, who.organization_id, name, description, {}, {}, now_ms()};
+    changes.push_back(put_group{g});
+    d.groups[g.id] = std::make_shared<const group_record>(g);
+    return g;
+  });
+}
+
+outcome<group_record> iam_service::change_group(const caller& who, std::string_view group_id,
+                                                std::string_view member_id,
+                                                std::string_view policy_id, bool add) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<group_record> {
+    const auto* group = d.find(d.groups, group_id, who.organization_id);
+    if (!group) return failure(iam_errc::not_found, "group");
+    auto changed = *group;
+    if (!member_id.empty()) {
+      if (!d.find(d.members, member_id, who.organization_id)) {
+        return failure(iam_errc::not_found, "member");
+      }
+      if (add) {
+        append_unique(changed.member_ids, member_id);
+      } else {
+        std::erase(changed.member_ids, member_id);
+      }
+    }
+    if (!policy_id.empty()) {
+      if (!d.find(d.policies, policy_id, who.organization_id)) {
+        return failure(iam_errc::not_found, "policy");
+      }
+      if (add) {
+        append_unique(changed.policy_ids, policy_id);
+      } else {
+        std::erase(changed.policy_ids, policy_id);
+      }
+    }
+    changes.push_back(put_group{changed});
+    d.groups[changed.id] = std::make_shared<const group_record>(changed);
+    return changed;
+  });
+}
+
+outcome<void> iam_service::delete_group(const caller& who, std::string_view group_id) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<void> {
+    const auto* group = d.find(d.groups, group_id, who.organization_id);
+    if (!group) return failure(iam_errc::not_found, "group");
+    const std::string id = group->id;
+    d.groups.erase(id);
+    changes.push_back(erase_group{id});
+    return {};
+  });
+}
+
+// ---- Policies ----------------------------------------------------------------------------------
+
+outcome<std::vector<policy_view>> iam_service::list_policies(const caller& who) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  std::vector<const policy_entry*> visible;
+  for (const auto& [id, p] : dir->policies) {
+    if (p->builtin() || p->organization_id == who.organization_id) visible.push_back(p.get());
+  }
+  std::sort(visible.begin(), visible.end(), [](auto* a, auto* b) {
+    return std::tuple(!a->builtin(), a->created_at, a->view.name) <
+           std::tuple(!b->builtin(), b->created_at, b->view.name);
+  });
+  std::vector<policy_view> out;
+  for (const auto* p : visible) out.push_back(p->view);
+  return out;
+}
+
+outcome<policy_view> iam_service::get_policy(const caller& who, std::string_view policy_id) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  const auto* p = dir->find(dir->policies, policy_id, who.organization_id);
+  if (!p) return failure(iam_errc::not_found, "policy");
+  return p->view;
+}
+
+outcome<policy_view> iam_service::create_policy(const caller& who, std::string name,
+                                                std::string key, std::string description) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  if (auto ok = check_name(key, "key", state_->limits.max_name_length); !ok) return ok.error();
+  if (!std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      })) {
+    return failure(iam_errc::field_invalid, "key");
+  }
+  if (description.size() > state_->limits.max_description_length) {
+    return failure(iam_errc::field_invalid, "description");
+  }
+  auto id = new_id();
+  if (!id) return id.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<policy_view> {
+    if (count_in_organization(d.policies, who.organization_id) >=
+        state_->limits.max_policies_per_organization) {
+      return failure(iam_errc::limit_exceeded, "policies per organization");
+    }
+    for (const auto& [pid, p] : d.policies) {
+      if (!p->builtin() && p->organization_id != who.organization_id) continue;
+      if (p->view.key == key) return failure(iam_errc::key_used, "key");
+      if (equal_folded(p->view.name, name)) return failure(iam_errc::name_used, "name");
+    }
+    policy_entry e;
+    e.view = {*id, key, name, description, "CustomerManaged", {}};
+    e.organization_id = who.organization_id;
+    e.created_at = e.updated_at = now_ms();
+    e.generation = 1;
+    changes.push_back(put_policy{e.record()});
+    auto view = e.view;
+    d.policies[view.id] = std::make_shared<const policy_entry>(std::move(e));
+    return view;
+  });
+}
+
+outcome<policy_view> iam_service::set_policy_statements(const caller& who,
+                                                        std::string_view policy_id,
+                                                        std::string_view statements_json) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  auto statements = parse_statements(statements_json, "statements", state_->limits.max_statements);
+  if (!statements) return statements.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<policy_view> {
+    const auto* p = d.find(d.policies, policy_id, who.organization_id);
+    if (!p) return failure(iam_errc::not_found, "policy");
+    if (p->builtin()) return failure(iam_errc::sys_managed_policy);
+    auto changed = *p;
+    changed.view.statements = std::move(*statements);
+    changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
+    changed.generation = static_cast<std::uint64_t>(changed.updated_at);
+    changes.push_back(put_policy{changed.record()});
+    auto view = changed.view;
+    d.policies[view.id] = std::make_shared<const policy_entry>(std::move(changed));
+    return view;
+  });
+}
+
+outcome<void> iam_service::delete_policy(const caller& who, std::string_view policy_id) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<void> {
+    const auto* p = d.find(d.policies, policy_id, who.organization_id);
+    if (!p) return failure(iam_errc::not_found, "policy");
+    if (p->builtin()) return failure(iam_errc::sys_managed_policy);
+    const std::string id = p->view.id;
+    for (auto& [mid, m] : d.members) {
+      if (std::find(m->policy_ids.begin(), m->policy_ids.end(), id) == m->policy_ids.end()) continue;
+      auto changed = *m;
+      std::erase(changed.policy_ids, id);
+      changes.push_back(put_member{changed});
+      m = std::make_shared<const member_record>(std::move(changed));
+    }
+    for (auto& [gid, g] : d.groups) {
+      if (std::find(g->policy_ids.begin(), g->policy_ids.end(), id) == g->policy_ids.end()) continue;
+      auto changed = *g;
+      std::erase(changed.policy_ids, id);
+      changes.push_back(put_group{changed});
+      g = std::make_shared<const group_record>(std::move(changed));
+    }
+    d.policies.erase(id);
+    changes.push_back(erase_policy{id});
+    return {};
+  });
+}
+
+outcome<void> iam_service::replace_builtins(std::vector<policy::policy_document> builtins) {
+  for (auto id : {owner_policy_id, administrator_policy_id, developer_policy_id}) {
+    if (std::none_of(builtins.begin(), builtins.end(), [&](auto& doc) { return doc.id == id; })) {
+      return failure(iam_errc::field_invalid, "built-in policy " + std::string(id) + " is missing");
+    }
+  }
+  return state_->mutate([&](directory& d, std::vector<change>&) -> outcome<void> {
+    std::erase_if(d.policies, [](const auto& entry) { return entry.second->builtin(); });
+    for (const auto& doc : builtins) {
+      if (d.policies.contains(doc.id)) {
+        return failure(iam_errc::conflict, "built-in policy id " + doc.id + " is taken");
+      }
+      auto e = builtin_entry(doc);
+      e.generation = static_cast<std::uint64_t>(now_ms());
+      d.policies[doc.id] = std::make_shared<const policy_entry>(std::move(e));
+    }
+    return {};
+  });
+}
+
+// ---- Access tokens -----------------------------------------------------------------------------
+
+namespace {
+
+std::string_view manage_action(token_type type) {
+  return type == token_type::personal ? "ManagePersonalAccessTokens" : "ManageServiceAccessTokens";
+}
+
+}  // namespace
+
+outcome<token_page> iam_service::list_tokens(const caller& who, const token_query& q) const {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  if (auto ok = require(*this, who, "ListAccessTokens", token_resource); !ok) return ok.error();
+  if (q.page_size == 0 || q.page_size > state_->limits.max_page_size) {
+    return failure(iam_errc::field_invalid, "pageSize");
+  }
+  token_page page;
+  std::shared_lock lock(state_->tokens_lock);
+  const auto organization = state_->pool.find(who.organization_id);
+  if (!organization) return page;
+  std::optional<std::uint32_t> creator;
+  if (!q.creator_id.empty()) {
+    creator = state_->pool.find(q.creator_id);
+    if (!creator) return page;
+  }
+  const auto& index = state_->tokens.get<by_organization>();
+  const auto [first, last] = index.equal_range(std::make_tuple(*organization));
+  const std::size_t skip = q.page_index * q.page_size;
+  // Newest first.
+  for (auto it = std::make_reverse_iterator(last); it != std::make_reverse_iterator(first); ++it) {
+    if (q.type && it->type != *q.type) continue;
+    if (creator && it->creator != *creator) continue;
+    if (!contains_folded(it->name, q.name)) continue;
+    if (page.total_count >= skip && page.items.size() < q.page_size) {
+      page.items.push_back(state_->to_record(*it));
+    }
+    ++page.total_count;
+  }
+  return page;
+}
+
+outcome<bool> iam_service::is_token_name_used(const caller& who, std::string_view name) const {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  if (auto ok = require(*this, who, "ListAccessTokens", token_resource); !ok) return ok.error();
+  std::shared_lock lock(state_->tokens_lock);
+  const auto organization = state_->pool.find(who.organization_id);
+  if (!organization) return false;
+  const auto& index = state_->tokens.get<by_name>();
+  return index.find(name_key{*organization, name}) != index.end();
+}
+
+outcome<token_view> iam_service::create_token(const caller& who, std::string name,
+                                              token_type type, std::string_view permissions_json) {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
+  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  auto permissions = state_->statements_for(
+      std::string(permissions_json.empty() ? std::string_view("[]") : permissions_json),
+      "permissions");
+  if (!permissions) return permissions.error();
+  const auto& requested = **permissions;
+  if (type == token_type::service && requested.statements.empty()) {
+    return failure(iam_errc::field_required, "permissions");
+  }
+  // Capping: the token may grant nothing beyond its creator's rights as they are now.
+  if (!requested.statements.empty()) {
+    const auto contained = contains(*who.rights, *requested.compiled);
+    if (!contained) {
+      return failure(iam_errc::forbidden, "the permissions are too complex to check");
+    }
+    if (!contained->contained) {
+      return failure(iam_errc::forbidden, "the permissions exceed the creator's rights",
+                     contained->counterexample);
+    }
+  }
+
+  std::lock_guard write(state_->token_write);
+  token_record record;
+  {
+    std::shared_lock lock(state_->tokens_lock);
+    const auto organization = state_->pool.find(who.organization_id);
+    if (organization) {
+      const auto& by_names = state_->tokens.get<by_name>();
+      if (by_names.find(name_key{*organization, name}) != by_names.end()) {
+        return failure(iam_errc::name_used, "name");
+      }
+      const auto& by_org = state_->tokens.get<by_organization>();
+      const auto [first, last] = by_org.equal_range(std::make_tuple(*organization));
+      if (static_cast<std::size_t>(std::distance(first, last)) >=
+          state_->limits.max_tokens_per_organization) {
+        return failure(iam_errc::limit_exceeded, "access tokens per organization");
+      }
+    }
+  }
+  auto secret = generate_token_secret();
+  auto id = new_id();
+  if (!secret || !id) return failure(iam_errc::storage_failure, "the random number generator failed");
+  const auto now = now_ms();
+  record.id = *id;
+  record.organization_id = who.organization_id;
+  record.name = std::move(name);
+  record.type = type;
+  record.status = token_status::active;
+  record.creator_id = who.member_id;
+  record.secret_hash = state_->hasher.hash(*secret);
+  record.secret_prefix = secret->substr(0, secret_prefix_length);
+  record.permissions_json = requested.json;
+  record.created_at = record.updated_at = now;
+  auto entry = state_->to_entry(record);
+  if (!entry) return entry.error();
+  const change c = put_token{record};
+  if (const auto ec = state_->store->commit({&c, 1})) {
+    return failure(iam_errc::storage_failure, ec.message());
+  }
+  {
+    std::unique_lock lock(state_->tokens_lock);
+    state_->tokens.insert(std::move(*entry));
+  }
+  return token_view{std::move(record), std::move(*secret)};
+}
+
+namespace {
+
+/// Finds a token of the caller's organization and checks the caller may manage its type.
+template <class Service>
+outcome<token_entry> managed_token(const Service& service, const state_t& s, const caller& who,
+                                   std::string_view token_id) {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  const auto id = parse_uuid(token_id);
+  if (!id) return failure(iam_errc::not_found, "access token");
+  std::optional<token_entry> found;
+  {
+    std::shared_lock lock(s.tokens_lock);
+    const auto& index = s.tokens.get<by_id>();
+    const auto it = index.find(*id);
+    if (it == index.end() || s.pool.at(it->organization) != who.organization_id) {
+      return failure(iam_errc::not_found, "access token");
+    }
+    found = *it;
+  }
+  if (auto ok = require(service, who, manage_action(found->type), token_resource); !ok) {
+    return ok.error();
+  }
+  return std::move(*found);
+}
+
+}  // namespace
+
+outcome<token_record> iam_service::rename_token(const caller& who, std::string_view token_id,
+                                                std::string name) {
+  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  std::lock_guard write(state_->token_write);
+  auto token = managed_token(*this, *state_, who, token_id);
+  if (!token) return token.error();
+  {
+    std::shared_lock lock(state_->tokens_lock);
+    const auto& by_names = state_->tokens.get<by_name>();
+    const auto it = by_names.find(name_key{token->organization, name});
+    if (it != by_names.end() && it->id != token->id) return failure(iam_errc::name_used, "name");
+  }
+  token->name = std::move(name);
+  token->updated_at = now_ms();
+  auto record = state_->to_record(*token);
+  const change c = put_token{record};
+  if (const auto ec = state_->store->commit({&c, 1})) {
+    return failure(iam_errc::storage_failure, ec.message());
+  }
+  std::unique_lock lock(state_->tokens_lock);
+  auto& index = state_->tokens.get<by_id>();
+  index.replace(index.find(token->id), std::move(*token));
+  return record;
+}
+
+outcome<token_record> iam_service::toggle_token(const caller& who, std::string_view token_id) {
+  std::lock_guard write(state_->token_write);
+  auto token = managed_token(*this, *state_, who, token_id);
+  if (!token) return token.error();
+  if (token->status == token_status::revoked) {
+    return failure(iam_errc::conflict, "a revoked token cannot be activated");
+  }
+  token->status =
+      token->status == token_status::active ? token_status::inactive : token_status::active;
+  token->updated_at = now_ms();
+  auto record = state_->to_record(*token);
+  const change c = put_token{record};
+  if (const auto ec = state_->store->commit({&c, 1})) {
+    return failure(iam_errc::storage_failure, ec.message());
+  }
+  std::unique_lock lock(state_->tokens_lock);
+  auto& index = state_->tokens.get<by_id>();
+  index.replace(index.find(token->id), std::move(*token));
+  return record;
+}
+
+outcome<void> iam_service::delete_token(const caller& who, std::string_view token_id) {
+  std::lock_guard write(state_->token_write);
+  auto token = managed_token(*this, *state_, who, token_id);
+  if (!token) return token.error();
+  const change c = erase_token{format_uuid(token->id)};
+  if (const auto ec = state_->store->commit({&c, 1})) {
+    return failure(iam_errc::storage_failure, ec.message());
+  }
+  std::unique_lock lock(state_->tokens_lock);
+  state_->tokens.get<by_id>().erase(token->id);
+  return {};
+}
+
+boost::system::error_code iam_service::flush_last_used() {
+  std::lock_guard write(state_->token_write);
+  std::vector<change> changes;
+  std::vector<std::pair<const token_entry*, timestamp>> flushed;
+  std::shared_lock lock(state_->tokens_lock);
+  for (const auto& t : state_->tokens) {
+    const auto used = t.last_used.value.load(std::memory_order_relaxed);
+    if (used <= t.persisted_last_used.value.load(std::memory_order_relaxed)) continue;
+    changes.push_back(touch_token{format_uuid(t.id), used});
+    flushed.emplace_back(&t, used);
+  }
+  if (changes.empty()) return {};
+  if (const auto ec = state_->store->commit(changes)) return ec;
+  for (const auto& [t, used] : flushed) {
+    t->persisted_last_used.value.store(used, std::memory_order_relaxed);
+  }
+  return {};
+}
+
+iam_service::token_counts iam_service::count_tokens() const {
+  token_counts counts;
+  std::shared_lock lock(state_->tokens_lock);
+  for (const auto& t : state_->tokens) {
+    switch (t.status) {
+      case token_status::active:
+        ++counts.active;
+        break;
+      case token_status::inactive:
+        ++counts.inactive;
+        break;
+      case token_status::revoked:
+        ++counts.revoked;
+        break;
+    }
+  }
+  return counts;
+}
+
+}  // namespace gatehouse::engine

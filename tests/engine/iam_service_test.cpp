@@ -1,0 +1,468 @@
+// The IAM service through its public interface: effective rights, every access-token rule of
+// SPEC §4, capping by containment, and durability across reopen.
+#include <gatehouse/engine/iam_service.hpp>
+
+#include <gatehouse/engine/reference.hpp>
+#include <gatehouse/policy/document.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "random_policy.hpp"
+
+namespace {
+
+using namespace gatehouse;
+using engine::decision;
+using engine::iam_errc;
+
+std::vector<policy::policy_document> builtins() {
+  std::vector<policy::policy_document> out;
+  for (const char* name : {"owner", "administrator", "developer"}) {
+    auto loaded =
+        policy::load_policy_file(std::string(GATEHOUSE_SOURCE_DIR) + "/policies/" + name + ".json");
+    BOOST_REQUIRE_MESSAGE(loaded.ok(), name << ".json must load");
+    out.push_back(*loaded.document);
+  }
+  return out;
+}
+
+engine::server_key test_key() {
+  auto key = engine::server_key::generate();
+  BOOST_REQUIRE(key.has_value());
+  return *key;
+}
+
+template <class T>
+T expect(engine::outcome<T> r) {
+  BOOST_REQUIRE_MESSAGE(r.has_value(), "unexpected failure: " << r.error().detail);
+  return std::move(*r);
+}
+void expect(engine::outcome<void> r) {
+  BOOST_REQUIRE_MESSAGE(r.has_value(), "unexpected failure: " << r.error().detail);
+}
+
+template <class T>
+void expect_failure(const engine::outcome<T>& r, iam_errc code) {
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(static_cast<int>(r.error().code) == static_cast<int>(code));
+}
+
+const std::string flag = "project/web:env/prod:flag/dark-mode";
+
+// An organization with its owner, on the in-memory store.
+struct organization_fixture {
+  std::unique_ptr<engine::iam_service> iam;
+  engine::caller owner;
+
+  explicit organization_fixture(std::unique_ptr<engine::store> store = engine::make_memory_store()) {
+    iam = expect(engine::iam_service::open(std::move(store), test_key(), builtins()));
+    auto [org, member] = expect(iam->create_organization("acme", "owner@example.com"));
+    owner = expect(iam->authenticate_member(member.id, org.id));
+  }
+
+  engine::caller add(const std::string& email, std::vector<std::string> policies = {}) {
+    const auto m = expect(iam->add_member(owner, {email, std::move(policies), {}}));
+    return expect(iam->authenticate_member(m.id, owner.organization_id));
+  }
+
+  // Callers are snapshots of rights; re-authenticating picks up changes.
+  engine::caller again(const engine::caller& who) {
+    return expect(iam->authenticate_member(who.member_id, who.organization_id));
+  }
+
+  engine::token_view token(const engine::caller& who, const std::string& name,
+                           engine::token_type type, const std::string& permissions = "[]") {
+    return expect(iam->create_token(who, name, type, permissions));
+  }
+
+  engine::caller use(const engine::token_view& t) {
+    return expect(iam->authenticate_token(*t.secret));
+  }
+
+  std::string policy(const std::string& key, const std::string& statements) {
+    const auto p = expect(iam->create_policy(owner, key, key, ""));
+    expect(iam->set_policy_statements(owner, p.id, statements));
+    return p.id;
+  }
+};
+
+const std::string admin_id(engine::administrator_policy_id);
+const std::string developer_id(engine::developer_policy_id);
+
+BOOST_AUTO_TEST_SUITE(iam_service_tests)
+
+BOOST_AUTO_TEST_CASE(new_members_get_the_default_policy) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  BOOST_TEST(f.iam->decide(dev, "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(dev, "CanManageIAM", "iam/*").allowed());
+  BOOST_TEST(f.iam->decide(f.owner, "CanManageIAM", "iam/*").allowed());
+  const auto result = f.iam->decide(dev, "ToggleFlag", flag);
+  BOOST_REQUIRE(!result.statements.empty());
+  BOOST_TEST(result.statements.front().policy_id == developer_id);
+  // Without CanManageIAM a member cannot administer IAM.
+  expect_failure(f.iam->add_member(dev, {"x@example.com", {}, {}}), iam_errc::forbidden);
+}
+
+BOOST_AUTO_TEST_CASE(personal_tokens_follow_their_creator) {
+  organization_fixture f;
+  const auto admin = f.add("admin@example.com", {admin_id});
+  const auto t = f.token(admin, "mine", engine::token_type::personal);
+  BOOST_TEST(t.secret->rfind("api-", 0) == 0U);
+  BOOST_TEST(f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+
+  // Shrinks with the creator ...
+  expect(f.iam->attach_member_policy(f.owner, admin.member_id, developer_id, true));
+  expect(f.iam->attach_member_policy(f.owner, admin.member_id, admin_id, false));
+  auto as_token = f.use(t);
+  BOOST_TEST(!f.iam->decide(as_token, "DeleteProject", "project/web").allowed());
+  BOOST_TEST(f.iam->decide(as_token, "ToggleFlag", flag).allowed());
+  BOOST_TEST((as_token.kind == engine::subject_kind::personal_token));
+
+  // ... and grows back, also through groups.
+  const auto group = expect(f.iam->create_group(f.owner, "admins", ""));
+  expect(f.iam->change_group(f.owner, group.id, "", admin_id, true));
+  expect(f.iam->change_group(f.owner, group.id, admin.member_id, "", true));
+  BOOST_TEST(f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+  expect(f.iam->change_group(f.owner, group.id, admin.member_id, "", false));
+  BOOST_TEST(!f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+}
+
+BOOST_AUTO_TEST_CASE(scoped_personal_tokens_are_the_intersection) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto t = f.token(dev, "read-flags", engine::token_type::personal,
+                         R"([{"id":"s","resourceType":"flag","effect":"allow",
+                             "actions":["ToggleFlag"],"resources":["project/web:env/*:flag/*"]}])");
+  const auto as_token = f.use(t);
+  BOOST_TEST(f.iam->decide(as_token, "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(as_token, "ToggleFlag", "project/api:env/prod:flag/x").allowed());
+  BOOST_TEST(!f.iam->decide(as_token, "CreateFlag", flag).allowed());
+  // When the creator loses the right, the scope cannot keep it.
+  expect(f.iam->attach_member_policy(f.owner, dev.member_id, developer_id, false));
+  BOOST_TEST(!f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+}
+
+BOOST_AUTO_TEST_CASE(service_tokens_are_frozen_and_capped) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const std::string statements =
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["*"],
+           "resources":["project/web:env/*:flag/*"]}])";
+  const auto t = f.token(dev, "ci", engine::token_type::service, statements);
+  BOOST_TEST((f.use(t).kind == engine::subject_kind::service_token));
+  BOOST_TEST(f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+  // The creator's rights no longer matter.
+  expect(f.iam->attach_member_policy(f.owner, dev.member_id, developer_id, false));
+  BOOST_TEST(f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+
+  // A Developer cannot mint a token that deletes projects; the refusal says what exceeds.
+  const auto dev2 = f.add("dev2@example.com");
+  const auto refused = f.iam->create_token(
+      dev2, "too-much", engine::token_type::service,
+      R"([{"id":"s","resourceType":"project","effect":"allow","actions":["DeleteProject","CanAccessProject"],
+           "resources":["project/*"]}])");
+  expect_failure(refused, iam_errc::forbidden);
+  BOOST_REQUIRE(refused.error().counterexample.has_value());
+  const auto ce = *refused.error().counterexample;
+  BOOST_TEST(ce.action == "DeleteProject");
+  BOOST_TEST(!f.iam->decide(dev2, ce.action, ce.resource).allowed());
+  // A service token needs statements.
+  expect_failure(f.iam->create_token(dev2, "empty", engine::token_type::service, "[]"),
+                 iam_errc::field_required);
+  // Malformed statements are a field error, not a crash.
+  expect_failure(f.iam->create_token(dev2, "bad", engine::token_type::service, R"([{"id":1}])"),
+                 iam_errc::field_invalid);
+}
+
+BOOST_AUTO_TEST_CASE(who_may_manage_tokens) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto t = f.token(dev, "mine", engine::token_type::personal);
+  // Tokens cannot manage tokens, whatever their rights.
+  const auto as_token = f.use(t);
+  expect_failure(f.iam->list_tokens(as_token, {}), iam_errc::forbidden);
+  expect_failure(f.iam->create_token(as_token, "more", engine::token_type::personal, "[]"),
+                 iam_errc::forbidden);
+  // A member whose policy lacks the token actions cannot list or create.
+  const auto reader = f.add("reader@example.com", {f.policy("flags-only", R"([
+      {"id":"s","resourceType":"flag","effect":"allow","actions":["*"],"resources":["project/*:env/*:flag/*"]}])")});
+  expect_failure(f.iam->list_tokens(reader, {}), iam_errc::forbidden);
+  expect_failure(f.iam->create_token(reader, "x", engine::token_type::personal, "[]"),
+                 iam_errc::forbidden);
+  // Personal and service management are separate rights.
+  const auto personal_only = f.add("p@example.com", {f.policy("personal-only", R"([
+      {"id":"s","resourceType":"access-token","effect":"allow","actions":["ManagePersonalAccessTokens","ListAccessTokens"],"resources":["access-token/*"]},
+      {"id":"f","resourceType":"flag","effect":"allow","actions":["*"],"resources":["project/*:env/*:flag/*"]}])")});
+  BOOST_TEST(f.iam->create_token(personal_only, "p1", engine::token_type::personal, "[]").has_value());
+  expect_failure(
+      f.iam->create_token(personal_only, "s1", engine::token_type::service,
+                          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])"),
+      iam_errc::forbidden);
+  // Another organization's token is not found, not forbidden.
+  auto [org2, owner2] = expect(f.iam->create_organization("other", "o@example.com"));
+  const auto other = expect(f.iam->authenticate_member(owner2.id, org2.id));
+  expect_failure(f.iam->delete_token(other, t.record.id), iam_errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(status_revocation_and_deletion) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto personal = f.token(dev, "personal", engine::token_type::personal);
+  const auto service = f.token(dev, "service", engine::token_type::service,
+                               R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])");
+
+  // Inactive is Forbidden; unknown is Unauthorized.
+  expect(f.iam->toggle_token(dev, personal.record.id));
+  expect_failure(f.iam->authenticate_token(*personal.secret), iam_errc::forbidden);
+  expect(f.iam->toggle_token(dev, personal.record.id));
+  BOOST_TEST(f.iam->authenticate_token(*personal.secret).has_value());
+  expect_failure(f.iam->authenticate_token("api-" + std::string(43, 'A')), iam_errc::unauthorized);
+  expect_failure(f.iam->authenticate_token("not-a-token"), iam_errc::unauthorized);
+
+  // Removing the member revokes personal tokens for good; service tokens survive.
+  expect(f.iam->remove_member(f.owner, dev.member_id));
+  expect_failure(f.iam->authenticate_token(*personal.secret), iam_errc::unauthorized);
+  BOOST_TEST(f.iam->decide(f.use(service), "ToggleFlag", flag).allowed());
+  f.add("dev@example.com");
+  expect_failure(f.iam->authenticate_token(*personal.secret), iam_errc::unauthorized);
+  expect_failure(f.iam->toggle_token(f.owner, personal.record.id), iam_errc::conflict);
+
+  // Delete is permanent.
+  expect(f.iam->delete_token(f.owner, service.record.id));
+  expect_failure(f.iam->authenticate_token(*service.secret), iam_errc::unauthorized);
+  expect_failure(f.iam->delete_token(f.owner, service.record.id), iam_errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(names_are_unique_case_insensitively) {
+  organization_fixture f;
+  const auto a = f.token(f.owner, "Deploy Bot", engine::token_type::personal);
+  expect_failure(f.iam->create_token(f.owner, "deploy bot", engine::token_type::personal, "[]"),
+                 iam_errc::name_used);
+  BOOST_TEST(expect(f.iam->is_token_name_used(f.owner, "DEPLOY BOT")));
+  BOOST_TEST(!expect(f.iam->is_token_name_used(f.owner, "other")));
+  const auto b = f.token(f.owner, "other", engine::token_type::personal);
+  expect_failure(f.iam->rename_token(f.owner, b.record.id, "DEPLOY bot"), iam_errc::name_used);
+  const auto renamed = expect(f.iam->rename_token(f.owner, a.record.id, "deploy BOT"));
+  BOOST_TEST(renamed.name == "deploy BOT");
+  expect_failure(f.iam->create_token(f.owner, "", engine::token_type::personal, "[]"),
+                 iam_errc::field_required);
+}
+
+BOOST_AUTO_TEST_CASE(lists_filter_and_page) {
+  organization_fixture f;
+  for (int i = 0; i < 25; ++i) f.token(f.owner, "token-" + std::to_string(i), engine::token_type::personal);
+  f.token(f.owner, "svc", engine::token_type::service,
+          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*"]}])");
+  auto page = expect(f.iam->list_tokens(f.owner, {.page_index = 1, .page_size = 10}));
+  BOOST_TEST(page.total_count == 26U);
+  BOOST_TEST(page.items.size() == 10U);
+  page = expect(f.iam->list_tokens(f.owner, {.type = engine::token_type::service}));
+  BOOST_REQUIRE(page.items.size() == 1U);
+  BOOST_TEST(page.items[0].name == "svc");
+  page = expect(f.iam->list_tokens(f.owner, {.name = "TOKEN-1"}));
+  BOOST_TEST(page.total_count == 11U);  // token-1, token-10 .. token-19
+  for (const auto& item : page.items) BOOST_TEST(item.secret_prefix.rfind("api-", 0) == 0U);
+  expect_failure(f.iam->list_tokens(f.owner, {.page_size = 1000}), iam_errc::field_invalid);
+}
+
+BOOST_AUTO_TEST_CASE(policies_and_builtins) {
+  organization_fixture f;
+  expect_failure(f.iam->delete_policy(f.owner, admin_id), iam_errc::sys_managed_policy);
+  expect_failure(f.iam->set_policy_statements(f.owner, admin_id, "[]"),
+                 iam_errc::sys_managed_policy);
+  const auto id = f.policy("no-prod", R"([{"id":"s","resourceType":"flag","effect":"deny",
+      "actions":["ToggleFlag"],"resources":["project/*:env/prod:flag/*"]}])");
+  expect_failure(f.iam->create_policy(f.owner, "x", "no-prod", ""), iam_errc::key_used);
+  expect_failure(f.iam->create_policy(f.owner, "NO-PROD", "y", ""), iam_errc::name_used);
+  const auto dev = f.add("dev@example.com", {developer_id, id});
+  BOOST_TEST(!f.iam->decide(dev, "ToggleFlag", flag).allowed());
+  BOOST_TEST(f.iam->decide(dev, "ToggleFlag", "project/web:env/dev:flag/x").allowed());
+  BOOST_TEST(expect(f.iam->member_policies(f.owner, dev.member_id)).size() == 2U);
+  expect_failure(f.iam->set_policy_statements(f.owner, id, R"([{"id":"s","effect":"allow"}])"),
+                 iam_errc::field_invalid);
+  expect(f.iam->delete_policy(f.owner, id));
+  BOOST_TEST(f.iam->decide(f.again(dev), "ToggleFlag", flag).allowed());
+}
+
+// A created service token never allows what its creator could not do at creation time.
+BOOST_AUTO_TEST_CASE(service_tokens_never_exceed_their_creator) {
+  organization_fixture f;
+  testing::random_policy gen(99);
+  std::size_t created = 0;
+  std::size_t refused = 0;
+  for (int round = 0; round < 60; ++round) {
+    auto statements_json = [&](std::size_t n) {
+      std::string json = "[";
+      for (std::size_t i = 0; i < n; ++i) {
+        auto s = gen.statement(i);
+        if (s.resource_type == "*") s.resource_type = "flag";
+        if (i > 0) json += ',';
+        json += R"({"id":")" + s.id + R"(","resourceType":")" + s.resource_type +
+                R"(","effect":")" + (s.effect == policy::effect::deny ? "deny" : "allow") +
+                R"(","actions":[)";
+        for (std::size_t a = 0; a < s.actions.size(); ++a) {
+          json += (a ? ",\"" : "\"") + s.actions[a] + "\"";
+        }
+        json += R"(],"resources":[)";
+        for (std::size_t r = 0; r < s.resources.size(); ++r) {
+          json += (r ? ",\"" : "\"") + s.resources[r] + "\"";
+        }
+        json += "]}";
+      }
+      return json + "]";
+    };
+    // The creator needs the token rights besides its random ones.
+    const std::string manage = R"({"id":"m","resourceType":"access-token","effect":"allow",
+        "actions":["ManageServiceAccessTokens"],"resources":["access-token/*"]})";
+    auto creator_json = statements_json(1 + gen.below(5));
+    creator_json.insert(1, manage + (creator_json.size() > 2 ? "," : ""));
+    const auto creator =
+        f.add("c" + std::to_string(round) + "@example.com",
+              {f.policy("creator-" + std::to_string(round), creator_json)});
+    const auto requested = statements_json(1 + gen.below(3));
+    const auto token = f.iam->create_token(creator, "t" + std::to_string(round),
+                                           engine::token_type::service, requested);
+    if (!token) {
+      BOOST_TEST(static_cast<int>(token.error().code) == static_cast<int>(iam_errc::forbidden));
+      if (!token.error().counterexample) {
+        // A random deny took the creator's own right to create tokens away.
+        BOOST_TEST(!f.iam->decide(creator, "ManageServiceAccessTokens", "access-token/*").allowed());
+        continue;
+      }
+      const auto ce = *token.error().counterexample;
+      BOOST_TEST(!f.iam->decide(creator, ce.action, ce.resource).allowed());
+      ++refused;
+      continue;
+    }
+    ++created;
+    const auto as_token = f.use(*token);
+    for (int r = 0; r < 500; ++r) {
+      const auto action = gen.request_action();
+      const auto resource = gen.request_resource();
+      if (f.iam->decide_only(as_token, action, resource) == decision::allow) {
+        BOOST_TEST(f.iam->decide_only(creator, action, resource) == decision::allow);
+      }
+    }
+  }
+  BOOST_TEST(created > 5U);
+  BOOST_TEST(refused > 5U);
+}
+
+namespace fs = std::filesystem;
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    path = fs::temp_directory_path() / ("gatehouse-test-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::rand()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+std::unique_ptr<engine::store> sqlite_at(const fs::path& file) {
+  auto store = engine::open_sqlite_store(file.string());
+  BOOST_REQUIRE_MESSAGE(store.has_value(), "sqlite store: " << store.error().message());
+  return std::move(*store);
+}
+
+BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  std::vector<std::string> secrets;
+  std::string personal_id;
+  std::string dev_id;
+  {
+    auto iam = expect(engine::iam_service::open(sqlite_at(db), key, builtins()));
+    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
+    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    const auto dev = expect(iam->add_member(owner, {"dev@example.com", {}, {}}));
+    dev_id = dev.id;
+    const auto group = expect(iam->create_group(owner, "g", "a group"));
+    expect(iam->change_group(owner, group.id, dev.id, std::string(engine::administrator_policy_id), true));
+    const auto dev_caller = expect(iam->authenticate_member(dev.id, org.id));
+    for (int i = 0; i < 20; ++i) {
+      auto t = expect(iam->create_token(dev_caller, "t" + std::to_string(i),
+                                        engine::token_type::personal, "[]"));
+      secrets.push_back(*t.secret);
+      if (i == 0) personal_id = t.record.id;
+    }
+    expect(iam->toggle_token(dev_caller, personal_id));
+    // Last use is batched and written on flush.
+    BOOST_TEST(iam->authenticate_token(secrets[1]).has_value());
+    BOOST_TEST(!iam->flush_last_used());
+  }
+  auto iam = expect(engine::iam_service::open(sqlite_at(db), key, builtins()));
+  const auto org = iam->find_organization_by_name("acme");
+  BOOST_REQUIRE(org.has_value());
+  expect_failure(iam->authenticate_token(secrets[0]), iam_errc::forbidden);
+  const auto as_token = expect(iam->authenticate_token(secrets[2]));
+  // Administrator through the group survived the reopen.
+  BOOST_TEST(iam->decide(as_token, "DeleteProject", "project/web").allowed());
+  const auto dev = expect(iam->authenticate_member(dev_id, org->id));
+  const auto page = expect(iam->list_tokens(dev, {.name = "t1", .page_size = 100}));
+  bool found = false;
+  for (const auto& t : page.items) {
+    if (t.name == "t1") {
+      found = true;
+      BOOST_TEST(t.last_used_at > 0);
+    }
+  }
+  BOOST_TEST(found);
+  iam.reset();
+
+  // The key is not in the database either way; the secrets must not be anywhere in its files.
+  for (const auto& entry : fs::directory_iterator(dir.path)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    for (const auto& secret : secrets) {
+      BOOST_TEST(bytes.find(secret) == std::string::npos);
+      BOOST_TEST(bytes.find(secret.substr(4)) == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  std::vector<std::pair<std::string, std::string>> members;  // (member id, organization id)
+  std::string policy_id;
+  {
+    auto iam = expect(engine::iam_service::open(sqlite_at(db), key, builtins()));
+    for (const char* name : {"one", "two", "three"}) {
+      auto [org, owner_record] = expect(iam->create_organization(name, "owner@example.com"));
+      const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+      members.emplace_back(owner_record.id, org.id);
+      const auto m = expect(iam->add_member(owner, {std::string(name) + "@example.com", {}, {}}));
+      members.emplace_back(m.id, org.id);
+      expect(iam->create_group(owner, std::string("group-") + name, ""));
+      const auto p = expect(iam->create_policy(owner, std::string("p-") + name, std::string("p-") + name, ""));
+      expect(iam->set_policy_statements(owner, p.id, R"([{"id":"s","resourceType":"flag","effect":"deny","actions":["*"],"resources":["*"]}])"));
+      if (policy_id.empty()) policy_id = p.id;
+    }
+  }
+  auto iam = expect(engine::iam_service::open(sqlite_at(db), key, builtins()));
+  for (const char* name : {"one", "two", "three"}) BOOST_TEST(iam->find_organization_by_name(name).has_value());
+  for (const auto& [member, org] : members) {
+    const auto who = expect(iam->authenticate_member(member, org));
+    BOOST_TEST(expect(iam->own_policies(who)).size() == 1U);
+  }
+  const auto owner = expect(iam->authenticate_member(members[0].first, members[0].second));
+  BOOST_TEST(expect(iam->list_groups(owner)).size() == 1U);
+  const auto p = expect(iam->get_policy(owner, policy_id));
+  BOOST_TEST(p.statements.size() == 1U);
+  // Another organization's policy is invisible.
+  const auto other = expect(iam->authenticate_member(members[2].first, members[2].second));
+  expect_failure(iam->get_policy(other, policy_id), iam_errc::not_found);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
