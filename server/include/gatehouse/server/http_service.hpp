@@ -1,0 +1,81 @@
+// The HTTP service as a pure function: a parsed request in, a response out, with the engine
+// behind it. No sockets and no Beast here: the session layer converts, so this compiles fast and
+// can be unit-tested and fuzzed directly.
+#pragma once
+
+#include <gatehouse/engine/iam_service.hpp>
+#include <gatehouse/engine/jwt.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gatehouse::server {
+
+/// What handle_request needs of a request; views into the session's buffers.
+struct http_request {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // path and query, e.g. "/api/v1/access-tokens?pageIndex=0"
+  std::string_view authorization;
+  std::string_view organization;  // the `Organization` header
+  std::string_view body;
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  /// For the access log: "member:<id>", "personal-token:<id>", "service-token:<id>" or "-".
+  /// Never a secret.
+  std::string subject = "-";
+};
+
+/// Prometheus metrics, updated lock-free from every I/O thread.
+class metrics {
+ public:
+  /// Decision latency buckets, in microseconds.
+  static constexpr std::array<double, 10> latency_buckets_us = {1,   2,   5,    10,   25,
+                                                                50,  100, 250,  1000, 10000};
+
+  void count_decision(engine::decision d, std::chrono::nanoseconds latency) noexcept;
+  void count_response(unsigned status) noexcept;
+  /// The Prometheus text exposition of everything, plus the token counts of `iam`.
+  [[nodiscard]] std::string render(const engine::iam_service& iam) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, 3> decisions_{};
+  std::array<std::atomic<std::uint64_t>, latency_buckets_us.size() + 1> latency_{};
+  std::atomic<std::uint64_t> latency_sum_ns_{0};
+  std::array<std::atomic<std::uint64_t>, 600> responses_{};  // by status code
+};
+
+/// Limits of the request path, next to what they limit.
+struct http_limits {
+  std::size_t max_batch_checks = 100;
+  std::size_t max_body_bytes = 1 << 20;
+};
+
+class http_service {
+ public:
+  /// `iam` and `m` must outlive the service. `jwt` verifies member JWTs.
+  http_service(engine::iam_service& iam, engine::jwt_verifier jwt, metrics& m,
+               http_limits limits = {});
+
+  /// Maps one request to engine calls and back. Never throws: an unexpected failure is a 500
+  /// with the envelope.
+  [[nodiscard]] http_response handle_request(const http_request& request) noexcept;
+
+  [[nodiscard]] engine::iam_service& iam() noexcept { return iam_; }
+
+ private:
+  engine::iam_service& iam_;
+  engine::jwt_verifier jwt_;
+  metrics& metrics_;
+  http_limits limits_;
+};
+
+}  // namespace gatehouse::server

@@ -1,0 +1,66 @@
+// The HTTP/1.1 server around http_service: accepts connections, enforces the transport limits,
+// logs one access-log line per request, reloads on SIGHUP and shuts down gracefully on SIGTERM.
+#pragma once
+
+#include <gatehouse/server/http_service.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace gatehouse::server {
+
+/// Where to listen and the limits of the transport. Every limit bounds what one client can make
+/// the server hold: a socket, buffer memory, or time.
+struct serve_options {
+  /// A host name or IP literal, and a port (0: any free port; the one chosen is reported).
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;
+  /// Threads running the I/O loop; each answers requests start to end.
+  unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+  /// Open connections at most; a connection beyond the cap is closed as soon as it is accepted.
+  std::size_t max_connections = 1024;
+  /// Bytes of request line and headers; more is answered 431 and the connection closed.
+  std::size_t header_limit = std::size_t{8} * 1024;
+  /// Bytes of request body; more is answered 413 and the connection closed.
+  std::size_t body_limit = std::size_t{1024} * 1024;
+  /// Time a request has to arrive whole once its first byte is in (and a new connection has to
+  /// send a whole first request): a client trickling its headers (slow loris) is dropped.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
+  /// Time a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  /// Time a response has to be taken by the client.
+  std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
+  /// How often batched last-used times of access tokens are written to the store.
+  std::chrono::milliseconds flush_interval = std::chrono::seconds(5);
+};
+
+/// What a reload of the built-in policies did; `message` is one line for the log, and never
+/// holds a secret.
+struct reload_outcome {
+  bool ok = false;
+  std::string message;
+};
+
+/// Reloads the built-in policies (SIGHUP). On failure the old policies must stay in force.
+using reload_callback = std::function<reload_outcome()>;
+
+/// Called once the socket listens, with the local endpoint as `HOST:PORT`.
+using ready_callback = std::function<void(std::string_view endpoint)>;
+
+/// Serves `service` until SIGTERM or SIGINT: then stops accepting, lets the requests in flight
+/// finish (their connections close after the response), flushes last-used times and returns 0.
+/// A second SIGTERM/SIGINT stops at once and returns 1. Returns 2, having said why on standard
+/// error, when the address cannot be resolved or bound. `service_metrics` (the service's) also
+/// counts the answers the transport gives itself (413, 431, 400). Access-log and event lines go to
+/// standard output. Installs the signal handlers for its own duration: one server per process.
+[[nodiscard]] int run_server(http_service& service, metrics& service_metrics,
+                             const serve_options& options, reload_callback reload,
+                             const ready_callback& ready);
+
+}  // namespace gatehouse::server

@@ -1,0 +1,778 @@
+// The `gatehouse` command: argument parsing (Boost.Program_options); the policy tools `check`,
+// `decide` and `contains` with their JSON input and output (RapidJSON); `serve`, which runs the
+// HTTP service on a data directory, and `jwt`, which mints a member JWT for local use.
+#include "cli.hpp"
+
+#include <gatehouse/engine/compiled_policy.hpp>
+#include <gatehouse/engine/containment.hpp>
+#include <gatehouse/engine/data_directory.hpp>
+#include <gatehouse/engine/jwt.hpp>
+#include <gatehouse/policy/document.hpp>
+#include <gatehouse/server/http_service.hpp>
+#include <gatehouse/server/listener.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace gatehouse::cli {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::string_view program_usage = R"(usage: gatehouse <command> [options]
+
+Commands:
+  check FILE...       validate policy files; findings as FILE:LINE:COL: SEVERITY CODE: MESSAGE
+  decide --statements FILE --requests FILE.jsonl
+                      evaluate requests, one JSON line per request
+  contains --granted FILE --requested FILE
+                      whether --requested allows nothing beyond --granted, with a counterexample
+  serve [--data DIR] [--listen HOST:PORT] [--policies DIR] [--threads N]
+                      run the HTTP service on a data directory (initialized on first start)
+  jwt --data DIR --member EMAIL [--ttl 1h]
+                      print a JWT that acts as that member of the playground organization
+
+A policy FILE holds a policy document or a bare array of statements.
+Run `gatehouse <command> --help` for a command's details.
+Exit status: 0 success, 1 `check` found errors, 2 usage error or bad input.
+)";
+
+constexpr std::string_view check_usage = R"(usage: gatehouse check [--json] FILE...
+
+Loads each FILE (a policy document or a bare array of statements) and prints its findings,
+one per line:
+  FILE:LINE:COL: SEVERITY CODE: MESSAGE
+With --json, prints instead one JSON array holding the findings of all files, in order:
+  [{"file", "line", "column", "severity", "code", "message", "pointer"}, ...]
+A one-line summary goes to standard error.
+Exit status: 0 when no file has an error (warnings allowed), 1 when any has, 2 on usage error.
+)";
+
+constexpr std::string_view decide_usage =
+    R"(usage: gatehouse decide --statements FILE --requests FILE.jsonl
+
+Evaluates the requests of FILE.jsonl, one JSON object per line such as
+  {"action": "ToggleFlag", "resource": "project/web:env/prod:flag/dark-mode"}
+(other keys are ignored, blank lines skipped; /dev/stdin reads a pipe), against the statements
+of FILE (a policy document or a bare array of statements). Prints one line per request, in order:
+  {"decision": "allow"|"explicit_deny"|"implicit_deny", "statements": [ids]}
+naming the determining statements: the matching denies of a deny, the matching allows of an allow.
+Exit status: 0 when every request was evaluated, 2 on usage error or bad input. A malformed
+request line stops the run; the lines for the requests before it have been printed.
+)";
+
+constexpr std::string_view contains_usage =
+    R"(usage: gatehouse contains --granted FILE --requested FILE
+
+Checks that every request the statements of --requested allow is also allowed by those of
+--granted, over all action and resource names: the cap on a new access token's scope. Prints
+  {"contained": true|false, "counterexample": {"action", "resource"} | null}
+where a counterexample is a request that --requested allows and --granted does not.
+Exit status: 0 either way, 2 on usage error, bad input or a check too complex to complete.
+)";
+
+constexpr std::string_view serve_usage =
+    R"(usage: gatehouse serve [--data DIR] [--listen HOST:PORT] [--policies DIR] [options]
+
+Serves the HTTP API (decisions, access tokens, IAM, /healthz, /metrics) on the data directory DIR.
+An empty or missing DIR is initialized first: server keys (mode 0600), the SQLite database, the
+organization "playground" and its owner owner@example.com with the Owner policy. Member JWTs are
+verified with DIR's HS256 key (mint one with `gatehouse jwt`) unless --jwt-public-key names the
+host application's RS256 or ES256 public key.
+Prints `listening on HOST:PORT` once ready, then one access-log line per request:
+  TIME REMOTE METHOD PATH?QUERY-KEYS STATUS DURATIONus SUBJECT
+Signals: SIGTERM or SIGINT stop accepting, let the requests in flight finish and exit 0 (a second
+one exits 1 at once); SIGHUP reloads the built-in policies from --policies, keeping the old ones if
+any file fails to load. DURATION is a number and a unit: 500ms, 10s, 5m, 1h, 2d.
+Exit status: 0 after a graceful stop, 1 after a forced one, 2 when the server cannot start.
+)";
+
+constexpr std::string_view jwt_usage =
+    R"(usage: gatehouse jwt --data DIR --member EMAIL [--ttl DURATION]
+
+Prints a member JWT (HS256, signed with the key of the data directory DIR) for the member EMAIL
+of the playground organization, valid for DURATION (30m, 1h, 2d; default 1h). Use it as
+`Authorization: Bearer JWT`. Works while a server runs on DIR.
+Exit status: 0 success, 2 on usage error, no data directory at DIR, or no such member.
+)";
+
+// ---- Arguments ----------------------------------------------------------------------------
+
+/// A subcommand's parsed arguments, or the exit code when parsing already finished the command
+/// (help printed, or a usage error reported).
+struct parsed_arguments {
+  po::variables_map values;
+  std::optional<int> exit;
+};
+
+po::options_description options_with_help() {
+  po::options_description options("Options");
+  options.add_options()("help,h", "print this help and exit");
+  return options;
+}
+
+parsed_arguments parse_arguments(std::string_view command, std::string_view usage,
+                                 const po::options_description& visible,
+                                 const po::options_description& hidden,
+                                 const po::positional_options_description& positional,
+                                 std::span<const std::string> args, std::ostream& out,
+                                 std::ostream& err) {
+  po::options_description all;
+  all.add(visible).add(hidden);
+  // Abbreviated option names are refused so that a script never depends on a prefix that a
+  // later option could make ambiguous.
+  constexpr int style =
+      po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  parsed_arguments parsed;
+  try {
+    po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
+                  .options(all)
+                  .positional(positional)
+                  .style(style)
+                  .run(),
+              parsed.values);
+    if (parsed.values.count("help") != 0) {
+      out << usage << '\n' << visible;
+      parsed.exit = exit_ok;
+      return parsed;
+    }
+    po::notify(parsed.values);
+  } catch (const po::error& e) {
+    err << "gatehouse " << command << ": " << e.what() << "\n\n" << usage;
+    parsed.exit = exit_bad_input;
+  }
+  return parsed;
+}
+
+// ---- JSON output ----------------------------------------------------------------------------
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(json_writer& writer, std::string_view text) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+/// Writes the finished JSON value in `buffer` as one line and empties the buffer for the next.
+void write_line(rapidjson::StringBuffer& buffer, std::ostream& out) {
+  out.write(buffer.GetString(), static_cast<std::streamsize>(buffer.GetSize()));
+  out.put('\n');
+  buffer.Clear();
+}
+
+std::string_view to_string(policy::severity s) noexcept {
+  return s == policy::severity::error ? "error" : "warning";
+}
+
+void write_finding(json_writer& writer, std::string_view file, const policy::finding& f) {
+  writer.StartObject();
+  writer.Key("file");
+  write_string(writer, file);
+  writer.Key("line");
+  writer.Uint64(f.line);
+  writer.Key("column");
+  writer.Uint64(f.column);
+  writer.Key("severity");
+  write_string(writer, to_string(f.severity));
+  writer.Key("code");
+  write_string(writer, f.code);
+  writer.Key("message");
+  write_string(writer, f.message);
+  writer.Key("pointer");
+  write_string(writer, f.pointer);
+  writer.EndObject();
+}
+
+/// "1 file", "3 errors".
+std::string count_of(std::size_t n, std::string_view noun) {
+  std::string text = std::to_string(n) + ' ';
+  text += noun;
+  if (n != 1) text += 's';
+  return text;
+}
+
+// ---- Loading statements -----------------------------------------------------------------------
+
+/// Loads the policy file `path` and compiles its statements. Its findings, warnings included, go
+/// to `err`; on failure this says why, naming the file, and returns null.
+std::shared_ptr<const engine::compiled_policy> load_compiled(std::string_view command,
+                                                             const std::string& path,
+                                                             std::ostream& err) {
+  auto loaded = policy::load_policy_file(path);
+  for (const auto& f : loaded.findings) err << policy::format_finding(path, f) << '\n';
+  if (!loaded.ok()) {
+    const auto errors =
+        std::count_if(loaded.findings.begin(), loaded.findings.end(),
+                      [](const auto& f) { return f.severity == policy::severity::error; });
+    err << "gatehouse " << command << ": '" << path << "' does not load ("
+        << count_of(static_cast<std::size_t>(errors), "error") << ")\n";
+    return nullptr;
+  }
+  // A bare statement array has no policy id; the file name stands in for it in diagnostics.
+  const std::string policy_id = loaded.document->id.empty() ? path : loaded.document->id;
+  std::vector<engine::sourced_statement> statements;
+  statements.reserve(loaded.document->statements.size());
+  for (auto& s : loaded.document->statements) statements.push_back({policy_id, std::move(s)});
+  auto compiled = engine::compiled_policy::compile(statements);
+  if (!compiled) {
+    err << "gatehouse " << command << ": '" << path
+        << "' does not compile: " << engine::describe(compiled.error(), statements) << '\n';
+    return nullptr;
+  }
+  return std::move(*compiled);
+}
+
+// ---- check ----------------------------------------------------------------------------------
+
+int run_check(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  po::options_description visible = options_with_help();
+  visible.add_options()("json", po::bool_switch(), "print the findings as one JSON array");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value<std::vector<std::string>>(), "policy file");
+  po::positional_options_description positional;
+  positional.add("file", -1);
+  const auto parsed =
+      parse_arguments("check", check_usage, visible, hidden, positional, args, out, err);
+  if (parsed.exit) return *parsed.exit;
+  if (parsed.values.count("file") == 0) {
+    err << "gatehouse check: no FILE given\n\n" << check_usage;
+    return exit_bad_input;
+  }
+  const auto& files = parsed.values["file"].as<std::vector<std::string>>();
+  const bool json = parsed.values["json"].as<bool>();
+
+  rapidjson::StringBuffer buffer;
+  json_writer writer(buffer);
+  if (json) writer.StartArray();
+  std::size_t errors = 0;
+  std::size_t warnings = 0;
+  for (const auto& file : files) {
+    const auto loaded = policy::load_policy_file(file);
+    for (const auto& f : loaded.findings) {
+      ++(f.severity == policy::severity::error ? errors : warnings);
+      if (json) {
+        write_finding(writer, file, f);
+      } else {
+        out << policy::format_finding(file, f) << '\n';
+      }
+    }
+  }
+  if (json) {
+    writer.EndArray();
+    write_line(buffer, out);
+  }
+  err << count_of(files.size(), "file") << ", " << count_of(errors, "error") << ", "
+      << count_of(warnings, "warning") << '\n';
+  return errors == 0 ? exit_ok : exit_findings;
+}
+
+// ---- decide ---------------------------------------------------------------------------------
+
+/// Why a request line is unusable; `column` is 0 when the problem is not at one place.
+struct request_error {
+  std::size_t column = 0;
+  std::string message;
+};
+
+/// Reads one request line into `doc`; on success `action` and `resource` view into `doc`.
+std::optional<request_error> read_request(const std::string& line, rapidjson::Document& doc,
+                                          std::string_view& action, std::string_view& resource) {
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+  if (doc.HasParseError()) {
+    return request_error{doc.GetErrorOffset() + 1,
+                         std::string("invalid JSON: ") + GetParseError_En(doc.GetParseError())};
+  }
+  if (!doc.IsObject()) {
+    return request_error{0, R"(a request must be an object {"action": …, "resource": …})"};
+  }
+  const auto string_member = [&doc](const char* key) -> std::optional<std::string_view> {
+    const auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string_view(it->value.GetString(), it->value.GetStringLength());
+  };
+  const auto found_action = string_member("action");
+  if (!found_action) return request_error{0, R"("action" must be a string)"};
+  const auto found_resource = string_member("resource");
+  if (!found_resource) return request_error{0, R"("resource" must be a string)"};
+  action = *found_action;
+  resource = *found_resource;
+  return std::nullopt;
+}
+
+int run_decide(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  po::options_description visible = options_with_help();
+  visible.add_options()("statements", po::value<std::string>()->required()->value_name("FILE"),
+                        "policy document or statement array to evaluate against")(
+      "requests", po::value<std::string>()->required()->value_name("FILE.jsonl"),
+      "requests, one JSON object per line");
+  const auto parsed = parse_arguments("decide", decide_usage, visible, {}, {}, args, out, err);
+  if (parsed.exit) return *parsed.exit;
+  const auto& statements_path = parsed.values["statements"].as<std::string>();
+  const auto& requests_path = parsed.values["requests"].as<std::string>();
+
+  const auto compiled = load_compiled("decide", statements_path, err);
+  if (!compiled) return exit_bad_input;
+  std::ifstream requests(requests_path);
+  if (!requests) {
+    err << "gatehouse decide: cannot open requests file '" << requests_path
+        << "': " << std::generic_category().message(errno) << '\n';
+    return exit_bad_input;
+  }
+
+  // Most decisions have a handful of determining statements; a verdict that does not fit is
+  // evaluated again with room for every statement, which always fits.
+  std::vector<std::uint32_t> determining(std::min<std::size_t>(compiled->statements().size(), 16));
+  rapidjson::Document request;
+  rapidjson::StringBuffer buffer;
+  json_writer writer(buffer);
+  std::string line;
+  for (std::size_t line_number = 1; std::getline(requests, line); ++line_number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string_view action;
+    std::string_view resource;
+    if (const auto error = read_request(line, request, action, resource)) {
+      err << "gatehouse decide: " << requests_path << ':' << line_number << ':';
+      if (error->column != 0) err << error->column << ':';
+      err << ' ' << error->message << '\n';
+      return exit_bad_input;
+    }
+    auto verdict = compiled->evaluate(action, resource, determining);
+    if (verdict.truncated) {
+      determining.resize(compiled->statements().size());
+      verdict = compiled->evaluate(action, resource, determining);
+    }
+    writer.Reset(buffer);
+    writer.StartObject();
+    writer.Key("decision");
+    write_string(writer, engine::to_string(verdict.decision));
+    writer.Key("statements");
+    writer.StartArray();
+    for (std::uint32_t i = 0; i < verdict.written; ++i) {
+      write_string(writer, compiled->statement(determining[i]).statement_id);
+    }
+    writer.EndArray();
+    writer.EndObject();
+    write_line(buffer, out);
+  }
+  if (requests.bad()) {
+    err << "gatehouse decide: cannot read requests file '" << requests_path << "'\n";
+    return exit_bad_input;
+  }
+  return exit_ok;
+}
+
+// ---- contains -------------------------------------------------------------------------------
+
+int run_contains(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  po::options_description visible = options_with_help();
+  visible.add_options()("granted", po::value<std::string>()->required()->value_name("FILE"),
+                        "the statements that set the limit")(
+      "requested", po::value<std::string>()->required()->value_name("FILE"),
+      "the statements that must stay within it");
+  const auto parsed = parse_arguments("contains", contains_usage, visible, {}, {}, args, out, err);
+  if (parsed.exit) return *parsed.exit;
+  const auto& granted_path = parsed.values["granted"].as<std::string>();
+  const auto& requested_path = parsed.values["requested"].as<std::string>();
+
+  // Both files are loaded before giving up so that one run reports the problems of both.
+  const auto granted = load_compiled("contains", granted_path, err);
+  const auto requested = load_compiled("contains", requested_path, err);
+  if (!granted || !requested) return exit_bad_input;
+  const auto checked = engine::contains(*granted, *requested);
+  if (!checked) {
+    err << "gatehouse contains: cannot check '" << requested_path << "' against '" << granted_path
+        << "': " << checked.error().message() << '\n';
+    return exit_bad_input;
+  }
+
+  rapidjson::StringBuffer buffer;
+  json_writer writer(buffer);
+  writer.StartObject();
+  writer.Key("contained");
+  writer.Bool(checked->contained);
+  writer.Key("counterexample");
+  if (checked->counterexample) {
+    writer.StartObject();
+    writer.Key("action");
+    write_string(writer, checked->counterexample->action);
+    writer.Key("resource");
+    write_string(writer, checked->counterexample->resource);
+    writer.EndObject();
+  } else {
+    writer.Null();
+  }
+  writer.EndObject();
+  write_line(buffer, out);
+  return exit_ok;
+}
+
+// ---- serve and jwt --------------------------------------------------------------------------
+
+/// The built-in policies of the source tree; --policies overrides it.
+constexpr std::string_view default_policies_dir = GATEHOUSE_POLICIES_DIR;
+constexpr std::string_view default_data_dir = "./data";
+constexpr std::string_view default_listen = "127.0.0.1:8080";
+
+/// "500ms", "10s", "5m", "1h", "2d" -> a positive duration. Units are required: a bare number
+/// would be ambiguous between the flags that take seconds and a reader who thinks minutes.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::uint64_t count = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (ec != std::errc{} || end == text.data() || count == 0) return std::nullopt;
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  std::uint64_t unit_ms = 0;
+  if (unit == "ms") {
+    unit_ms = 1;
+  } else if (unit == "s") {
+    unit_ms = 1000;
+  } else if (unit == "m") {
+    unit_ms = 60ULL * 1000;
+  } else if (unit == "h") {
+    unit_ms = 60ULL * 60 * 1000;
+  } else if (unit == "d") {
+    unit_ms = 24ULL * 60 * 60 * 1000;
+  } else {
+    return std::nullopt;
+  }
+  // Ten years is more than any timeout or token lifetime needs, and far from overflow.
+  constexpr std::uint64_t max_ms = 10ULL * 366 * 24 * 60 * 60 * 1000;
+  if (count > max_ms / unit_ms) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(count * unit_ms));
+}
+
+/// "HOST:PORT", "[::1]:PORT" -> host and port.
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::uint16_t port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port_text.empty() ||
+      host.empty()) {
+    return std::nullopt;
+  }
+  return std::pair{std::string(host), port};
+}
+
+/// How to run this executable again, for the getting-started text: relative to the working
+/// directory when it lies below it (`build/bin/gatehouse`), else the absolute path.
+std::string program_path() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "gatehouse";
+  const auto relative = self.lexically_proximate(std::filesystem::current_path(ec));
+  if (ec || relative.empty() || *relative.begin() == "..") return self.string();
+  // A bare name would be looked up in PATH by the shell.
+  if (!relative.has_parent_path()) return "./" + relative.string();
+  return relative.string();
+}
+
+/// Loads the built-in policies; says why not on `err`.
+std::optional<std::vector<policy::policy_document>> load_builtins(std::string_view command,
+                                                                  const std::string& dir,
+                                                                  std::ostream& err) {
+  auto loaded = engine::load_builtin_policies(dir);
+  if (!loaded) {
+    err << "gatehouse " << command
+        << ": cannot load the built-in policies: " << loaded.error().detail << '\n';
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+/// SIGHUP: loads the built-in policies of `dir` again and swaps them in whole, or keeps the old
+/// ones.
+server::reload_outcome reload_builtins(engine::iam_service& iam, const std::string& dir) {
+  auto loaded = engine::load_builtin_policies(dir);
+  if (!loaded) {
+    return {false, "built-in policies not reloaded, the old ones stay: " + loaded.error().detail};
+  }
+  const auto count = loaded->size();
+  if (auto replaced = iam.replace_builtins(std::move(*loaded)); !replaced) {
+    return {false, "built-in policies not reloaded, the old ones stay: " + replaced.error().detail};
+  }
+  return {true, "reloaded " + count_of(count, "built-in policy file") + " from " + dir};
+}
+
+/// Reads a PEM public key file; the key is public, but a huge file is certainly not one.
+std::optional<std::string> read_key_file(const std::string& path, std::ostream& err) {
+  constexpr std::uintmax_t max_key_file_bytes = 64ULL * 1024;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size > max_key_file_bytes) {
+    err << "gatehouse serve: cannot use --jwt-public-key '" << path
+        << "': " << (ec ? ec.message() : "larger than 64 KiB") << '\n';
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) {
+    err << "gatehouse serve: cannot read --jwt-public-key '" << path << "'\n";
+    return std::nullopt;
+  }
+  return key;
+}
+
+void print_getting_started(std::ostream& out, std::string_view endpoint, const std::string& data,
+                           const std::string& policies) {
+  const std::string program = program_path();
+  std::string jwt_command = program + " jwt --data " + data;
+  if (policies != default_policies_dir) jwt_command += " --policies " + policies;
+  jwt_command += " --member ";
+  jwt_command += engine::default_owner_email;
+  out << "\nInitialized " << data << ": organization \"" << engine::default_organization
+      << "\" and its owner " << engine::default_owner_email << " (Owner policy).\n\n"
+      << "Getting started (README.md, \"Walk-through\", goes on to members and access tokens):\n"
+      << "  # 1. a JWT that acts as the owner for one hour\n"
+      << "  JWT=$(" << jwt_command << ")\n"
+      << "  # 2. a first decision\n"
+      << "  curl -s -X POST http://" << endpoint << "/api/v1/decisions"
+      << R"( -H "Authorization: Bearer $JWT" \)" << '\n'
+      << R"(    -H 'Content-Type: application/json' \)" << '\n'
+      << R"(    -d '{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/dark-mode"}')"
+      << '\n';
+}
+
+int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  const server::serve_options defaults;
+  po::options_description visible = options_with_help();
+  visible.add_options()(
+      "data",
+      po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
+      "data directory; initialized when empty")(
+      "listen",
+      po::value<std::string>()->default_value(std::string(default_listen))->value_name("HOST:PORT"),
+      "address to listen on (port 0: any free port)")(
+      "policies",
+      po::value<std::string>()->default_value(std::string(default_policies_dir))->value_name("DIR"),
+      "folder of the built-in policies (*.json), reloaded on SIGHUP")(
+      "threads", po::value<unsigned>()->default_value(defaults.threads)->value_name("N"),
+      "threads answering requests")(
+      "jwt-public-key", po::value<std::string>()->value_name("FILE"),
+      "verify member JWTs with this PEM public key instead of DIR's HS256 key")(
+      "jwt-alg", po::value<std::string>()->value_name("RS256|ES256"),
+      "the algorithm of --jwt-public-key")(
+      "max-connections",
+      po::value<std::size_t>()->default_value(defaults.max_connections)->value_name("N"),
+      "open connections at most; more are closed at once")(
+      "header-limit",
+      po::value<std::size_t>()->default_value(defaults.header_limit)->value_name("BYTES"),
+      "request line and headers at most (431 beyond)")(
+      "body-limit",
+      po::value<std::size_t>()->default_value(defaults.body_limit)->value_name("BYTES"),
+      "request body at most (413 beyond)")(
+      "read-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+      "time for a whole request to arrive")(
+      "idle-timeout", po::value<std::string>()->default_value("30s")->value_name("DURATION"),
+      "time a keep-alive connection waits for its next request");
+  const auto parsed = parse_arguments("serve", serve_usage, visible, {}, {}, args, out, err);
+  if (parsed.exit) return *parsed.exit;
+  const auto& values = parsed.values;
+  const auto usage_error = [&err](std::string_view message) {
+    err << "gatehouse serve: " << message << "\n\n" << serve_usage;
+    return exit_bad_input;
+  };
+
+  server::serve_options options;
+  const auto listen = parse_listen(values["listen"].as<std::string>());
+  if (!listen) return usage_error("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  std::tie(options.address, options.port) = *listen;
+  options.threads = values["threads"].as<unsigned>();
+  options.max_connections = values["max-connections"].as<std::size_t>();
+  options.header_limit = values["header-limit"].as<std::size_t>();
+  options.body_limit = values["body-limit"].as<std::size_t>();
+  if (options.threads == 0 || options.max_connections == 0 || options.header_limit == 0 ||
+      options.body_limit == 0) {
+    return usage_error("--threads, --max-connections and the limits must be positive");
+  }
+  // Beast counts header bytes in 32 bits.
+  if (options.header_limit > std::numeric_limits<std::uint32_t>::max()) {
+    return usage_error("--header-limit is too large");
+  }
+  const auto read_timeout = parse_duration(values["read-timeout"].as<std::string>());
+  const auto idle_timeout = parse_duration(values["idle-timeout"].as<std::string>());
+  if (!read_timeout || !idle_timeout) {
+    return usage_error("--read-timeout and --idle-timeout take a DURATION such as 500ms or 10s");
+  }
+  options.read_timeout = *read_timeout;
+  options.idle_timeout = *idle_timeout;
+
+  std::optional<std::pair<engine::jwt_algorithm, std::string>> host_key;
+  if (values.count("jwt-public-key") != values.count("jwt-alg")) {
+    return usage_error("--jwt-public-key and --jwt-alg go together");
+  }
+  if (values.count("jwt-public-key") != 0) {
+    const auto& alg = values["jwt-alg"].as<std::string>();
+    if (alg != "RS256" && alg != "ES256") return usage_error("--jwt-alg must be RS256 or ES256");
+    auto key = read_key_file(values["jwt-public-key"].as<std::string>(), err);
+    if (!key) return exit_bad_input;
+    host_key.emplace(alg == "RS256" ? engine::jwt_algorithm::rs256 : engine::jwt_algorithm::es256,
+                     std::move(*key));
+  }
+
+  const auto& data = values["data"].as<std::string>();
+  const auto& policies = values["policies"].as<std::string>();
+  auto builtins = load_builtins("serve", policies, err);
+  if (!builtins) return exit_bad_input;
+  auto opened = engine::open_data_directory(data, std::move(*builtins));
+  if (!opened) {
+    err << "gatehouse serve: cannot open the data directory '" << data
+        << "': " << opened.error().detail << '\n';
+    return exit_bad_input;
+  }
+  engine::data_directory directory = std::move(*opened);
+  // The HS256 secret moves into the verifier, which wipes it; no other copy stays.
+  engine::jwt_verifier verifier =
+      host_key
+          ? engine::jwt_verifier(host_key->first, std::move(host_key->second))
+          : engine::jwt_verifier(engine::jwt_algorithm::hs256, std::move(directory.jwt_secret));
+  // Fail closed at start rather than answer 401 to every member later.
+  if (const auto probe = verifier.verify("");
+      !probe && probe.error() == engine::jwt_errc::unusable_key) {
+    err << "gatehouse serve: the JWT key cannot be used: "
+        << (host_key ? "--jwt-public-key must be an RSA (2048 bits or more) or P-256 public key "
+                       "in PEM, as --jwt-alg says"
+                     : "the data directory's jwt.key is too short")
+        << '\n';
+    return exit_bad_input;
+  }
+
+  server::metrics metrics;
+  server::http_limits limits;
+  limits.max_body_bytes = options.body_limit;
+  server::http_service service(*directory.iam, std::move(verifier), metrics, limits);
+  engine::iam_service& iam = *directory.iam;
+  const bool initialized = directory.initialized;
+  return server::run_server(
+      service, metrics, options, [&iam, &policies] { return reload_builtins(iam, policies); },
+      [&](std::string_view endpoint) {
+        out << "listening on " << endpoint << '\n';
+        if (initialized) print_getting_started(out, endpoint, data, policies);
+        // The access log that follows is written to the same descriptor, unbuffered.
+        out.flush();
+      });
+}
+
+int run_jwt(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  po::options_description visible = options_with_help();
+  visible.add_options()(
+      "data",
+      po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
+      "data directory of the server")("member",
+                                      po::value<std::string>()->required()->value_name("EMAIL"),
+                                      "e-mail address of a member of the playground organization")(
+      "ttl", po::value<std::string>()->default_value("1h")->value_name("DURATION"),
+      "lifetime of the token, in whole seconds: 30s, 30m, 1h, 2d")(
+      "policies",
+      po::value<std::string>()->default_value(std::string(default_policies_dir))->value_name("DIR"),
+      "folder of the built-in policies, needed to open the data directory");
+  const auto parsed = parse_arguments("jwt", jwt_usage, visible, {}, {}, args, out, err);
+  if (parsed.exit) return *parsed.exit;
+  const auto& values = parsed.values;
+  const auto ttl = parse_duration(values["ttl"].as<std::string>());
+  if (!ttl || ttl->count() % 1000 != 0) {
+    err << "gatehouse jwt: --ttl takes whole seconds or more: 30s, 30m, 1h, 2d\n\n" << jwt_usage;
+    return exit_bad_input;
+  }
+  const auto& data = values["data"].as<std::string>();
+  // Opening would initialize a missing directory, and a token for a fresh owner would silently
+  // act on a database no server uses.
+  if (std::error_code ec;
+      !std::filesystem::exists(std::filesystem::path(data) / "gatehouse.db", ec)) {
+    err << "gatehouse jwt: no gatehouse data directory at '" << data
+        << "'; `gatehouse serve --data " << data << "` creates one\n";
+    return exit_bad_input;
+  }
+  auto builtins = load_builtins("jwt", values["policies"].as<std::string>(), err);
+  if (!builtins) return exit_bad_input;
+  auto opened = engine::open_data_directory(data, std::move(*builtins));
+  if (!opened) {
+    err << "gatehouse jwt: cannot open the data directory '" << data
+        << "': " << opened.error().detail << '\n';
+    return exit_bad_input;
+  }
+  const auto& email = values["member"].as<std::string>();
+  const auto member = opened->iam->find_member_by_email(opened->organization_id, email);
+  if (!member) {
+    err << "gatehouse jwt: no member '" << email << "' in the organization "
+        << engine::default_organization << '\n';
+    return exit_bad_input;
+  }
+  const auto token = engine::mint_hs256(opened->jwt_secret, member->id, opened->organization_id,
+                                        std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+  if (!token) {
+    err << "gatehouse jwt: cannot sign the token: " << token.error().message() << '\n';
+    return exit_bad_input;
+  }
+  out << *token << '\n';
+  return exit_ok;
+}
+
+// ---- Dispatch -------------------------------------------------------------------------------
+
+struct command {
+  std::string_view name;
+  int (*run)(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+};
+
+constexpr std::array commands = {
+    command{"check", run_check}, command{"decide", run_decide}, command{"contains", run_contains},
+    command{"serve", run_serve}, command{"jwt", run_jwt},
+};
+
+}  // namespace
+
+int run(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << program_usage;
+    return exit_bad_input;
+  }
+  const std::string& name = args.front();
+  if (name == "--help" || name == "-h") {
+    out << program_usage;
+    return exit_ok;
+  }
+  const auto* found = std::find_if(commands.begin(), commands.end(),
+                                   [&name](const command& c) { return c.name == name; });
+  if (found == commands.end()) {
+    err << "gatehouse: unknown command '" << name << "'\n\n" << program_usage;
+    return exit_bad_input;
+  }
+  const int code = found->run(args.subspan(1), out, err);
+  // Output is buffered; a failure to write it (full disk, closed pipe) must not pass for success.
+  out.flush();
+  if (!out) {
+    err << "gatehouse " << name << ": cannot write the output\n";
+    return exit_bad_input;
+  }
+  return code;
+}
+
+}  // namespace gatehouse::cli

@@ -1,0 +1,157 @@
+// The response envelope and the mapping of every failure to an HTTP status and error code.
+#include "http_envelope.hpp"
+
+#include "http_json.hpp"
+
+namespace gatehouse::server {
+
+namespace {
+
+using engine::iam_errc;
+
+/// One row of the mapping: status, error code, and the envelope's `data` as JSON text.
+struct error_row {
+  unsigned status = 500;
+  std::string code;
+  std::string data = "null";
+};
+
+reply envelope(unsigned status, bool success, std::string_view code, std::string_view data_json) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  w.StartObject();
+  w.Key("success");
+  w.Bool(success);
+  w.Key("errors");
+  w.StartArray();
+  if (!code.empty()) write_string(w, code);
+  w.EndArray();
+  w.Key("data");
+  w.RawValue(data_json.data(), data_json.size(), rapidjson::kObjectType);
+  w.EndObject();
+  return {status, std::string(buffer.GetString(), buffer.GetSize())};
+}
+
+/// A field name the engine or the HTTP layer gave: letters, digits and `_` only, so that the
+/// error code is well-formed whatever a detail holds.
+bool is_field_name(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 64) return false;
+  for (const char c : text) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/// The field of a field error: its detail is "field" or "field: what is wrong".
+std::string_view field_of(const std::string& detail) {
+  return std::string_view(detail).substr(0, detail.find(':'));
+}
+
+/// `{"message": detail}` for failures whose detail helps the caller fix the request. Details are
+/// never secret (errors.hpp); they name fields, limits and validation findings of the caller's
+/// own input. A detail that is only a field name says nothing the error code does not.
+std::string message_data(const std::string& detail) {
+  if (detail.empty() || is_field_name(detail)) return "null";
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  w.StartObject();
+  w.Key("message");
+  write_string(w, detail);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+error_row map_failure(const engine::failure& f) {
+  switch (f.code) {
+    case iam_errc::unauthorized:
+      // Never the detail: why a credential failed is for the log, not for whoever holds it.
+      return {401, "Unauthorized"};
+    case iam_errc::forbidden: {
+      if (!f.counterexample) return {403, "Forbidden"};
+      rapidjson::StringBuffer buffer;
+      json_writer w(buffer);
+      w.StartObject();
+      w.Key("counterexample");
+      w.StartObject();
+      w.Key("action");
+      write_string(w, f.counterexample->action);
+      w.Key("resource");
+      write_string(w, f.counterexample->resource);
+      w.EndObject();
+      w.EndObject();
+      return {403, "Forbidden", std::string(buffer.GetString(), buffer.GetSize())};
+    }
+    case iam_errc::field_required: {
+      const auto field = field_of(f.detail);
+      if (!is_field_name(field)) return {400, "request_is_invalid"};
+      return {400, std::string(field) + "_is_required"};
+    }
+    case iam_errc::field_invalid: {
+      const auto field = field_of(f.detail);
+      if (!is_field_name(field)) return {400, "request_is_invalid", message_data(f.detail)};
+      return {400, std::string(field) + "_is_invalid", message_data(f.detail)};
+    }
+    case iam_errc::not_found:
+      return {404, "ResourceNotFound"};
+    case iam_errc::conflict:
+      return {409, "Conflict", message_data(f.detail)};
+    case iam_errc::name_used:
+      return {422, "NameHasBeenUsed"};
+    case iam_errc::key_used:
+      return {422, "KeyHasBeenUsed"};
+    case iam_errc::sys_managed_policy:
+      return {422, "CannotModifySysManagedPolicy"};
+    case iam_errc::limit_exceeded:
+      // One fixed code, the limit named in `data.message`: limits are few and their wording may
+      // change, codes may not.
+      return {400, "LimitExceeded", message_data(f.detail)};
+    case iam_errc::storage_failure:
+      // The store's message names internals; the caller learns only that nothing was changed.
+      return {500, "InternalServerError"};
+  }
+  // A code added to the engine and not mapped here: fail closed.
+  return {500, "InternalServerError"};
+}
+
+}  // namespace
+
+reply success_reply(std::string_view data_json, success_kind kind) {
+  return envelope(kind == success_kind::created ? 201 : 200, true, {}, data_json);
+}
+
+reply failure_reply(const engine::failure& f) {
+  const error_row row = map_failure(f);
+  return envelope(row.status, false, row.code, row.data);
+}
+
+reply error_reply(http_error e) {
+  switch (e) {
+    case http_error::method_not_allowed:
+      return envelope(405, false, "MethodNotAllowed", "null");
+    case http_error::payload_too_large:
+      return envelope(413, false, "PayloadTooLarge", "null");
+    case http_error::internal:
+      break;
+  }
+  return envelope(500, false, "InternalServerError", "null");
+}
+
+reply invalid_json_reply(std::size_t offset, std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  w.StartObject();
+  w.Key("message");
+  write_string(w, message);
+  w.Key("offset");
+  w.Uint64(offset);
+  w.EndObject();
+  return envelope(400, false, "InvalidJson", {buffer.GetString(), buffer.GetSize()});
+}
+
+std::string error_envelope(std::string_view code) {
+  return envelope(500, false, code, "null").body;
+}
+
+}  // namespace gatehouse::server

@@ -1,0 +1,297 @@
+// JSON in and out of the HTTP API: strict body parsing, field readers, and entity writers.
+#include "http_json.hpp"
+
+#include <rapidjson/encodings.h>
+#include <rapidjson/error/en.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace gatehouse::server {
+
+namespace {
+
+using engine::failure;
+using engine::iam_errc;
+
+/// Bytes of a string as a RapidJSON input stream, for UTF8<>::Validate.
+struct byte_stream {
+  using Ch = char;
+  const char* at;
+  const char* end;
+  [[nodiscard]] Ch Peek() const noexcept { return at < end ? *at : '\0'; }
+  Ch Take() noexcept { return at < end ? *at++ : '\0'; }
+};
+
+struct discard_stream {
+  using Ch = char;
+  void Put(Ch /*c*/) noexcept {}
+};
+
+/// Whether `text` is well-formed UTF-8 without surrogates. The parser validates the bytes of the
+/// body, but a `\udc00` escape decodes to a lone surrogate it lets through; what the API stores
+/// and echoes must be valid UTF-8, or its own answers would not be JSON.
+bool valid_utf8(std::string_view text) noexcept {
+  byte_stream in{text.data(), text.data() + text.size()};
+  discard_stream out;
+  while (in.at < in.end) {
+    if (!rapidjson::UTF8<>::Validate(in, out)) return false;
+  }
+  return true;
+}
+
+bool valid_string(const rapidjson::Value& v) noexcept {
+  return valid_utf8({v.GetString(), v.GetStringLength()});
+}
+
+/// Checks what the parser does not: nesting depth, string encoding and duplicate keys. Recursion
+/// is bounded by `max_json_depth`; the parse itself is iterative.
+const char* check_value(const rapidjson::Value& v, std::size_t depth) {
+  if (v.IsString()) return valid_string(v) ? nullptr : "Invalid encoding in string.";
+  if (!v.IsObject() && !v.IsArray()) return nullptr;
+  if (depth >= max_json_depth) return "Nesting is too deep.";
+  if (v.IsArray()) {
+    for (const auto& item : v.GetArray()) {
+      if (const char* why = check_value(item, depth + 1)) return why;
+    }
+    return nullptr;
+  }
+  // Two members with one name are read differently by different parsers (first or last wins);
+  // refusing them leaves no doubt which value was meant.
+  std::vector<std::string_view> keys;
+  keys.reserve(v.MemberCount());
+  for (const auto& m : v.GetObject()) {
+    if (!valid_string(m.name)) return "Invalid encoding in object key.";
+    keys.emplace_back(m.name.GetString(), m.name.GetStringLength());
+    if (const char* why = check_value(m.value, depth + 1)) return why;
+  }
+  std::sort(keys.begin(), keys.end());
+  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return "Duplicate object key.";
+  return nullptr;
+}
+
+void write_string_array(json_writer& w, const std::vector<std::string>& items) {
+  w.StartArray();
+  for (const auto& item : items) write_string(w, item);
+  w.EndArray();
+}
+
+std::string_view to_string(engine::token_status s) noexcept {
+  switch (s) {
+    case engine::token_status::inactive:
+      return "Inactive";
+    case engine::token_status::revoked:
+      return "Revoked";
+    case engine::token_status::active:
+      break;
+  }
+  return "Active";
+}
+
+}  // namespace
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+std::optional<json_parse_error> parse_json(std::string_view text, rapidjson::Document& doc) {
+  // RapidJSON stops at a NUL as at the end of its input, so text after one would be ignored.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return json_parse_error{nul, "NUL byte in the body."};
+  }
+  // Iterative: a body of a million `[` must not exhaust the stack. No kParseStopWhenDoneFlag:
+  // anything after the value is an error.
+  constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  doc.Parse<flags>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    return json_parse_error{doc.GetErrorOffset(), rapidjson::GetParseError_En(doc.GetParseError())};
+  }
+  if (const char* why = check_value(doc, 0)) return json_parse_error{0, why};
+  return std::nullopt;
+}
+
+const rapidjson::Value* find_member(const rapidjson::Value& object, const char* field) noexcept {
+  const auto it = object.FindMember(field);
+  if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+engine::outcome<std::string_view> required_string(const rapidjson::Value& object,
+                                                  const char* field) {
+  const rapidjson::Value* value = find_member(object, field);
+  if (value == nullptr) return failure(iam_errc::field_required, field);
+  if (!value->IsString()) return failure(iam_errc::field_invalid, field);
+  if (value->GetStringLength() == 0) return failure(iam_errc::field_required, field);
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
+engine::outcome<std::string_view> optional_string(const rapidjson::Value& object,
+                                                  const char* field) {
+  const rapidjson::Value* value = find_member(object, field);
+  if (value == nullptr) return std::string_view();
+  if (!value->IsString()) return failure(iam_errc::field_invalid, field);
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
+engine::outcome<std::vector<std::string>> optional_string_array(const rapidjson::Value& object,
+                                                                const char* field) {
+  std::vector<std::string> out;
+  const rapidjson::Value* value = find_member(object, field);
+  if (value == nullptr) return out;
+  if (!value->IsArray()) return failure(iam_errc::field_invalid, field);
+  for (const auto& item : value->GetArray()) {
+    if (!item.IsString()) return failure(iam_errc::field_invalid, field);
+    out.emplace_back(item.GetString(), item.GetStringLength());
+  }
+  return out;
+}
+
+std::string to_json_text(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  value.Accept(w);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+void write_string(json_writer& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void write_time(json_writer& w, engine::timestamp ms) {
+  // Up to 9999-12-31T23:59:59.999Z; anything else cannot be a time the service recorded.
+  constexpr engine::timestamp last = 253'402'300'799'999;
+  if (ms <= 0 || ms > last) {
+    w.Null();
+    return;
+  }
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds{ms}};
+  const auto day = floor<days>(t);
+  const year_month_day date{day};
+  const hh_mm_ss time{t - day};
+  char text[32];
+  const int n = std::snprintf(
+      text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+      static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+      static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
+  w.String(text, static_cast<rapidjson::SizeType>(n));
+}
+
+void write_statement(json_writer& w, const policy::statement& s) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, s.id);
+  w.Key("resourceType");
+  write_string(w, s.resource_type);
+  w.Key("effect");
+  write_string(w, s.effect == policy::effect::deny ? "deny" : "allow");
+  w.Key("actions");
+  write_string_array(w, s.actions);
+  w.Key("resources");
+  write_string_array(w, s.resources);
+  w.EndObject();
+}
+
+void write_policy(json_writer& w, const engine::policy_view& p) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, p.id);
+  w.Key("key");
+  write_string(w, p.key);
+  w.Key("name");
+  write_string(w, p.name);
+  w.Key("description");
+  write_string(w, p.description);
+  w.Key("type");
+  write_string(w, p.type);
+  w.Key("statements");
+  w.StartArray();
+  for (const auto& s : p.statements) write_statement(w, s);
+  w.EndArray();
+  w.EndObject();
+}
+
+void write_member(json_writer& w, const engine::member_record& m) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, m.id);
+  w.Key("email");
+  write_string(w, m.email);
+  w.Key("policyIds");
+  write_string_array(w, m.policy_ids);
+  w.Key("createdAt");
+  write_time(w, m.created_at);
+  w.EndObject();
+}
+
+void write_group(json_writer& w, const engine::group_record& g) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, g.id);
+  w.Key("name");
+  write_string(w, g.name);
+  w.Key("description");
+  write_string(w, g.description);
+  w.Key("memberIds");
+  write_string_array(w, g.member_ids);
+  w.Key("policyIds");
+  write_string_array(w, g.policy_ids);
+  w.Key("createdAt");
+  write_time(w, g.created_at);
+  w.EndObject();
+}
+
+void write_token(json_writer& w, const engine::token_record& t,
+                 const std::optional<std::string>& secret) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, t.id);
+  w.Key("name");
+  write_string(w, t.name);
+  w.Key("type");
+  write_string(w, to_string(t.type));
+  w.Key("status");
+  write_string(w, to_string(t.status));
+  w.Key("creatorId");
+  write_string(w, t.creator_id);
+  w.Key("permissions");
+  // Stored as accepted, i.e. as this layer serialized it; parsed again rather than copied raw so
+  // that a damaged record can never break the answer's JSON. Damage shows as null, not as `[]`,
+  // which would claim an unscoped personal token.
+  if (t.permissions_json.empty()) {
+    w.StartArray();
+    w.EndArray();
+  } else if (rapidjson::Document permissions;
+             !parse_json(t.permissions_json, permissions) && permissions.IsArray()) {
+    permissions.Accept(w);
+  } else {
+    w.Null();
+  }
+  w.Key("secretPrefix");
+  write_string(w, t.secret_prefix);
+  w.Key("createdAt");
+  write_time(w, t.created_at);
+  w.Key("updatedAt");
+  write_time(w, t.updated_at);
+  w.Key("lastUsedAt");
+  write_time(w, t.last_used_at);
+  if (secret) {
+    w.Key("token");
+    write_string(w, *secret);
+  }
+  w.EndObject();
+}
+
+std::string_view to_string(engine::token_type t) noexcept {
+  return t == engine::token_type::service ? "Service" : "Personal";
+}
+
+std::optional<engine::token_type> parse_token_type(std::string_view text) noexcept {
+  if (text == "Personal") return engine::token_type::personal;
+  if (text == "Service") return engine::token_type::service;
+  return std::nullopt;
+}
+
+}  // namespace gatehouse::server

@@ -1,0 +1,73 @@
+// JSON in and out of the HTTP API: request bodies parsed strictly with RapidJSON, fields read
+// with FeatBit's `{field}_is_required`/`{field}_is_invalid` failures, and the camelCase JSON of
+// every entity the API returns.
+#pragma once
+
+#include <gatehouse/engine/iam_service.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::server {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+/// Nesting depth a request body may have. Statements need four levels; the bound keeps every
+/// later recursive walk (serialization, validation) far from the stack's end.
+inline constexpr std::size_t max_json_depth = 32;
+
+/// Why a body is not acceptable JSON; `offset` is in bytes from the start of the body.
+struct json_parse_error {
+  std::size_t offset = 0;
+  std::string message;
+};
+
+/// Parses `text` as one JSON value with nothing after it. Refuses invalid UTF-8 (in the text or
+/// produced by `\u` escapes), NUL bytes, and nesting deeper than `max_json_depth`.
+[[nodiscard]] std::optional<json_parse_error> parse_json(std::string_view text,
+                                                         rapidjson::Document& doc);
+
+/// The member `field` of `object`; nullptr when it is missing or null, which requests treat alike.
+[[nodiscard]] const rapidjson::Value* find_member(const rapidjson::Value& object,
+                                                  const char* field) noexcept;
+/// A string member of `object`: missing, null or empty -> `{field}_is_required`; any other
+/// type -> `{field}_is_invalid`.
+[[nodiscard]] engine::outcome<std::string_view> required_string(const rapidjson::Value& object,
+                                                                const char* field);
+/// A string member that may be missing or null (then empty); the engine decides about empty.
+[[nodiscard]] engine::outcome<std::string_view> optional_string(const rapidjson::Value& object,
+                                                                const char* field);
+/// An array of strings that may be missing or null (then empty).
+[[nodiscard]] engine::outcome<std::vector<std::string>> optional_string_array(
+    const rapidjson::Value& object, const char* field);
+/// `value` as compact JSON text, as the engine takes statement arrays.
+[[nodiscard]] std::string to_json_text(const rapidjson::Value& value);
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+void write_string(json_writer& w, std::string_view text);
+/// Milliseconds since the epoch as ISO-8601 UTC (`2024-05-01T12:00:00.000Z`); 0 is null.
+void write_time(json_writer& w, engine::timestamp ms);
+void write_statement(json_writer& w, const policy::statement& s);
+void write_policy(json_writer& w, const engine::policy_view& p);
+void write_member(json_writer& w, const engine::member_record& m);
+void write_group(json_writer& w, const engine::group_record& g);
+/// A token as lists show it. `secret` is given only in the answer to the token's creation; it
+/// is then written as `"token"`, the one place a secret ever appears.
+void write_token(json_writer& w, const engine::token_record& t,
+                 const std::optional<std::string>& secret = std::nullopt);
+
+/// "Personal" or "Service", as FeatBit spells them.
+[[nodiscard]] std::string_view to_string(engine::token_type t) noexcept;
+[[nodiscard]] std::optional<engine::token_type> parse_token_type(std::string_view text) noexcept;
+
+}  // namespace gatehouse::server

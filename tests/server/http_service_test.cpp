@@ -1,0 +1,1006 @@
+// The HTTP request handler called directly: every route of SPEC §6.1, every row of the envelope
+// table of SPEC §6, credentials, batch decisions, metrics, and where a token's secret may appear.
+#include <gatehouse/server/http_service.hpp>
+
+#include <gatehouse/engine/data_directory.hpp>
+#include <gatehouse/engine/secrets.hpp>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace gatehouse;
+namespace data = boost::unit_test::data;
+using namespace std::chrono_literals;
+
+const std::string jwt_secret = "gatehouse-http-test-secret-0123456789";
+const std::string flag = "project/web:env/prod:flag/dark-mode";
+constexpr std::size_t test_max_batch = 4;
+constexpr std::size_t test_max_body = 64 * std::size_t{1024};
+
+std::string b64(std::string_view text) {
+  return engine::base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+}
+
+std::string jwt_for(const std::string& member_id, const std::string& organization,
+                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  auto token = engine::mint_hs256(jwt_secret, member_id, organization, 1h, now);
+  BOOST_REQUIRE(token.has_value());
+  return *token;
+}
+
+/// A parsed response with its envelope checked: `success`, `errors` and `data` all present.
+struct answer {
+  server::http_response raw;
+  rapidjson::Document json;
+
+  [[nodiscard]] const rapidjson::Value& data() const { return json["data"]; }
+  [[nodiscard]] std::string error() const {
+    const auto& errors = json["errors"];
+    return errors.Empty() ? std::string() : std::string(errors[0].GetString());
+  }
+};
+
+std::string text_of(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  v.Accept(w);
+  return buffer.GetString();
+}
+
+std::string str(const rapidjson::Value& v, const char* key) {
+  BOOST_REQUIRE_MESSAGE(v.IsObject() && v.HasMember(key) && v[key].IsString(),
+                        "expected a string member " << key << " in " << text_of(v));
+  return v[key].GetString();
+}
+
+/// Whether a failure's data explains it in a `message`.
+bool has_message(const answer& a) {
+  return a.data().IsObject() && a.data().HasMember("message") && a.data()["message"].IsString();
+}
+
+bool is_iso_time(const rapidjson::Value& v) {
+  static const std::regex pattern(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  return v.IsString() && std::regex_match(v.GetString(), pattern);
+}
+
+// The service over an in-memory store, with the organization `acme` and its owner.
+struct service_fixture {
+  std::unique_ptr<engine::iam_service> iam;
+  server::metrics metrics;
+  std::unique_ptr<server::http_service> service;
+  std::string organization;
+  std::string owner_id;
+  std::string owner;  // the owner's Authorization header
+
+  service_fixture() : service_fixture(engine::make_memory_store()) {}
+
+  explicit service_fixture(std::unique_ptr<engine::store> store) {
+    auto builtins = engine::load_builtin_policies(GATEHOUSE_SOURCE_DIR "/policies");
+    BOOST_REQUIRE(builtins.has_value());
+    auto key = engine::server_key::generate();
+    BOOST_REQUIRE(key.has_value());
+    auto opened = engine::iam_service::open(std::move(store), *key, std::move(*builtins));
+    BOOST_REQUIRE(opened.has_value());
+    iam = std::move(*opened);
+    auto created = iam->create_organization("acme", "owner@example.com");
+    BOOST_REQUIRE(created.has_value());
+    organization = created->first.id;
+    owner_id = created->second.id;
+    owner = bearer(owner_id);
+    service = std::make_unique<server::http_service>(
+        *iam, engine::jwt_verifier(engine::jwt_algorithm::hs256, jwt_secret), metrics,
+        server::http_limits{.max_batch_checks = test_max_batch, .max_body_bytes = test_max_body});
+  }
+
+  [[nodiscard]] std::string bearer(const std::string& member_id) const {
+    return "Bearer " + jwt_for(member_id, organization);
+  }
+
+  answer call(std::string_view method, std::string_view target, std::string_view authorization,
+              std::string_view body = {}, std::string_view organization_header = {}) {
+    answer a;
+    a.raw = service->handle_request({.method = method,
+                                     .target = target,
+                                     .authorization = authorization,
+                                     .organization = organization_header,
+                                     .body = body});
+    BOOST_REQUIRE(a.raw.status >= 200 && a.raw.status <= 599);
+    if (a.raw.content_type != "application/json") return a;
+    a.json.Parse(a.raw.body.c_str());
+    BOOST_REQUIRE_MESSAGE(!a.json.HasParseError(), "not JSON: " << a.raw.body);
+    BOOST_REQUIRE(a.json.IsObject());
+    BOOST_REQUIRE(a.json.HasMember("success") && a.json["success"].IsBool());
+    BOOST_REQUIRE(a.json.HasMember("errors") && a.json["errors"].IsArray());
+    BOOST_REQUIRE(a.json.HasMember("data"));
+    // Success and errors agree: no errors on success, exactly one code on failure.
+    BOOST_REQUIRE_EQUAL(a.json["success"].GetBool(), a.json["errors"].Empty());
+    BOOST_REQUIRE_EQUAL(a.json["success"].GetBool(), a.raw.status < 300);
+    if (!a.json["errors"].Empty()) BOOST_REQUIRE_EQUAL(a.json["errors"].Size(), 1U);
+    return a;
+  }
+
+  /// Calls and checks the status and, for failures, the error code; returns the answer.
+  answer expect(unsigned status, std::string_view code, std::string_view method,
+                std::string_view target, std::string_view authorization,
+                std::string_view body = {}) {
+    answer a = call(method, target, authorization, body);
+    BOOST_TEST(a.raw.status == status, method << ' ' << target << " -> " << a.raw.body);
+    BOOST_TEST(a.error() == code, method << ' ' << target << " -> " << a.raw.body);
+    return a;
+  }
+
+  /// Adds a member through the API; returns its id. No policies: the default, Developer.
+  std::string add_member(const std::string& email, const std::string& policy_ids = "[]") {
+    auto a = expect(201, "", "POST", "/api/v1/members/add", owner,
+                    R"({"email":")" + email + R"(","policyIds":)" + policy_ids + "}");
+    return str(a.data(), "id");
+  }
+
+  /// Creates an access token through the API; returns the created token's data.
+  answer create_token(const std::string& authorization, const std::string& name,
+                      const std::string& type, const std::string& permissions = "[]") {
+    return expect(
+        201, "", "POST", "/api/v1/access-tokens", authorization,
+        R"({"name":")" + name + R"(","type":")" + type + R"(","permissions":)" + permissions + "}");
+  }
+
+  std::string create_policy(const std::string& key, const std::string& statements) {
+    auto a = expect(201, "", "POST", "/api/v1/policies", owner,
+                    R"({"name":")" + key + R"(","key":")" + key + R"(","description":"d"})");
+    std::string id = str(a.data(), "id");
+    expect(200, "", "PUT", "/api/v1/policies/" + id + "/statements", owner, statements);
+    return id;
+  }
+
+  answer decide(const std::string& authorization, const std::string& action,
+                const std::string& resource) {
+    return expect(200, "", "POST", "/api/v1/decisions", authorization,
+                  R"({"action":")" + action + R"(","resource":")" + resource + R"("})");
+  }
+};
+
+/// A store whose commits succeed, fail or throw, as the test says.
+class scripted_store final : public engine::store {
+ public:
+  enum class mode { succeed, fail, throw_exception };
+
+  explicit scripted_store(std::shared_ptr<mode> m) : mode_(std::move(m)) {}
+
+  boost::system::result<engine::stored_state> load(
+      const std::function<void(engine::token_record&&)>& /*on_token*/) override {
+    return engine::stored_state{};
+  }
+
+  boost::system::error_code commit(std::span<const engine::change> /*changes*/) override {
+    switch (*mode_) {
+      case mode::fail:
+        return make_error_code(boost::system::errc::io_error);
+      case mode::throw_exception:
+        throw std::runtime_error("the disk is on fire");
+      case mode::succeed:
+        break;
+    }
+    return {};
+  }
+
+ private:
+  std::shared_ptr<mode> mode_;
+};
+
+struct scripted_store_fixture : service_fixture {
+  std::shared_ptr<scripted_store::mode> store_mode;
+
+  scripted_store_fixture() : scripted_store_fixture(std::make_shared<scripted_store::mode>()) {}
+  explicit scripted_store_fixture(std::shared_ptr<scripted_store::mode> m)
+      : service_fixture(std::make_unique<scripted_store>(m)), store_mode(std::move(m)) {}
+};
+
+const std::string not_a_token_id = "00000000-0000-4000-8000-000000000000";
+const std::string deny_prod_flags =
+    R"([{"id":"no-prod","resourceType":"flag","effect":"deny","actions":["ToggleFlag"],)"
+    R"("resources":["project/*:env/prod:flag/*"]}])";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(http_service_tests, service_fixture)
+
+// ---- Infrastructure routes -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(healthz_answers_ok_without_credentials) {
+  auto a = expect(200, "", "GET", "/healthz", "");
+  BOOST_TEST(a.data().IsString());
+  BOOST_TEST(std::string(a.data().GetString()) == "ok");
+  expect(405, "MethodNotAllowed", "POST", "/healthz", "");
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_decisions_tokens_and_responses) {
+  decide(owner, "ToggleFlag", flag);
+  const std::string dev = bearer(add_member("dev@example.com"));
+  decide(dev, "CanManageIAM", "iam/*");
+  create_token(owner, "t1", "Personal");
+  call("GET", "/nowhere", "");
+
+  auto a = call("GET", "/metrics", "");
+  BOOST_TEST(a.raw.status == 200U);
+  BOOST_TEST(a.raw.content_type == "text/plain; version=0.0.4");
+  const std::string& text = a.raw.body;
+  for (const char* line : {
+           "# TYPE gatehouse_decisions_total counter\n",
+           "gatehouse_decisions_total{outcome=\"allow\"} 1\n",
+           "gatehouse_decisions_total{outcome=\"explicit_deny\"} 0\n",
+           "gatehouse_decisions_total{outcome=\"implicit_deny\"} 1\n",
+           "# TYPE gatehouse_decision_latency_seconds histogram\n",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.000001\"} ",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.000025\"} ",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.01\"} ",
+           "gatehouse_decision_latency_seconds_bucket{le=\"+Inf\"} 2\n",
+           "gatehouse_decision_latency_seconds_sum ",
+           "gatehouse_decision_latency_seconds_count 2\n",
+           "gatehouse_access_tokens{state=\"active\"} 1\n",
+           "gatehouse_access_tokens{state=\"inactive\"} 0\n",
+           "gatehouse_access_tokens{state=\"revoked\"} 0\n",
+           "gatehouse_http_responses_total{status=\"201\"} 2\n",
+           "gatehouse_http_responses_total{status=\"404\"} 1\n",
+       }) {
+    BOOST_TEST(text.find(line) != std::string::npos, "missing: " << line << "in\n" << text);
+  }
+  // Statuses never answered are not listed.
+  BOOST_TEST(text.find("status=\"500\"") == std::string::npos);
+  expect(405, "MethodNotAllowed", "DELETE", "/metrics", "");
+}
+
+BOOST_AUTO_TEST_CASE(latency_buckets_are_cumulative) {
+  server::metrics m;
+  m.count_decision(engine::decision::allow, 500ns);         // <= 1 us
+  m.count_decision(engine::decision::allow, 1000ns);        // <= 1 us: bounds are inclusive
+  m.count_decision(engine::decision::allow, 30'000ns);      // <= 50 us
+  m.count_decision(engine::decision::allow, 20'000'000ns);  // only +Inf
+  const std::string text = m.render(*iam);
+  for (const char* line : {
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.000001\"} 2\n",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.000025\"} 2\n",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.00005\"} 3\n",
+           "gatehouse_decision_latency_seconds_bucket{le=\"0.01\"} 3\n",
+           "gatehouse_decision_latency_seconds_bucket{le=\"+Inf\"} 4\n",
+           "gatehouse_decision_latency_seconds_sum 0.020031500\n",
+           "gatehouse_decision_latency_seconds_count 4\n",
+       }) {
+    BOOST_TEST(text.find(line) != std::string::npos, "missing: " << line << "in\n" << text);
+  }
+}
+
+// ---- Routing -------------------------------------------------------------------------------
+
+struct routing_case {
+  const char* method;
+  const char* target;
+  unsigned status;
+  const char* code;
+};
+std::ostream& operator<<(std::ostream& os, const routing_case& c) {
+  return os << c.method << ' ' << c.target;
+}
+
+const routing_case routing_cases[] = {
+    {"GET", "/", 404, "ResourceNotFound"},
+    {"GET", "/api/v1", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/", 404, "ResourceNotFound"},
+    {"GET", "/api/v2/policies", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/nothing", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/policies/", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/policies/x/y", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/policies/%zz", 404, "ResourceNotFound"},
+    {"GET", "api/v1/policies", 404, "ResourceNotFound"},
+    {"PUT", "/api/v1/groups/g/add-member/", 404, "ResourceNotFound"},
+    {"GET", "/api/v1/decisions", 405, "MethodNotAllowed"},
+    {"DELETE", "/api/v1/access-tokens", 405, "MethodNotAllowed"},
+    {"POST", "/api/v1/members/remove-from-org/m", 405, "MethodNotAllowed"},
+    {"GET", "/api/v1/members/add", 405, "MethodNotAllowed"},
+    {"GET", "/api/v1/groups/g", 405, "MethodNotAllowed"},
+    {"get", "/api/v1/policies", 405, "MethodNotAllowed"},
+};
+
+// Routing comes before credentials: these carry none and learn only 404 or 405.
+BOOST_DATA_TEST_CASE_F(service_fixture, unknown_paths_and_methods, data::make(routing_cases), c) {
+  expect(c.status, c.code, c.method, c.target, "");
+}
+
+BOOST_AUTO_TEST_CASE(path_segments_and_query_are_percent_decoded) {
+  create_token(owner, "my token", "Personal");
+  auto used = expect(200, "", "GET", "/api/v1/access-tokens/is-name-used?name=my%20token", owner);
+  BOOST_TEST(used.data().IsTrue());
+  used = expect(200, "", "GET", "/api/v1/access-tokens/is-name-used?name=my+token", owner);
+  BOOST_TEST(used.data().IsTrue());
+  used = expect(200, "", "GET", "/api/v1/access-tokens/is-name-used?name=MY%20TOKEN", owner);
+  BOOST_TEST(used.data().IsTrue());  // names are unique case-insensitively
+  used = expect(200, "", "GET", "/api/v1/access-tokens/is-name-used?name=other", owner);
+  BOOST_TEST(used.data().IsFalse());
+  // The built-in Owner policy id, with its hyphens escaped.
+  auto p = expect(200, "", "GET", "/api/v1/policies/98881f6a%2D5c6c-4277-bcf7-fda94c538785", owner);
+  BOOST_TEST(str(p.data(), "key") == "owner");
+  expect(400, "query_is_invalid", "GET", "/api/v1/access-tokens?name=%g0", owner);
+  expect(400, "name_is_invalid", "GET", "/api/v1/access-tokens?name=a&name=b", owner);
+  expect(400, "name_is_required", "GET", "/api/v1/access-tokens/is-name-used", owner);
+  expect(400, "name_is_required", "GET", "/api/v1/access-tokens/is-name-used?name=", owner);
+}
+
+// ---- Credentials -----------------------------------------------------------------------------
+
+enum class bad_credential {
+  missing,
+  blank,
+  basic_scheme,
+  bearer_without_credential,
+  not_a_jwt,
+  tampered_jwt,
+  expired_jwt,
+  unsigned_alg_none_jwt,
+  jwt_signed_with_another_secret,
+  jwt_of_unknown_member,
+  jwt_of_another_organization,
+  jwt_without_organization,
+  unknown_token,
+  bearer_unknown_token,
+  malformed_token,
+};
+std::ostream& operator<<(std::ostream& os, bad_credential c) { return os << static_cast<int>(c); }
+
+const bad_credential bad_credentials[] = {
+    bad_credential::missing,
+    bad_credential::blank,
+    bad_credential::basic_scheme,
+    bad_credential::bearer_without_credential,
+    bad_credential::not_a_jwt,
+    bad_credential::tampered_jwt,
+    bad_credential::expired_jwt,
+    bad_credential::unsigned_alg_none_jwt,
+    bad_credential::jwt_signed_with_another_secret,
+    bad_credential::jwt_of_unknown_member,
+    bad_credential::jwt_of_another_organization,
+    bad_credential::jwt_without_organization,
+    bad_credential::unknown_token,
+    bad_credential::bearer_unknown_token,
+    bad_credential::malformed_token,
+};
+
+std::string credential(const service_fixture& f, bad_credential c) {
+  const auto now = std::chrono::system_clock::now();
+  switch (c) {
+    case bad_credential::missing:
+      return "";
+    case bad_credential::blank:
+      return "   ";
+    case bad_credential::basic_scheme:
+      return "Basic b3duZXI6cGFzc3dvcmQ=";
+    case bad_credential::bearer_without_credential:
+      return "Bearer ";
+    case bad_credential::not_a_jwt:
+      return "Bearer not.a.jwt";
+    case bad_credential::tampered_jwt: {
+      std::string jwt = jwt_for(f.owner_id, f.organization);
+      const auto signature = jwt.rfind('.') + 1;
+      jwt[signature] = jwt[signature] == 'A' ? 'B' : 'A';
+      return "Bearer " + jwt;
+    }
+    case bad_credential::expired_jwt:
+      return "Bearer " + jwt_for(f.owner_id, f.organization, now - 2h);
+    case bad_credential::unsigned_alg_none_jwt: {
+      const auto exp =
+          std::chrono::duration_cast<std::chrono::seconds>((now + 1h).time_since_epoch()).count();
+      return "Bearer " + b64(R"({"alg":"none","typ":"JWT"})") + "." +
+             b64(R"({"sub":")" + f.owner_id + R"(","org":")" + f.organization + R"(","exp":)" +
+                 std::to_string(exp) + "}") +
+             ".";
+    }
+    case bad_credential::jwt_signed_with_another_secret: {
+      auto jwt = engine::mint_hs256("another-secret-of-at-least-32-bytes!!", f.owner_id,
+                                    f.organization, 1h);
+      BOOST_REQUIRE(jwt.has_value());
+      return "Bearer " + *jwt;
+    }
+    case bad_credential::jwt_of_unknown_member:
+      return "Bearer " + jwt_for(not_a_token_id, f.organization);
+    case bad_credential::jwt_of_another_organization:
+      return "Bearer " + jwt_for(f.owner_id, not_a_token_id);
+    case bad_credential::jwt_without_organization:
+      return "Bearer " + jwt_for(f.owner_id, "");
+    case bad_credential::unknown_token:
+      return "api-" + std::string(43, 'A');
+    case bad_credential::bearer_unknown_token:
+      return "Bearer api-" + std::string(43, 'A');
+    case bad_credential::malformed_token:
+      return "api-short";
+  }
+  return "";
+}
+
+BOOST_DATA_TEST_CASE_F(service_fixture, bad_credentials_get_401, data::make(bad_credentials), c) {
+  auto a = expect(401, "Unauthorized", "POST", "/api/v1/decisions", credential(*this, c),
+                  R"({"action":"ToggleFlag","resource":"project/x"})");
+  BOOST_TEST(a.data().IsNull());
+  BOOST_TEST(a.raw.subject == "-");
+  expect(401, "Unauthorized", "GET", "/api/v1/access-tokens", credential(*this, c));
+}
+
+BOOST_AUTO_TEST_CASE(organization_header_applies_only_without_org_claim) {
+  const std::string without_org = "Bearer " + jwt_for(owner_id, "");
+  auto a = call("GET", "/api/v1/user/policies", without_org, {}, organization);
+  BOOST_TEST(a.raw.status == 200U);
+  BOOST_TEST(a.raw.subject == "member:" + owner_id);
+  // The signed claim wins over the header.
+  a = call("GET", "/api/v1/user/policies", owner, {}, not_a_token_id);
+  BOOST_TEST(a.raw.status == 200U);
+  a = call("GET", "/api/v1/user/policies", "Bearer " + jwt_for(owner_id, not_a_token_id), {},
+           organization);
+  BOOST_TEST(a.raw.status == 401U);
+}
+
+BOOST_AUTO_TEST_CASE(scheme_is_case_insensitive_and_blanks_are_trimmed) {
+  const std::string jwt = jwt_for(owner_id, organization);
+  for (const std::string& header : {"bearer " + jwt, "BEARER  " + jwt, "  Bearer\t" + jwt + " "}) {
+    BOOST_TEST(call("GET", "/api/v1/user/policies", header).raw.status == 200U, header);
+  }
+}
+
+// ---- Decisions --------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(owner_decision_names_policy_and_subject) {
+  auto a = decide(owner, "ToggleFlag", flag);
+  const auto& d = a.data();
+  BOOST_TEST(d["allowed"].GetBool());
+  BOOST_TEST(str(d, "decision") == "allow");
+  BOOST_REQUIRE(d["statements"].IsArray() && d["statements"].Size() == 1U);
+  BOOST_TEST(str(d["statements"][0], "policyId") == std::string(engine::owner_policy_id));
+  BOOST_TEST(d["statements"][0]["statementId"].IsString());
+  BOOST_TEST(str(d["subject"], "kind") == "member");
+  BOOST_TEST(str(d["subject"], "id") == owner_id);
+  BOOST_TEST(a.raw.subject == "member:" + owner_id);
+}
+
+BOOST_AUTO_TEST_CASE(denials_are_200_with_allowed_false) {
+  const std::string policy = create_policy("no-prod-toggles", deny_prod_flags);
+  const std::string dev_id = add_member("dev@example.com");
+  const std::string dev = bearer(dev_id);
+
+  auto implicit = decide(dev, "CanManageIAM", "iam/*");
+  BOOST_TEST(!implicit.data()["allowed"].GetBool());
+  BOOST_TEST(str(implicit.data(), "decision") == "implicit_deny");
+  BOOST_TEST(implicit.data()["statements"].Empty());
+
+  expect(200, "", "PUT", "/api/v1/members/" + dev_id + "/add-policy/" + policy, owner);
+  auto explicit_deny = decide(dev, "ToggleFlag", flag);
+  BOOST_TEST(!explicit_deny.data()["allowed"].GetBool());
+  BOOST_TEST(str(explicit_deny.data(), "decision") == "explicit_deny");
+  BOOST_REQUIRE(explicit_deny.data()["statements"].Size() == 1U);
+  BOOST_TEST(str(explicit_deny.data()["statements"][0], "policyId") == policy);
+  BOOST_TEST(str(explicit_deny.data()["statements"][0], "statementId") == "no-prod");
+  BOOST_TEST(decide(dev, "ToggleFlag", "project/web:env/dev:flag/x").data()["allowed"].GetBool());
+}
+
+BOOST_AUTO_TEST_CASE(batch_answers_in_order) {
+  const std::string dev = bearer(add_member("dev@example.com"));
+  auto a = expect(200, "", "POST", "/api/v1/decisions", dev,
+                  R"({"checks":[{"action":"CanManageIAM","resource":"iam/*"},)"
+                  R"({"action":"ToggleFlag","resource":")" +
+                      flag +
+                      R"("},)"
+                      R"({"action":"DeleteProject","resource":"project/web"},)"
+                      R"({"action":"CanAccessProject","resource":"project/web"}]})");
+  const auto& results = a.data()["results"];
+  BOOST_REQUIRE(results.IsArray() && results.Size() == 4U);
+  const bool expected[] = {false, true, false, true};
+  for (rapidjson::SizeType i = 0; i < 4; ++i) {
+    BOOST_TEST(results[i]["allowed"].GetBool() == expected[i], "check " << i);
+    BOOST_TEST(str(results[i]["subject"], "kind") == "member");
+  }
+  auto empty = expect(200, "", "POST", "/api/v1/decisions", dev, R"({"checks":[]})");
+  BOOST_TEST(empty.data()["results"].Empty());
+}
+
+struct body_case {
+  const char* body;
+  const char* code;
+};
+std::ostream& operator<<(std::ostream& os, const body_case& c) { return os << c.body; }
+
+const body_case bad_decision_bodies[] = {
+    {R"({"resource":"project/x"})", "action_is_required"},
+    {R"({"action":"","resource":"project/x"})", "action_is_required"},
+    {R"({"action":null,"resource":"project/x"})", "action_is_required"},
+    {R"({"action":"ToggleFlag"})", "resource_is_required"},
+    {R"({"action":7,"resource":"project/x"})", "action_is_invalid"},
+    {R"({"action":"ToggleFlag","resource":["project/x"]})", "resource_is_invalid"},
+    {R"([{"action":"ToggleFlag","resource":"project/x"}])", "body_is_invalid"},
+    {R"("ToggleFlag")", "body_is_invalid"},
+    {R"({"checks":{}})", "checks_is_invalid"},
+    {R"({"checks":[1]})", "checks_is_invalid"},
+    {R"({"checks":[{"action":"A","resource":"r"},{"resource":"r"}]})", "action_is_required"},
+    {R"({"checks":[{"action":"A"}]})", "resource_is_required"},
+    {R"({"checks":[],"action":"A","resource":"r"})", "body_is_invalid"},
+    // test_max_batch + 1 checks.
+    {R"({"checks":[{"action":"A","resource":"r"},{"action":"A","resource":"r"},)"
+     R"({"action":"A","resource":"r"},{"action":"A","resource":"r"},)"
+     R"({"action":"A","resource":"r"}]})",
+     "checks_is_invalid"},
+    {"", "InvalidJson"},
+    {"{", "InvalidJson"},
+    {R"({"action":"A","resource":"r"} x)", "InvalidJson"},
+    {R"({"action":"A","resource":"r"}{})", "InvalidJson"},
+    {R"({"action":"A","action":"B","resource":"r"})", "InvalidJson"},
+    {R"({"action":"\udc00","resource":"r"})", "InvalidJson"},
+    {"{\"action\":\"\xff\",\"resource\":\"r\"}", "InvalidJson"},
+    {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+     "InvalidJson"},
+};
+
+BOOST_DATA_TEST_CASE_F(service_fixture, malformed_decision_requests_get_400,
+                       data::make(bad_decision_bodies), c) {
+  expect(400, c.code, "POST", "/api/v1/decisions", owner, c.body);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_reports_offset) {
+  auto a = expect(400, "InvalidJson", "POST", "/api/v1/decisions", owner, R"({"action": x})");
+  BOOST_TEST(a.data()["offset"].GetUint64() == 11U);
+  BOOST_TEST(a.data()["message"].IsString());
+  // A NUL byte ends RapidJSON's input; it must not hide what follows.
+  const std::string with_nul("{\"action\":\"A\",\"resource\":\"r\"}\0garbage", 37);
+  a = expect(400, "InvalidJson", "POST", "/api/v1/decisions", owner, with_nul);
+  BOOST_TEST(a.data()["offset"].GetUint64() == 29U);
+}
+
+BOOST_AUTO_TEST_CASE(deep_nesting_is_refused_without_exhausting_the_stack) {
+  const std::string deep = std::string(30'000, '[') + std::string(30'000, ']');
+  expect(400, "InvalidJson", "POST", "/api/v1/decisions", owner, deep);
+  expect(400, "InvalidJson", "POST", "/api/v1/access-tokens", owner,
+         R"({"name":"n","type":"Service","permissions":)" + deep + "}");
+}
+
+BOOST_AUTO_TEST_CASE(oversized_body_gets_413) {
+  const std::string body(test_max_body + 1, ' ');
+  auto a = expect(413, "PayloadTooLarge", "POST", "/api/v1/decisions", owner, body);
+  BOOST_TEST(a.data().IsNull());
+  // At the limit the body is read (and here found empty of JSON).
+  expect(400, "InvalidJson", "POST", "/api/v1/decisions", owner, std::string(test_max_body, ' '));
+}
+
+// ---- Access tokens -----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_secret_appears_only_in_the_create_response) {
+  const std::string scope =
+      R"([{"id":"s1","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
+      R"("resources":["project/web:env/*:flag/*"]}])";
+  auto created = create_token(owner, "ci", "Personal", scope);
+  const auto& t = created.data();
+  const std::string secret = str(t, "token");
+  BOOST_TEST(engine::looks_like_token_secret(secret));
+  BOOST_TEST(secret.starts_with(str(t, "secretPrefix")));
+  BOOST_TEST(str(t, "secretPrefix").size() < secret.size());
+  BOOST_TEST(str(t, "name") == "ci");
+  BOOST_TEST(str(t, "type") == "Personal");
+  BOOST_TEST(str(t, "status") == "Active");
+  BOOST_TEST(str(t, "creatorId") == owner_id);
+  BOOST_TEST(text_of(t["permissions"]) == scope);
+  BOOST_TEST(is_iso_time(t["createdAt"]));
+  BOOST_TEST(is_iso_time(t["updatedAt"]));
+  BOOST_TEST(t["lastUsedAt"].IsNull());
+  const std::string id = str(t, "id");
+
+  // Using the token: its subject is its id, never its secret.
+  auto used = decide(secret, "ToggleFlag", flag);
+  BOOST_TEST(used.data()["allowed"].GetBool());
+  BOOST_TEST(str(used.data()["subject"], "kind") == "personal-token");
+  BOOST_TEST(str(used.data()["subject"], "id") == id);
+  BOOST_TEST(used.raw.subject == "personal-token:" + id);
+  // Scoped: beyond its scope the token is denied although its creator is Owner.
+  BOOST_TEST(!decide("Bearer " + secret, "DeleteFlag", flag).data()["allowed"].GetBool());
+
+  std::vector<answer> later;
+  later.push_back(expect(200, "", "GET", "/api/v1/access-tokens", owner));
+  later.push_back(expect(200, "", "GET", "/api/v1/access-tokens?name=c&type=Personal", owner));
+  later.push_back(
+      expect(200, "", "PUT", "/api/v1/access-tokens/" + id, owner, R"({"name":"ci2"})"));
+  later.push_back(expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner));
+  later.push_back(expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner));
+  later.push_back(decide(secret, "ToggleFlag", flag));
+  later.push_back(call("GET", "/metrics", ""));
+  for (const auto& a : later) {
+    BOOST_TEST(a.raw.body.find(secret) == std::string::npos);
+    BOOST_TEST(a.raw.subject.find(secret) == std::string::npos);
+  }
+  const auto& listed = later[0].data();
+  BOOST_TEST(listed["totalCount"].GetUint64() == 1U);
+  BOOST_REQUIRE(listed["items"].Size() == 1U);
+  BOOST_TEST(!listed["items"][0].HasMember("token"));
+  BOOST_TEST(str(listed["items"][0], "secretPrefix") == str(t, "secretPrefix"));
+  BOOST_TEST(is_iso_time(listed["items"][0]["lastUsedAt"]));
+  BOOST_TEST(text_of(listed["items"][0]["permissions"]) == scope);
+}
+
+BOOST_AUTO_TEST_CASE(token_lifecycle_through_the_api) {
+  const std::string statements =
+      R"([{"id":"a","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
+      R"("resources":["project/*:env/*:flag/*"]}])";
+  const std::string secret = str(create_token(owner, "svc", "Service", statements).data(), "token");
+  auto list =
+      expect(200, "", "GET", "/api/v1/access-tokens?type=Service&pageIndex=0&pageSize=5", owner);
+  BOOST_REQUIRE(list.data()["items"].Size() == 1U);
+  const std::string id = str(list.data()["items"][0], "id");
+  BOOST_TEST(str(list.data()["items"][0], "type") == "Service");
+
+  auto renamed = expect(200, "", "PUT", "/api/v1/access-tokens/" + id, owner, R"({"name":"svc2"})");
+  BOOST_TEST(str(renamed.data(), "name") == "svc2");
+  auto off = expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner);
+  BOOST_TEST(str(off.data(), "status") == "Inactive");
+  // An inactive token is known but refused: 403, as the host should answer its caller.
+  expect(403, "Forbidden", "POST", "/api/v1/decisions", secret,
+         R"({"action":"ToggleFlag","resource":"project/x"})");
+  auto on = expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner);
+  BOOST_TEST(str(on.data(), "status") == "Active");
+  BOOST_TEST(str(decide(secret, "ToggleFlag", flag).data()["subject"], "kind") == "service-token");
+
+  auto deleted = expect(200, "", "DELETE", "/api/v1/access-tokens/" + id, owner);
+  BOOST_TEST(deleted.data().IsTrue());
+  expect(401, "Unauthorized", "POST", "/api/v1/decisions", secret,
+         R"({"action":"ToggleFlag","resource":"project/x"})");
+  expect(404, "ResourceNotFound", "DELETE", "/api/v1/access-tokens/" + id, owner);
+  expect(404, "ResourceNotFound", "PUT", "/api/v1/access-tokens/" + not_a_token_id + "/toggle",
+         owner);
+  expect(404, "ResourceNotFound", "PUT", "/api/v1/access-tokens/is-name-used", owner,
+         R"({"name":"x"})");
+}
+
+BOOST_AUTO_TEST_CASE(tokens_cannot_manage_tokens) {
+  const std::string secret = str(create_token(owner, "p", "Personal").data(), "token");
+  for (const auto& [method, target, body] : std::vector<std::array<std::string, 3>>{
+           {"GET", "/api/v1/access-tokens", ""},
+           {"GET", "/api/v1/access-tokens/is-name-used?name=p", ""},
+           {"POST", "/api/v1/access-tokens", R"({"name":"more","type":"Personal"})"},
+       }) {
+    auto a = expect(403, "Forbidden", method, target, secret, body);
+    BOOST_TEST(a.data().IsNull());
+    BOOST_TEST(a.raw.subject.starts_with("personal-token:"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(capped_token_creation_names_a_counterexample) {
+  const std::string dev = bearer(add_member("dev@example.com"));
+  auto a = expect(403, "Forbidden", "POST", "/api/v1/access-tokens", dev,
+                  R"({"name":"escalate","type":"Service","permissions":)"
+                  R"([{"id":"s","resourceType":"iam","effect":"allow",)"
+                  R"("actions":["CanManageIAM"],"resources":["iam/*"]}]})");
+  const auto& ce = a.data()["counterexample"];
+  BOOST_TEST(str(ce, "action") == "CanManageIAM");
+  BOOST_TEST(str(ce, "resource").starts_with("iam/"));
+  // Within the developer's rights the same request succeeds.
+  create_token(dev, "flags", "Service",
+               R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
+               R"("resources":["project/*:env/*:flag/*"]}])");
+}
+
+BOOST_AUTO_TEST_CASE(removing_a_member_revokes_their_personal_tokens) {
+  const std::string dev_id = add_member("dev@example.com");
+  const std::string dev = bearer(dev_id);
+  const std::string personal = str(create_token(dev, "mine", "Personal").data(), "token");
+  const std::string service_secret =
+      str(create_token(dev, "svc", "Service",
+                       R"([{"id":"s","resourceType":"flag","effect":"allow",)"
+                       R"("actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])")
+              .data(),
+          "token");
+  decide(personal, "ToggleFlag", flag);
+
+  auto removed = expect(200, "", "DELETE", "/api/v1/members/remove-from-org/" + dev_id, owner);
+  BOOST_TEST(removed.data().IsTrue());
+  const std::string body = R"({"action":"ToggleFlag","resource":")" + flag + R"("})";
+  expect(401, "Unauthorized", "POST", "/api/v1/decisions", personal, body);
+  expect(401, "Unauthorized", "POST", "/api/v1/decisions", dev, body);
+  // Service tokens survive their creator.
+  BOOST_TEST(decide(service_secret, "ToggleFlag", flag).data()["allowed"].GetBool());
+  auto list = expect(200, "", "GET", "/api/v1/access-tokens?type=Personal", owner);
+  BOOST_REQUIRE(list.data()["items"].Size() == 1U);
+  BOOST_TEST(str(list.data()["items"][0], "status") == "Revoked");
+  const std::string id = str(list.data()["items"][0], "id");
+  auto revived = expect(409, "Conflict", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner);
+  BOOST_TEST(has_message(revived));
+}
+
+const body_case bad_token_bodies[] = {
+    {R"({"type":"Personal"})", "name_is_required"},
+    {R"({"name":"","type":"Personal"})", "name_is_required"},
+    {R"({"name":5,"type":"Personal"})", "name_is_invalid"},
+    {R"({"name":"n"})", "type_is_required"},
+    {R"({"name":"n","type":"personal"})", "type_is_invalid"},
+    {R"({"name":"n","type":"Personal","permissions":{}})", "permissions_is_invalid"},
+    {R"({"name":"n","type":"Service"})", "permissions_is_required"},
+    {R"({"name":"n","type":"Service","permissions":[]})", "permissions_is_required"},
+    {R"({"name":"n","type":"Personal","permissions":[{"id":"s","resourceType":"flag",)"
+     R"("effect":"allow","actions":["NoSuchAction"],"resources":["project/*"]}]})",
+     "permissions_is_invalid"},
+    {R"({"name":"n\u0001","type":"Personal"})", "name_is_invalid"},
+    {"[]", "body_is_invalid"},
+    {"{]", "InvalidJson"},
+};
+
+BOOST_DATA_TEST_CASE_F(service_fixture, bad_token_requests_get_400, data::make(bad_token_bodies),
+                       c) {
+  expect(400, c.code, "POST", "/api/v1/access-tokens", owner, c.body);
+}
+
+struct query_case {
+  const char* query;
+  const char* code;
+};
+std::ostream& operator<<(std::ostream& os, const query_case& c) { return os << c.query; }
+
+const query_case bad_token_queries[] = {
+    {"?pageIndex=-1", "pageIndex_is_invalid"},
+    {"?pageIndex=x", "pageIndex_is_invalid"},
+    {"?pageIndex=1.5", "pageIndex_is_invalid"},
+    {"?pageIndex=", "pageIndex_is_invalid"},
+    {"?pageIndex=+1", "pageIndex_is_invalid"},
+    {"?pageIndex=99999999999999999999999", "pageIndex_is_invalid"},
+    {"?pageIndex=1000001", "pageIndex_is_invalid"},
+    {"?pageSize=0", "pageSize_is_invalid"},
+    {"?pageSize=101", "pageSize_is_invalid"},  // the engine's page limit
+    {"?pageSize=%201", "pageSize_is_invalid"},
+    {"?type=personal", "type_is_invalid"},
+    {"?type=Personal&type=Service", "type_is_invalid"},
+};
+
+BOOST_DATA_TEST_CASE_F(service_fixture, bad_token_queries_get_400, data::make(bad_token_queries),
+                       c) {
+  expect(400, c.code, "GET", std::string("/api/v1/access-tokens") + c.query, owner);
+}
+
+BOOST_AUTO_TEST_CASE(token_list_filters_and_pages) {
+  for (const char* name : {"alpha", "beta", "gamma"}) create_token(owner, name, "Personal");
+  const std::string dev_id = add_member("dev@example.com");
+  create_token(bearer(dev_id), "delta", "Personal");
+
+  auto page = expect(200, "", "GET", "/api/v1/access-tokens?pageIndex=1&pageSize=3", owner);
+  BOOST_TEST(page.data()["totalCount"].GetUint64() == 4U);
+  BOOST_TEST(page.data()["items"].Size() == 1U);
+  auto by_name = expect(200, "", "GET", "/api/v1/access-tokens?name=AMM", owner);
+  BOOST_REQUIRE(by_name.data()["items"].Size() == 1U);
+  BOOST_TEST(str(by_name.data()["items"][0], "name") == "gamma");
+  auto by_creator = expect(200, "", "GET", "/api/v1/access-tokens?creatorId=" + dev_id, owner);
+  BOOST_REQUIRE(by_creator.data()["items"].Size() == 1U);
+  BOOST_TEST(str(by_creator.data()["items"][0], "name") == "delta");
+  auto services = expect(200, "", "GET", "/api/v1/access-tokens?type=Service&type2=x", owner);
+  BOOST_TEST(services.data()["totalCount"].GetUint64() == 0U);
+  BOOST_TEST(services.data()["items"].Empty());
+}
+
+BOOST_AUTO_TEST_CASE(token_names_are_unique) {
+  const std::string id = str(create_token(owner, "dup", "Personal").data(), "id");
+  create_token(owner, "other", "Personal");
+  expect(422, "NameHasBeenUsed", "POST", "/api/v1/access-tokens", owner,
+         R"({"name":"DUP","type":"Personal"})");
+  expect(422, "NameHasBeenUsed", "PUT", "/api/v1/access-tokens/" + id, owner,
+         R"({"name":"other"})");
+  expect(400, "name_is_required", "PUT", "/api/v1/access-tokens/" + id, owner, R"({})");
+}
+
+// ---- IAM: policies -----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(policies_crud) {
+  auto list = expect(200, "", "GET", "/api/v1/policies", owner);
+  BOOST_REQUIRE(list.data().IsArray());
+  BOOST_TEST(list.data().Size() == 3U);
+  for (const auto& p : list.data().GetArray()) BOOST_TEST(str(p, "type") == "SysManaged");
+
+  auto created = expect(201, "", "POST", "/api/v1/policies", owner,
+                        R"({"name":"Flag editors","key":"flag-editors","description":"edit"})");
+  const std::string id = str(created.data(), "id");
+  BOOST_TEST(str(created.data(), "key") == "flag-editors");
+  BOOST_TEST(str(created.data(), "name") == "Flag editors");
+  BOOST_TEST(str(created.data(), "description") == "edit");
+  BOOST_TEST(str(created.data(), "type") == "CustomerManaged");
+  BOOST_TEST(created.data()["statements"].Empty());
+
+  auto updated =
+      expect(200, "", "PUT", "/api/v1/policies/" + id + "/statements", owner, deny_prod_flags);
+  BOOST_TEST(text_of(updated.data()["statements"]) == deny_prod_flags);
+  auto got = expect(200, "", "GET", "/api/v1/policies/" + id, owner);
+  BOOST_TEST(text_of(got.data()["statements"]) == deny_prod_flags);
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/policies", owner).data().Size() == 4U);
+
+  expect(400, "statements_is_invalid", "PUT", "/api/v1/policies/" + id + "/statements", owner,
+         R"({"statements":[]})");
+  auto bad =
+      expect(400, "statements_is_invalid", "PUT", "/api/v1/policies/" + id + "/statements", owner,
+             R"([{"id":"x","resourceType":"flag","effect":"maybe","actions":["*"],)"
+             R"("resources":["*"]}])");
+  BOOST_TEST(has_message(bad));
+
+  BOOST_TEST(expect(200, "", "DELETE", "/api/v1/policies/" + id, owner).data().IsTrue());
+  expect(404, "ResourceNotFound", "GET", "/api/v1/policies/" + id, owner);
+  expect(404, "ResourceNotFound", "DELETE", "/api/v1/policies/" + id, owner);
+}
+
+BOOST_AUTO_TEST_CASE(policy_conflicts_and_built_ins) {
+  expect(201, "", "POST", "/api/v1/policies", owner, R"({"name":"A","key":"a"})");
+  expect(422, "KeyHasBeenUsed", "POST", "/api/v1/policies", owner, R"({"name":"B","key":"a"})");
+  expect(422, "NameHasBeenUsed", "POST", "/api/v1/policies", owner, R"({"name":"a","key":"b"})");
+  expect(422, "KeyHasBeenUsed", "POST", "/api/v1/policies", owner,
+         R"({"name":"Mine","key":"owner"})");
+  expect(400, "key_is_required", "POST", "/api/v1/policies", owner, R"({"name":"C"})");
+  expect(400, "key_is_invalid", "POST", "/api/v1/policies", owner, R"({"name":"C","key":"C D"})");
+  expect(400, "description_is_invalid", "POST", "/api/v1/policies", owner,
+         R"({"name":"C","key":"c","description":1})");
+  const std::string builtin = "/api/v1/policies/" + std::string(engine::owner_policy_id);
+  expect(422, "CannotModifySysManagedPolicy", "DELETE", builtin, owner);
+  expect(422, "CannotModifySysManagedPolicy", "PUT", builtin + "/statements", owner,
+         deny_prod_flags);
+}
+
+// ---- IAM: groups and members -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(groups_crud) {
+  const std::string member = add_member("dev@example.com");
+  auto created =
+      expect(201, "", "POST", "/api/v1/groups", owner, R"({"name":"Ops","description":"on call"})");
+  const std::string id = str(created.data(), "id");
+  BOOST_TEST(str(created.data(), "name") == "Ops");
+  BOOST_TEST(str(created.data(), "description") == "on call");
+  BOOST_TEST(is_iso_time(created.data()["createdAt"]));
+  expect(422, "NameHasBeenUsed", "POST", "/api/v1/groups", owner, R"({"name":"ops"})");
+  expect(400, "name_is_required", "POST", "/api/v1/groups", owner, R"({"description":"x"})");
+
+  const std::string base = "/api/v1/groups/" + id;
+  const std::string admin(engine::administrator_policy_id);
+  auto g = expect(200, "", "PUT", base + "/add-member/" + member, owner);
+  BOOST_TEST(text_of(g.data()["memberIds"]) == "[\"" + member + "\"]");
+  g = expect(200, "", "PUT", base + "/add-policy/" + admin, owner);
+  BOOST_TEST(text_of(g.data()["policyIds"]) == "[\"" + admin + "\"]");
+  // Rights through the group take effect for the next request.
+  BOOST_TEST(decide(bearer(member), "CanManageIAM", "iam/*").data()["allowed"].GetBool());
+  auto effective = expect(200, "", "GET", "/api/v1/members/" + member + "/policies", owner);
+  BOOST_TEST(effective.data().Size() == 2U);
+
+  g = expect(200, "", "PUT", base + "/remove-policy/" + admin, owner);
+  BOOST_TEST(g.data()["policyIds"].Empty());
+  g = expect(200, "", "PUT", base + "/remove-member/" + member, owner);
+  BOOST_TEST(g.data()["memberIds"].Empty());
+  expect(404, "ResourceNotFound", "PUT", base + "/add-member/" + not_a_token_id, owner);
+  expect(404, "ResourceNotFound", "PUT", base + "/add-policy/" + not_a_token_id, owner);
+
+  auto list = expect(200, "", "GET", "/api/v1/groups", owner);
+  BOOST_REQUIRE(list.data().Size() == 1U);
+  BOOST_TEST(str(list.data()[0], "id") == id);
+  BOOST_TEST(expect(200, "", "DELETE", base, owner).data().IsTrue());
+  expect(404, "ResourceNotFound", "DELETE", base, owner);
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/groups", owner).data().Empty());
+}
+
+BOOST_AUTO_TEST_CASE(members_crud) {
+  auto list = expect(200, "", "GET", "/api/v1/members", owner);
+  BOOST_REQUIRE(list.data().Size() == 1U);
+  BOOST_TEST(str(list.data()[0], "email") == "owner@example.com");
+
+  const std::string admin(engine::administrator_policy_id);
+  auto added = expect(201, "", "POST", "/api/v1/members/add", owner,
+                      R"({"email":"admin@example.com","policyIds":[")" + admin + R"("]})");
+  const std::string id = str(added.data(), "id");
+  BOOST_TEST(text_of(added.data()["policyIds"]) == "[\"" + admin + "\"]");
+  BOOST_TEST(is_iso_time(added.data()["createdAt"]));
+  expect(409, "Conflict", "POST", "/api/v1/members/add", owner, R"({"email":"ADMIN@example.com"})");
+  expect(400, "email_is_required", "POST", "/api/v1/members/add", owner, R"({"policyIds":[]})");
+  expect(400, "email_is_invalid", "POST", "/api/v1/members/add", owner, R"({"email":"nobody"})");
+  expect(400, "policyIds_is_invalid", "POST", "/api/v1/members/add", owner,
+         R"({"email":"x@example.com","policyIds":"all"})");
+  expect(400, "policyIds_is_invalid", "POST", "/api/v1/members/add", owner,
+         R"({"email":"x@example.com","policyIds":[")" + not_a_token_id + R"("]})");
+  expect(400, "groupIds_is_invalid", "POST", "/api/v1/members/add", owner,
+         R"({"email":"x@example.com","groupIds":[1]})");
+
+  const std::string dev(engine::developer_policy_id);
+  auto m = expect(200, "", "PUT", "/api/v1/members/" + id + "/add-policy/" + dev, owner);
+  BOOST_TEST(m.data()["policyIds"].Size() == 2U);
+  m = expect(200, "", "PUT", "/api/v1/members/" + id + "/remove-policy/" + admin, owner);
+  BOOST_TEST(text_of(m.data()["policyIds"]) == "[\"" + dev + "\"]");
+  auto policies = expect(200, "", "GET", "/api/v1/members/" + id + "/policies", owner);
+  BOOST_REQUIRE(policies.data().Size() == 1U);
+  BOOST_TEST(str(policies.data()[0], "key") == "developer");
+  BOOST_TEST(policies.data()[0]["statements"].Size() > 0U);
+
+  // The member's own view needs no IAM right.
+  auto own = expect(200, "", "GET", "/api/v1/user/policies", bearer(id));
+  BOOST_REQUIRE(own.data().Size() == 1U);
+  BOOST_TEST(str(own.data()[0], "id") == dev);
+
+  expect(404, "ResourceNotFound", "PUT", "/api/v1/members/" + id + "/add-policy/" + not_a_token_id,
+         owner);
+  expect(404, "ResourceNotFound", "GET", "/api/v1/members/" + not_a_token_id + "/policies", owner);
+  expect(200, "", "DELETE", "/api/v1/members/remove-from-org/" + id, owner);
+  expect(404, "ResourceNotFound", "DELETE", "/api/v1/members/remove-from-org/" + id, owner);
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/members", owner).data().Size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(iam_routes_need_can_manage_iam) {
+  const std::string dev_id = add_member("dev@example.com");
+  const std::string dev = bearer(dev_id);
+  const std::string group =
+      str(expect(201, "", "POST", "/api/v1/groups", owner, R"({"name":"g"})").data(), "id");
+  const std::string policy = create_policy("p", deny_prod_flags);
+  const std::vector<std::array<std::string, 3>> requests = {
+      {"GET", "/api/v1/policies", ""},
+      {"GET", "/api/v1/policies/" + policy, ""},
+      {"POST", "/api/v1/policies", R"({"name":"x","key":"x"})"},
+      {"PUT", "/api/v1/policies/" + policy + "/statements", "[]"},
+      {"DELETE", "/api/v1/policies/" + policy, ""},
+      {"GET", "/api/v1/groups", ""},
+      {"POST", "/api/v1/groups", R"({"name":"h"})"},
+      {"PUT", "/api/v1/groups/" + group + "/add-member/" + dev_id, ""},
+      {"PUT", "/api/v1/groups/" + group + "/add-policy/" + policy, ""},
+      {"DELETE", "/api/v1/groups/" + group, ""},
+      {"GET", "/api/v1/members", ""},
+      {"POST", "/api/v1/members/add", R"({"email":"y@example.com"})"},
+      {"PUT", "/api/v1/members/" + dev_id + "/add-policy/" + std::string(engine::owner_policy_id),
+       ""},
+      {"GET", "/api/v1/members/" + owner_id + "/policies", ""},
+      {"DELETE", "/api/v1/members/remove-from-org/" + owner_id, ""},
+  };
+  for (const auto& [method, target, body] : requests) {
+    auto a = expect(403, "Forbidden", method, target, dev, body);
+    BOOST_TEST(a.data().IsNull());
+  }
+  // Nothing changed.
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/members", owner).data().Size() == 2U);
+  BOOST_TEST(!decide(dev, "CanManageIAM", "iam/*").data()["allowed"].GetBool());
+}
+
+// ---- Limits and failures of the engine ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(engine_limits_answer_limit_exceeded) {
+  const std::string id = str(
+      expect(201, "", "POST", "/api/v1/policies", owner, R"({"name":"big","key":"big"})").data(),
+      "id");
+  // One statement more than the engine's default of 200.
+  std::string statements = "[";
+  for (int i = 0; i <= 200; ++i) {
+    if (i > 0) statements += ',';
+    statements += R"({"id":"s)" + std::to_string(i) +
+                  R"(","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
+                  R"("resources":["project/*"]})";
+  }
+  statements += ']';
+  auto a = expect(400, "LimitExceeded", "PUT", "/api/v1/policies/" + id + "/statements", owner,
+                  statements);
+  BOOST_TEST(has_message(a));
+}
+
+BOOST_FIXTURE_TEST_CASE(store_failures_answer_500_and_change_nothing, scripted_store_fixture) {
+  *store_mode = scripted_store::mode::fail;
+  auto a = expect(500, "InternalServerError", "POST", "/api/v1/groups", owner, R"({"name":"g"})");
+  // The store's own message names internals; the caller learns nothing of it.
+  BOOST_TEST(a.raw.body == R"({"success":false,"errors":["InternalServerError"],"data":null})");
+  *store_mode = scripted_store::mode::succeed;
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/groups", owner).data().Empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(exceptions_answer_500_with_the_envelope, scripted_store_fixture) {
+  *store_mode = scripted_store::mode::throw_exception;
+  auto a = expect(500, "InternalServerError", "POST", "/api/v1/groups", owner, R"({"name":"g"})");
+  BOOST_TEST(a.raw.body == R"({"success":false,"errors":["InternalServerError"],"data":null})");
+  // The caller was known before the failure: the access log still names it.
+  BOOST_TEST(a.raw.subject == "member:" + owner_id);
+  *store_mode = scripted_store::mode::succeed;
+  expect(201, "", "POST", "/api/v1/groups", owner, R"({"name":"g"})");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

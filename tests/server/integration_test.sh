@@ -1,0 +1,553 @@
+#!/usr/bin/env bash
+# The HTTP server over real sockets (SPEC §6, §8): `gatehouse serve` on a free loopback port with
+# a fresh data directory; every route family, credentials and their edge cases, transport limits,
+# /healthz and /metrics, the access log, SIGHUP reload and SIGTERM graceful shutdown.
+# Usage: integration_test.sh GATEHOUSE SOURCE_DIR. Needs curl, openssl and python3. Runs in ~15 s.
+set -u
+
+if [ $# -ne 2 ]; then
+  echo "usage: $0 GATEHOUSE SOURCE_DIR" >&2
+  exit 2
+fi
+gatehouse=$(realpath "$1")
+source_dir=$(realpath "$2")
+for tool in curl openssl; do
+  command -v "$tool" >/dev/null || { echo "integration_test: $tool is missing" >&2; exit 2; }
+done
+# Debian's interpreter, isolated from user site packages, starts several times faster than a
+# version-manager shim; the script runs it ~70 times.
+python=/usr/bin/python3
+if [ ! -x "$python" ]; then
+  python=$(command -v python3) || { echo "integration_test: python3 is missing" >&2; exit 2; }
+fi
+py() { "$python" -I "$@"; }
+work=$(mktemp -d)
+data=$work/data
+policies=$work/policies
+cp -r "$source_dir/policies" "$policies"
+
+server_pid=
+log=
+# Every exit path stops the server (hard: a test that failed must not leave it running).
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -KILL "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+failures=0
+checks=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# ---- Server ----------------------------------------------------------------------------------
+
+# start_server NAME ARGS...: serves $data on a free port with ARGS, output in $work/NAME.log;
+# waits (at most 10 s) for `listening on`, then sets $base.
+start_server() {
+  local name=$1
+  shift
+  log=$work/$name.log
+  "$gatehouse" serve --data "$data" --listen 127.0.0.1:0 --policies "$policies" "$@" \
+    >"$log" 2>&1 &
+  server_pid=$!
+  local line
+  for _ in $(seq 100); do
+    line=$(grep -m1 '^listening on 127\.0\.0\.1:[0-9]*$' "$log")
+    if [ -n "$line" ]; then
+      base=http://${line#listening on }
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FATAL: the server did not start; its output:"
+  sed 's/^/    | /' "$log"
+  exit 1
+}
+
+# wait_exit SECONDS: waits for the server to exit; sets $server_status (timeout: 124).
+wait_exit() {
+  local tenths=$(($1 * 10))
+  for _ in $(seq "$tenths"); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      wait "$server_pid"
+      server_status=$?
+      server_pid=
+      return 0
+    fi
+    sleep 0.1
+  done
+  server_status=124
+}
+
+# wait_log NAME PATTERN: waits (at most 5 s) for a log line matching PATTERN (grep -E).
+wait_log() {
+  for _ in $(seq 50); do
+    grep -Eq -- "$2" "$log" && return 0
+    sleep 0.1
+  done
+  fail "$1: no log line matches /$2/"
+  echo "    log tail:"
+  tail -5 "$log" | sed 's/^/    | /'
+}
+
+# ---- Requests and checks ---------------------------------------------------------------------
+
+# req METHOD PATH AUTH [BODY]: one request; leaves the status in $status and the body in
+# $work/body. AUTH is the whole Authorization value, or "" for none.
+req() {
+  local method=$1 path=$2 auth=$3
+  local args=(-s -o "$work/body" -w '%{http_code}' --max-time 5 -X "$method"
+              -H 'Content-Type: application/json')
+  [ -n "$auth" ] && args+=(-H "Authorization: $auth")
+  [ $# -ge 4 ] && args+=(--data-binary "$4")
+  status=$(curl "${args[@]}" "$base$path")
+}
+
+# expect_status NAME CODE: the last request answered CODE.
+expect_status() {
+  checks=$((checks + 1))
+  if [ "$status" != "$2" ]; then
+    fail "$1: status $status, expected $2"
+    echo "    body: $(head -c 400 "$work/body")"
+    return 1
+  fi
+}
+
+# json EXPR: evaluates the Python expression EXPR on the last body (`d`), printed as JSON.
+json() {
+  py -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(json.dumps(eval(sys.argv[2]), sort_keys=True, separators=(",", ":")))' \
+    "$work/body" "$1" 2>/dev/null || echo "<no such value>"
+}
+
+# expect_json NAME EXPR VALUE: EXPR on the last body is VALUE (compact JSON).
+expect_json() {
+  checks=$((checks + 1))
+  local actual
+  actual=$(json "$2")
+  if [ "$actual" != "$3" ]; then
+    fail "$1: $2 is $actual, expected $3"
+    echo "    body: $(head -c 400 "$work/body")"
+  fi
+}
+
+# expect_envelope NAME CODE ERROR: status CODE and the failure envelope with ERROR.
+expect_envelope() {
+  expect_status "$1" "$2" && expect_json "$1" '[d["success"], d["errors"]]' "[false,[\"$3\"]]"
+}
+
+# decide NAME AUTH ACTION RESOURCE DECISION: a single decision answered 200 with DECISION.
+decide() {
+  req POST /api/v1/decisions "$2" "{\"action\": \"$3\", \"resource\": \"$4\"}"
+  expect_status "$1" 200 && expect_json "$1" 'd["data"]["decision"]' "\"$5\""
+}
+
+jwt_for() { "$gatehouse" jwt --data "$data" --policies "$policies" --member "$1" "${@:2}"; }
+
+echo "== start on an empty data directory"
+start_server first --read-timeout 1s
+grep -q '^Initialized ' "$log" || fail "first start: no getting-started text"
+grep -q 'jwt --data' "$log" || fail "first start: the getting-started text lacks the jwt command"
+for key in token.key jwt.key; do
+  mode=$(stat -c %a "$data/$key")
+  [ "$mode" = 600 ] || fail "$key has mode $mode, expected 600"
+done
+
+echo "== health and credentials"
+req GET /healthz ""
+expect_status "healthz" 200
+owner_jwt=$(jwt_for owner@example.com) || fail "gatehouse jwt for the owner"
+owner="Bearer $owner_jwt"
+jwt_for nobody@example.com >/dev/null 2>&1
+[ $? -eq 2 ] || fail "gatehouse jwt for an unknown member must exit 2"
+"$gatehouse" jwt --data "$work/nothing" --member owner@example.com >/dev/null 2>&1
+[ $? -eq 2 ] || fail "gatehouse jwt on a missing data directory must exit 2"
+[ ! -e "$work/nothing" ] || fail "gatehouse jwt created a data directory"
+
+decide "owner decision" "$owner" ToggleFlag project/web:env/prod:flag/dark-mode allow
+expect_json "owner decision" '[d["success"], d["data"]["allowed"], d["data"]["subject"]["kind"]]' \
+  '[true,true,"member"]'
+owner_id=$(json 'd["data"]["subject"]["id"]' | tr -d '"')
+req POST /api/v1/decisions "$owner" \
+  '{"checks": [{"action": "ToggleFlag", "resource": "project/web"}, {"action": "CreateOrg", "resource": "organization/x"}]}'
+expect_status "batch decision" 200
+expect_json "batch decision" '[r["allowed"] for r in d["data"]["results"]]' '[true,true]'
+
+echo "== members"
+req POST /api/v1/members/add "$owner" '{"email": "dev@example.com", "policyIds": [], "groupIds": []}'
+expect_status "add member" 201
+dev_id=$(json 'd["data"]["id"]' | tr -d '"')
+req POST /api/v1/members/add "$owner" '{"email": "dev@example.com", "policyIds": [], "groupIds": []}'
+expect_status "add member twice" 409
+req GET /api/v1/members "$owner"
+expect_status "list members" 200
+expect_json "list members" 'sorted(m["email"] for m in d["data"])' \
+  '["dev@example.com","owner@example.com"]'
+req GET "/api/v1/members/$dev_id/policies" "$owner"
+expect_status "member policies" 200
+expect_json "new member gets Developer" '[p["id"] for p in d["data"]]' \
+  '["66f3687f-939d-4257-bd3f-c3553d39e1b6"]'
+admin_id=3e961f0f-6fd4-4cf4-910f-52d356f8cc08
+req PUT "/api/v1/members/$dev_id/add-policy/$admin_id" "$owner"
+expect_status "attach Administrator" 200
+req PUT "/api/v1/members/$dev_id/remove-policy/$admin_id" "$owner"
+expect_status "detach Administrator" 200
+dev="Bearer $(jwt_for dev@example.com)"
+decide "developer toggles flags" "$dev" ToggleFlag project/web:env/prod:flag/x allow
+decide "developer cannot manage IAM" "$dev" CanManageIAM iam/members implicit_deny
+req GET /api/v1/members "$dev"
+expect_envelope "developer lists members" 403 Forbidden
+req GET /api/v1/user/policies "$dev"
+expect_status "own policies" 200
+expect_json "own policies" '[p["key"] for p in d["data"]]' '["developer"]'
+
+echo "== policies"
+req GET /api/v1/policies "$owner"
+expect_status "list policies" 200
+expect_json "built-ins listed" 'sorted(p["key"] for p in d["data"] if p["type"] == "SysManaged")' \
+  '["administrator","developer","owner"]'
+req POST /api/v1/policies "$owner" '{"name": "Flag readers", "key": "flag-readers", "description": "d"}'
+expect_status "create policy" 201
+policy_id=$(json 'd["data"]["id"]' | tr -d '"')
+req POST /api/v1/policies "$owner" '{"name": "Other", "key": "flag-readers", "description": ""}'
+expect_envelope "policy key used twice" 422 KeyHasBeenUsed
+req PUT "/api/v1/policies/$policy_id/statements" "$owner" \
+  '[{"id": "s1", "resourceType": "flag", "effect": "deny", "actions": ["DeleteFlag"], "resources": ["project/*:env/prod:flag/*"]}]'
+expect_status "set statements" 200
+req GET "/api/v1/policies/$policy_id" "$owner"
+expect_status "get policy" 200
+expect_json "get policy" '[s["id"] for s in d["data"]["statements"]]' '["s1"]'
+req DELETE "/api/v1/policies/$admin_id" "$owner"
+expect_envelope "delete a built-in" 422 CannotModifySysManagedPolicy
+req PUT "/api/v1/policies/$policy_id/statements" "$owner" '[{"id": "s1"'
+expect_status "malformed statements" 400
+
+echo "== groups"
+req POST /api/v1/groups "$owner" '{"name": "ops", "description": "on call"}'
+expect_status "create group" 201
+group_id=$(json 'd["data"]["id"]' | tr -d '"')
+req PUT "/api/v1/groups/$group_id/add-member/$dev_id" "$owner"
+expect_status "group add member" 200
+req PUT "/api/v1/groups/$group_id/add-policy/$policy_id" "$owner"
+expect_status "group add policy" 200
+decide "deny through a group" "$dev" DeleteFlag project/web:env/prod:flag/x explicit_deny
+req GET /api/v1/groups "$owner"
+expect_json "list groups" '[[g["name"], g["memberIds"], g["policyIds"]] for g in d["data"]]' \
+  "[[\"ops\",[\"$dev_id\"],[\"$policy_id\"]]]"
+req PUT "/api/v1/groups/$group_id/remove-policy/$policy_id" "$owner"
+expect_status "group remove policy" 200
+req PUT "/api/v1/groups/$group_id/remove-member/$dev_id" "$owner"
+expect_status "group remove member" 200
+decide "deny gone with the group" "$dev" DeleteFlag project/web:env/prod:flag/x allow
+req DELETE "/api/v1/groups/$group_id" "$owner"
+expect_status "delete group" 200
+req DELETE "/api/v1/policies/$policy_id" "$owner"
+expect_status "delete policy" 200
+req GET "/api/v1/policies/$policy_id" "$owner"
+expect_envelope "deleted policy" 404 ResourceNotFound
+
+echo "== access tokens"
+flag_statement='{"id": "s1", "resourceType": "flag", "effect": "allow", "actions": ["ToggleFlag"], "resources": ["project/web:env/*:flag/*"]}'
+req POST /api/v1/access-tokens "$owner" "{\"name\": \"ci\", \"type\": \"Service\", \"permissions\": [$flag_statement]}"
+expect_status "create service token" 201
+expect_json "create service token" '[d["data"]["name"], d["data"]["type"], d["data"]["status"], d["data"]["token"][:4]]' \
+  '["ci","Service","Active","api-"]'
+service_secret=$(json 'd["data"]["token"]' | tr -d '"')
+service_id=$(json 'd["data"]["id"]' | tr -d '"')
+decide "raw token" "$service_secret" ToggleFlag project/web:env/prod:flag/x allow
+expect_json "raw token subject" 'd["data"]["subject"]' "{\"id\":\"$service_id\",\"kind\":\"service-token\"}"
+decide "Bearer token" "Bearer $service_secret" ToggleFlag project/web:env/dev:flag/y allow
+decide "token scope" "$service_secret" DeleteFlag project/web:env/prod:flag/x implicit_deny
+req GET /api/v1/access-tokens "$service_secret"
+expect_envelope "a token cannot manage tokens" 403 Forbidden
+req GET '/api/v1/access-tokens?pageIndex=0&pageSize=10' "$owner"
+expect_status "list tokens" 200
+expect_json "list tokens" '[d["data"]["totalCount"], [t["name"] for t in d["data"]["items"]], "token" in d["data"]["items"][0]]' \
+  '[1,["ci"],false]'
+req GET '/api/v1/access-tokens/is-name-used?name=CI' "$owner"
+expect_json "name used, any case" 'd["data"]' true
+req POST /api/v1/access-tokens "$owner" '{"name": "ci", "type": "Personal", "permissions": []}'
+expect_envelope "token name used twice" 422 NameHasBeenUsed
+req PUT "/api/v1/access-tokens/$service_id" "$owner" '{"name": "ci-renamed"}'
+expect_status "rename token" 200
+req PUT "/api/v1/access-tokens/$service_id/toggle" "$owner"
+expect_status "deactivate token" 200
+req POST /api/v1/decisions "$service_secret" '{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/x"}'
+expect_envelope "inactive token" 403 Forbidden
+req PUT "/api/v1/access-tokens/$service_id/toggle" "$owner"
+expect_status "activate token" 200
+decide "reactivated token" "$service_secret" ToggleFlag project/web:env/prod:flag/x allow
+
+# Capping: the developer may not mint a token for IAM management.
+req POST /api/v1/access-tokens "$dev" \
+  '{"name": "too-much", "type": "Service", "permissions": [{"id": "s1", "resourceType": "iam", "effect": "allow", "actions": ["CanManageIAM"], "resources": ["iam/*"]}]}'
+expect_envelope "token beyond its creator" 403 Forbidden
+expect_json "counterexample" 'd["data"]["counterexample"]["action"]' '"CanManageIAM"'
+req POST /api/v1/access-tokens "$dev" '{"name": "mine", "type": "Personal", "permissions": []}'
+expect_status "personal token" 201
+personal_secret=$(json 'd["data"]["token"]' | tr -d '"')
+decide "personal token" "$personal_secret" ToggleFlag project/a:env/b:flag/c allow
+expect_json "personal token subject" 'd["data"]["subject"]["kind"]' '"personal-token"'
+
+echo "== credential edge cases"
+req POST /api/v1/decisions "" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "no credential" 401 Unauthorized
+req POST /api/v1/decisions "Bearer not.a.jwt" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "malformed JWT" 401 Unauthorized
+req POST /api/v1/decisions "Basic b3duZXI6cGFzcw==" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "other scheme" 401 Unauthorized
+# Tampered: the owner's signature over the developer's claims.
+tampered=$(py - "$owner_jwt" "$dev_id" <<'EOF'
+import base64, json, sys
+header, claims, signature = sys.argv[1].split(".")
+decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+decoded["sub"] = sys.argv[2]
+forged = base64.urlsafe_b64encode(json.dumps(decoded).encode()).decode().rstrip("=")
+print(header + "." + forged + "." + signature)
+EOF
+)
+req POST /api/v1/decisions "Bearer $tampered" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "tampered JWT" 401 Unauthorized
+# alg "none", with valid claims and no signature.
+unsigned=$(py - "$owner_jwt" <<'EOF'
+import base64, sys
+_, claims, _ = sys.argv[1].split(".")
+header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=")
+print(header + "." + claims + ".")
+EOF
+)
+req POST /api/v1/decisions "Bearer $unsigned" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "alg none" 401 Unauthorized
+short_jwt=$(jwt_for owner@example.com --ttl 1s)
+unknown_secret=api-$(py -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+req POST /api/v1/decisions "$unknown_secret" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "unknown token" 401 Unauthorized
+req POST /api/v1/decisions "api-short" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "malformed token" 401 Unauthorized
+
+echo "== transport limits"
+# Slow loris: a header that never ends is cut at the read timeout (1 s here).
+py - "${base#http://}" >"$work/loris" 2>&1 <<'EOF' &
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.settimeout(6)
+start = time.monotonic()
+s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\n")
+try:
+    while True:
+        time.sleep(0.2)
+        s.sendall(b"X-Slow: 1\r\n")
+except OSError:
+    pass
+try:
+    s.recv(100)
+except OSError:
+    pass
+print("%.1f" % (time.monotonic() - start))
+EOF
+loris_pid=$!
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$work/big"
+req POST /api/v1/decisions "$owner" "@$work/big"
+expect_envelope "body over the limit (Expect: 100-continue)" 413 PayloadTooLarge
+status=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 5 -H 'Expect:' \
+  -H "Authorization: $owner" --data-binary "@$work/big" "$base/api/v1/decisions")
+expect_envelope "body over the limit, sent whole" 413 PayloadTooLarge
+status=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 5 \
+  -H "X-Filler: $(head -c 9000 /dev/zero | tr '\0' a)" "$base/healthz")
+expect_status "header over the limit" 431
+# A body just under the limit is read (Expect: 100-continue answered), then refused as JSON.
+head -c $((1024 * 1024 - 1)) /dev/zero | tr '\0' ' ' >"$work/big"
+req POST /api/v1/decisions "$owner" "@$work/big"
+expect_status "body at the limit" 400
+# Two Authorization headers are ambiguous.
+status=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 5 -H "Authorization: $owner" \
+  -H "Authorization: $service_secret" -d '{"action": "ToggleFlag", "resource": "project/web"}' \
+  "$base/api/v1/decisions")
+expect_status "two credentials" 400
+# Keep-alive: two requests, one connection.
+curl -sv --max-time 5 "$base/healthz" "$base/healthz" -o /dev/null -o /dev/null 2>"$work/trace"
+grep -q 'Re-using existing connection' "$work/trace" || fail "keep-alive: the connection was not reused"
+wait "$loris_pid"
+loris=$(cat "$work/loris")
+checks=$((checks + 1))
+py -c 'import sys; t = float(sys.argv[1]); sys.exit(0 if 0.8 <= t <= 3 else 1)' "$loris" 2>/dev/null ||
+  fail "slow loris: disconnected after '$loris' s, expected about 1 s"
+wait_log "slow loris logged" 'closed: request incomplete after 1000 ms'
+
+echo "== expiry, revocation, deletion"
+sleep 1.2  # the 1-second JWT minted above has expired by now
+req POST /api/v1/decisions "Bearer $short_jwt" '{"action": "ToggleFlag", "resource": "project/web"}'
+expect_envelope "expired JWT" 401 Unauthorized
+req DELETE "/api/v1/members/remove-from-org/$dev_id" "$owner"
+expect_status "remove member" 200
+req POST /api/v1/decisions "$personal_secret" '{"action": "ToggleFlag", "resource": "project/a"}'
+expect_envelope "revoked personal token" 401 Unauthorized
+req POST /api/v1/decisions "$dev" '{"action": "ToggleFlag", "resource": "project/a"}'
+expect_envelope "JWT of a removed member" 401 Unauthorized
+req POST /api/v1/members/add "$owner" '{"email": "dev2@example.com", "policyIds": [], "groupIds": []}'
+expect_status "add another member" 201
+dev2_id=$(json 'd["data"]["id"]' | tr -d '"')
+dev2="Bearer $(jwt_for dev2@example.com)"
+req DELETE "/api/v1/access-tokens/$service_id" "$owner"
+expect_status "delete token" 200
+req POST /api/v1/decisions "$service_secret" '{"action": "ToggleFlag", "resource": "project/a"}'
+expect_envelope "deleted token" 401 Unauthorized
+
+echo "== metrics and access log"
+req GET /metrics ""
+expect_status "metrics" 200
+for pattern in '^gatehouse_decisions_total\{[^}]*allow[^}]*\} [1-9]' \
+               '^gatehouse_decisions_total\{[^}]*implicit_deny[^}]*\} [1-9]' \
+               '^gatehouse_decisions_total\{[^}]*explicit_deny[^}]*\} [1-9]' \
+               '^gatehouse_decision_latency'; do
+  checks=$((checks + 1))
+  grep -Eq "$pattern" "$work/body" || fail "metrics: no line matches /$pattern/"
+done
+checks=$((checks + 1))
+grep -Eq "POST /api/v1/decisions 200 [0-9]+us service-token:$service_id\$" "$log" ||
+  fail "access log: no decision line naming the service token"
+grep -Eq ' GET /api/v1/access-tokens/is-name-used\?name 200 [0-9]+us member:' "$log" ||
+  fail "access log: the query should show its keys only"
+grep -Eq ' POST /api/v1/decisions 413 [0-9]+us -$' "$log" || fail "access log: no 413 line"
+for secret in "$service_secret" "$personal_secret" "$owner_jwt" "${dev#Bearer }"; do
+  checks=$((checks + 1))
+  if [ ${#secret} -lt 20 ]; then
+    fail "a credential of the test is missing, so the log cannot be searched for it"
+  elif grep -Fq -- "$secret" "$log"; then
+    fail "the log holds a credential: ${secret:0:12}…"
+  fi
+done
+
+echo "== SIGHUP reload"
+# A broken file: the reload fails, says why, and the old policies stay.
+echo '{"id": "66f3687f-939d-4257-bd3f-c3553d39e1b6", "statements": [' >"$policies/developer.json"
+kill -HUP "$server_pid"
+wait_log "failed reload" 'SIGHUP: built-in policies not reloaded.*developer\.json'
+decide "old policies after a failed reload" "$dev2" ToggleFlag project/web:env/prod:flag/x allow
+# A valid change takes effect: Developer without flag rights.
+py - "$source_dir/policies/developer.json" "$policies/developer.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["statements"] = [s for s in doc["statements"] if s["resourceType"] != "flag"]
+json.dump(doc, open(sys.argv[2], "w"))
+EOF
+kill -HUP "$server_pid"
+wait_log "reload" 'SIGHUP: reloaded 3 built-in policy files'
+decide "new policies after a reload" "$dev2" ToggleFlag project/web:env/prod:flag/x implicit_deny
+cp "$source_dir/policies/developer.json" "$policies/developer.json"
+kill -HUP "$server_pid"
+wait_log "reload back" 'SIGHUP: reloaded .*'
+
+kill -INT "$server_pid"
+wait_exit 10
+[ "$server_status" = 0 ] || fail "SIGINT: exit status $server_status, expected 0"
+
+echo "== restart and SIGTERM with a request in flight"
+start_server second
+grep -q '^Initialized ' "$log" && fail "restart: the getting-started text is for a first start only"
+decide "data survives a restart" "$dev2" ToggleFlag project/web:env/prod:flag/x allow
+# The client sends half a request, the server gets SIGTERM, the client sends the rest: it must
+# get its answer (with Connection: close), while new connections are refused.
+body='{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/x"}'
+py - "${base#http://}" "$dev2" "$body" "$work" >"$work/inflight" 2>&1 <<'EOF' &
+import os, socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+auth, body, work = sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+s = socket.create_connection((host, int(port)))
+s.settimeout(5)
+s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth.encode() +
+          b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+open(os.path.join(work, "sent-half"), "w").close()
+for _ in range(50):
+    if os.path.exists(os.path.join(work, "go")):
+        break
+    time.sleep(0.1)
+s.sendall(body[10:])
+answer = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    answer += chunk
+print(answer.decode(errors="replace"))
+EOF
+client_pid=$!
+for _ in $(seq 50); do [ -e "$work/sent-half" ] && break; sleep 0.1; done
+sleep 0.2
+kill -TERM "$server_pid"
+wait_log "shutdown" 'SIGTERM: shutting down'
+curl -s --max-time 2 -o /dev/null "$base/healthz" && fail "SIGTERM: a new connection was accepted"
+touch "$work/go"
+wait "$client_pid"
+checks=$((checks + 1))
+grep -q '^HTTP/1.1 200 OK' "$work/inflight" && grep -qi '^Connection: close' "$work/inflight" &&
+  grep -q '"allowed":true' "$work/inflight" ||
+  { fail "SIGTERM: the request in flight did not complete"; sed 's/^/    | /' "$work/inflight"; }
+wait_exit 10
+[ "$server_status" = 0 ] || fail "SIGTERM: exit status $server_status, expected 0"
+grep -q 'stopped$' "$log" || fail "SIGTERM: no 'stopped' line"
+
+echo "== host application's key (RS256) and start-up errors"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/host.pem" 2>/dev/null &&
+  openssl pkey -in "$work/host.pem" -pubout -out "$work/host.pub" ||
+  fail "openssl cannot make an RSA key"
+start_server third --jwt-public-key "$work/host.pub" --jwt-alg RS256
+# rs256 CLAIMS: a JWT over CLAIMS (base64url) signed with the host's private key.
+rs256() {
+  local header signature
+  header=$(printf '{"alg":"RS256","typ":"JWT"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
+  signature=$(printf '%s.%s' "$header" "$1" | openssl dgst -sha256 -sign "$work/host.pem" |
+    base64 -w0 | tr '+/' '-_' | tr -d '=')
+  echo "$header.$1.$signature"
+}
+dev2_jwt=$(jwt_for dev2@example.com)
+claims=$(echo "$dev2_jwt" | cut -d. -f2)
+decide "RS256 JWT of the host" "Bearer $(rs256 "$claims")" ToggleFlag project/a:env/b:flag/c allow
+req POST /api/v1/decisions "Bearer $dev2_jwt" '{"action": "ToggleFlag", "resource": "project/a"}'
+expect_envelope "HS256 JWT when the key is RS256" 401 Unauthorized
+# Another server on the same port, a key that does not fit the algorithm, bad flags: exit 2.
+"$gatehouse" serve --data "$work/other" --policies "$policies" --listen "${base#http://}" \
+  >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q 'cannot listen' "$work/err" || fail "port in use: $(cat "$work/err")"
+kill -TERM "$server_pid"
+wait_exit 10
+[ "$server_status" = 0 ] || fail "SIGTERM: exit status $server_status, expected 0"
+# Each line: the flags, then a piece of the message that must say why.
+while IFS='|' read -r flags reason; do
+  # shellcheck disable=SC2086 # the flags are split on purpose
+  "$gatehouse" serve --data "$data" $flags >/dev/null 2>"$work/err" &
+  pid=$!
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    fail "serve $flags: started, expected a refusal"
+  fi
+  wait "$pid"
+  code=$?
+  checks=$((checks + 1))
+  [ "$code" -eq 2 ] && grep -Fq -- "$reason" "$work/err" ||
+    fail "serve $flags: exit status $code and '$(head -1 "$work/err")', expected 2 and '$reason'"
+done <<EOF
+--listen 127.0.0.1:0 --jwt-public-key $work/host.pub --jwt-alg ES256|the JWT key cannot be used
+--listen 127.0.0.1:0 --jwt-alg RS256|--jwt-public-key and --jwt-alg go together
+--listen nowhere|--listen must be HOST:PORT
+--listen 127.0.0.1:0 --read-timeout 10|take a DURATION
+--listen 127.0.0.1:0 --threads 0|must be positive
+--listen 127.0.0.1:0 --policies $work/nothing|cannot load the built-in policies
+EOF
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures of $checks checks failed"
+  exit 1
+fi
+echo "all $checks checks passed"
