@@ -453,9 +453,8 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
       return std::pair(rank(a), std::string_view(a.path)) <
              std::pair(rank(b), std::string_view(b.path));
     });
-    const auto prefix_first = std::find_if(edges.begin(), edges.end(), [&](auto& e) {
-      return rank(e) > 0;
-    });
+    const auto prefix_first =
+        std::find_if(edges.begin(), edges.end(), [&](auto& e) { return rank(e) > 0; });
     target.globs_begin = static_cast<std::uint32_t>(out->edges_.size());
     for (auto it = edges.begin(); it != prefix_first; ++it) emit(*it);
     target.globs_end = static_cast<std::uint32_t>(out->edges_.size());
@@ -473,9 +472,9 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
         --path.length;  // the trailing star; sorting by path kept the texts in order
         const std::string_view prefix_text(out->strings_.data() + path.offset, path.length);
         const auto head_size = std::min<std::size_t>(8, path.length);
-        out->prefix_groups_.push_back({path, begin, end, first_bytes(prefix_text),
-                                       head_size == 8 ? ~std::uint64_t{0}
-                                                      : first_bytes(std::string(head_size, '\xff'))});
+        out->prefix_groups_.push_back(
+            {path, begin, end, first_bytes(prefix_text),
+             head_size == 8 ? ~std::uint64_t{0} : first_bytes(std::string(head_size, '\xff'))});
       } else {
         target.has_literals = true;
         slots.push_back({static_cast<std::uint32_t>(n), path, begin, end});
@@ -664,7 +663,8 @@ struct compiled_policy::walker {
   }
 };
 
-decision compiled_policy::decide(policy::action_id action, std::string_view resource) const noexcept {
+decision compiled_policy::decide(policy::action_id action,
+                                 std::string_view resource) const noexcept {
   walker w{*this, bit_of(action)};
   w.stop_at_deny = true;
   w.run(resource);

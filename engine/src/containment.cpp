@@ -211,7 +211,7 @@ class candidate_search {
     } else {
       if (b[0] == '*') std::swap(a, b);
       intersect(a.substr(1), b, prefix, out);  // the star matches nothing more
-      prefix += b[0];                           // the star swallows b's next character
+      prefix += b[0];                          // the star swallows b's next character
       intersect(a, b.substr(1), prefix, out);
     }
     prefix.resize(size);
@@ -301,8 +301,8 @@ class candidate_search {
         resource += rn[i].tags[t];
       }
     }
-    const action_set gap =
-        requested_.allowed_actions(actions, resource) & ~granted_.allowed_actions(actions, resource);
+    const action_set gap = requested_.allowed_actions(actions, resource) &
+                           ~granted_.allowed_actions(actions, resource);
     if (gap == 0) return false;
     const auto action = static_cast<action_id>(std::countr_zero(gap));
     counterexample_ = request{std::string(policy::action_name(action)), std::move(resource)};

@@ -17,7 +17,9 @@ outcome<std::vector<policy::policy_document>> load_builtin_policies(const std::s
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
   }
-  if (ec) return failure(iam_errc::field_invalid, "cannot read policy folder " + dir + ": " + ec.message());
+  if (ec)
+    return failure(iam_errc::field_invalid,
+                   "cannot read policy folder " + dir + ": " + ec.message());
   std::sort(files.begin(), files.end());
   std::vector<policy::policy_document> out;
   for (const auto& file : files) {

@@ -113,8 +113,8 @@ char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c -
 
 // Names are unique per organization case-insensitively; ASCII folding matches what FeatBit does.
 bool equal_folded(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return fold(x) == fold(y); });
 }
 
 bool contains_folded(std::string_view haystack, std::string_view needle) noexcept {
@@ -156,9 +156,8 @@ outcome<std::vector<policy::statement>> parse_statements(std::string_view json,
     return failure(iam_errc::field_invalid, std::string(field) + ": " + detail);
   }
   if (loaded.document->statements.size() > max_statements) {
-    return failure(iam_errc::limit_exceeded,
-                   std::string(field) + ": at most " + std::to_string(max_statements) +
-                       " statements");
+    return failure(iam_errc::limit_exceeded, std::string(field) + ": at most " +
+                                                 std::to_string(max_statements) + " statements");
   }
   return loaded.document->statements;
 }
@@ -186,8 +185,8 @@ struct policy_entry {
 
   [[nodiscard]] bool builtin() const noexcept { return organization_id.empty(); }
   [[nodiscard]] policy_record record() const {
-    return {view.id, organization_id, view.key, view.name, view.description,
-            statements_json(), created_at, updated_at};
+    return {view.id,          organization_id,   view.key,   view.name,
+            view.description, statements_json(), created_at, updated_at};
   }
   [[nodiscard]] std::string statements_json() const;
 };
@@ -509,8 +508,8 @@ struct iam_service::state {
 
   /// Applies `edit` to a copy of the directory, commits its changes, then publishes the copy.
   template <class Edit>
-  auto mutate(Edit&& edit) -> decltype(edit(std::declval<directory&>(),
-                                            std::declval<std::vector<change>&>())) {
+  auto mutate(Edit&& edit)
+      -> decltype(edit(std::declval<directory&>(), std::declval<std::vector<change>&>())) {
     std::lock_guard lock(directory_write);
     const auto previous = snapshot();
     auto next = std::make_shared<directory>(*previous);
@@ -622,10 +621,9 @@ void append_unique(std::vector<std::string>& ids, std::string_view id) {
 iam_service::iam_service(std::unique_ptr<state> s) : state_(std::move(s)) {}
 iam_service::~iam_service() = default;
 
-outcome<std::unique_ptr<iam_service>> iam_service::open(std::unique_ptr<engine::store> store,
-                                                        server_key token_key,
-                                                        std::vector<policy::policy_document> builtins,
-                                                        iam_limits limits) {
+outcome<std::unique_ptr<iam_service>> iam_service::open(
+    std::unique_ptr<engine::store> store, server_key token_key,
+    std::vector<policy::policy_document> builtins, iam_limits limits) {
   auto s = std::make_unique<state>(std::move(store), std::move(token_key), limits);
   auto dir = std::make_shared<directory>();
   for (const auto& doc : builtins) {
@@ -801,16 +799,17 @@ outcome<std::pair<organization_record, member_record>> iam_service::create_organ
   if (!org_id || !member_id) return failure(iam_errc::storage_failure, "no random ids");
   const auto now = now_ms();
   organization_record org{*org_id, std::move(name), {std::string(developer_policy_id)}, now};
-  member_record owner{*member_id, *org_id, std::move(owner_email),
-                      {std::string(owner_policy_id)}, now};
-  auto done = state_->mutate([&](directory& d, std::vector<change>& changes)
-                                 -> outcome<std::pair<organization_record, member_record>> {
-    d.organizations[org.id] = std::make_shared<const organization_record>(org);
-    d.members[owner.id] = std::make_shared<const member_record>(owner);
-    changes.push_back(put_organization{org});
-    changes.push_back(put_member{owner});
-    return std::pair{org, owner};
-  });
+  member_record owner{
+      *member_id, *org_id, std::move(owner_email), {std::string(owner_policy_id)}, now};
+  auto done = state_->mutate(
+      [&](directory& d,
+          std::vector<change>& changes) -> outcome<std::pair<organization_record, member_record>> {
+        d.organizations[org.id] = std::make_shared<const organization_record>(org);
+        d.members[owner.id] = std::make_shared<const member_record>(owner);
+        changes.push_back(put_organization{org});
+        changes.push_back(put_member{owner});
+        return std::pair{org, owner};
+      });
   return done;
 }
 
@@ -1155,14 +1154,16 @@ outcome<void> iam_service::delete_policy(const caller& who, std::string_view pol
     if (p->builtin()) return failure(iam_errc::sys_managed_policy);
     const std::string id = p->view.id;
     for (auto& [mid, m] : d.members) {
-      if (std::find(m->policy_ids.begin(), m->policy_ids.end(), id) == m->policy_ids.end()) continue;
+      if (std::find(m->policy_ids.begin(), m->policy_ids.end(), id) == m->policy_ids.end())
+        continue;
       auto changed = *m;
       std::erase(changed.policy_ids, id);
       changes.push_back(put_member{changed});
       m = std::make_shared<const member_record>(std::move(changed));
     }
     for (auto& [gid, g] : d.groups) {
-      if (std::find(g->policy_ids.begin(), g->policy_ids.end(), id) == g->policy_ids.end()) continue;
+      if (std::find(g->policy_ids.begin(), g->policy_ids.end(), id) == g->policy_ids.end())
+        continue;
       auto changed = *g;
       std::erase(changed.policy_ids, id);
       changes.push_back(put_group{changed});
@@ -1245,8 +1246,8 @@ outcome<bool> iam_service::is_token_name_used(const caller& who, std::string_vie
   return index.find(name_key{*organization, name}) != index.end();
 }
 
-outcome<token_view> iam_service::create_token(const caller& who, std::string name,
-                                              token_type type, std::string_view permissions_json) {
+outcome<token_view> iam_service::create_token(const caller& who, std::string name, token_type type,
+                                              std::string_view permissions_json) {
   if (auto ok = require_member(who); !ok) return ok.error();
   if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
   if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
@@ -1290,7 +1291,8 @@ outcome<token_view> iam_service::create_token(const caller& who, std::string nam
   }
   auto secret = generate_token_secret();
   auto id = new_id();
-  if (!secret || !id) return failure(iam_errc::storage_failure, "the random number generator failed");
+  if (!secret || !id)
+    return failure(iam_errc::storage_failure, "the random number generator failed");
   const auto now = now_ms();
   record.id = *id;
   record.organization_id = who.organization_id;

@@ -41,7 +41,8 @@ struct action_table {
 
 action_id find_action(std::string_view name) noexcept {
   static const action_table table;
-  for (auto i = quick_hash(name) & (action_table::size - 1);; i = (i + 1) & (action_table::size - 1)) {
+  for (auto i = quick_hash(name) & (action_table::size - 1);;
+       i = (i + 1) & (action_table::size - 1)) {
     const auto slot = table.slots[i];
     if (slot == 0) return unlisted_action;
     if (action_catalogue[slot - 1].name == name) return static_cast<action_id>(slot - 1);

@@ -79,8 +79,10 @@ const std::array<match_vector, 46> match_vectors = {{
     {"flag/dark-mode", "flag/*-mode*", true},
 }};
 
-std::vector<sourced_statement> allow_on(const std::string& pattern, std::string action = "ToggleFlag") {
-  return {{"p", policy::statement{"s", "flag", policy::effect::allow, {std::move(action)}, {pattern}}}};
+std::vector<sourced_statement> allow_on(const std::string& pattern,
+                                        std::string action = "ToggleFlag") {
+  return {
+      {"p", policy::statement{"s", "flag", policy::effect::allow, {std::move(action)}, {pattern}}}};
 }
 
 BOOST_AUTO_TEST_SUITE(compiled_policy_tests)
@@ -153,8 +155,12 @@ BOOST_AUTO_TEST_CASE(deny_wins_and_names_its_statements) {
 BOOST_AUTO_TEST_CASE(small_buffer_reports_truncation) {
   std::vector<sourced_statement> s;
   for (int i = 0; i < 5; ++i) {
-    s.push_back({"p", {"s" + std::to_string(i), "flag", policy::effect::allow, {"*"},
-                       {"project/*" + std::string(static_cast<std::size_t>(i), '*')}}});
+    s.push_back({"p",
+                 {"s" + std::to_string(i),
+                  "flag",
+                  policy::effect::allow,
+                  {"*"},
+                  {"project/*" + std::string(static_cast<std::size_t>(i), '*')}}});
   }
   s.push_back({"p", {"d", "flag", policy::effect::deny, {"*"}, {"project/x"}}});
   const auto p = testing::compile_or_fail(s);
@@ -218,8 +224,9 @@ BOOST_AUTO_TEST_CASE(compile_errors_name_the_item) {
   BOOST_TEST((compiled.error().rn.code == policy::rn_errc::empty_segment));
 }
 
-std::vector<std::uint32_t> determining_of(const engine::compiled_policy& p, const std::string& action,
-                                          const std::string& resource, decision& out) {
+std::vector<std::uint32_t> determining_of(const engine::compiled_policy& p,
+                                          const std::string& action, const std::string& resource,
+                                          decision& out) {
   std::array<std::uint32_t, 64> buffer{};
   const auto v = p.evaluate(action, resource, buffer);
   BOOST_TEST(!v.truncated);
@@ -273,7 +280,8 @@ BOOST_AUTO_TEST_CASE(algebraic_properties) {
   for (int round = 0; round < 300; ++round) {
     auto statements = gen.statements(10);
     std::vector<std::pair<std::string, std::string>> requests;
-    for (int r = 0; r < 60; ++r) requests.emplace_back(gen.request_action(), gen.request_resource());
+    for (int r = 0; r < 60; ++r)
+      requests.emplace_back(gen.request_action(), gen.request_resource());
     const auto base = decisions(statements, requests);
 
     // Default deny: nothing allows what no statement matches.

@@ -19,9 +19,7 @@ sourced_statement allow(std::vector<std::string> actions, std::vector<std::strin
 sourced_statement deny(std::vector<std::string> actions, std::vector<std::string> resources) {
   return {"p", {"d", "flag", policy::effect::deny, std::move(actions), std::move(resources)}};
 }
-sourced_statement universal(policy::effect e) {
-  return {"p", {"u", "*", e, {"*"}, {"*"}}};
-}
+sourced_statement universal(policy::effect e) { return {"p", {"u", "*", e, {"*"}, {"*"}}}; }
 
 // Runs the check and verifies any counterexample on the reference evaluator.
 engine::containment check(const std::vector<sourced_statement>& granted,
@@ -46,10 +44,11 @@ engine::containment check(const std::vector<sourced_statement>& granted,
 BOOST_AUTO_TEST_SUITE(containment_tests)
 
 BOOST_AUTO_TEST_CASE(prefixes_and_globs) {
-  const std::vector<sourced_statement> developer = {
-      allow({"*"}, {"project/*:env/*:flag/*"}), allow({"CanAccessProject"}, {"project/*"})};
+  const std::vector<sourced_statement> developer = {allow({"*"}, {"project/*:env/*:flag/*"}),
+                                                    allow({"CanAccessProject"}, {"project/*"})};
   BOOST_TEST(check(developer, {allow({"ToggleFlag"}, {"project/web:env/prod:flag/*"})}).contained);
-  BOOST_TEST(check(developer, {allow({"ToggleFlag"}, {"project/web:env/prod:flag/a*;beta"})}).contained);
+  BOOST_TEST(
+      check(developer, {allow({"ToggleFlag"}, {"project/web:env/prod:flag/a*;beta"})}).contained);
   // A shorter pattern is a prefix and reaches beyond flags.
   auto r = check(developer, {allow({"ToggleFlag"}, {"project/web:env/prod"})});
   BOOST_TEST(!r.contained);
@@ -63,8 +62,8 @@ BOOST_AUTO_TEST_CASE(prefixes_and_globs) {
 }
 
 BOOST_AUTO_TEST_CASE(deny_statements_on_both_sides) {
-  const std::vector<sourced_statement> granted = {
-      allow({"*"}, {"project/*"}), deny({"ToggleFlag"}, {"project/*:env/prod"})};
+  const std::vector<sourced_statement> granted = {allow({"*"}, {"project/*"}),
+                                                  deny({"ToggleFlag"}, {"project/*:env/prod"})};
   auto r = check(granted, {allow({"ToggleFlag"}, {"project/web"})});
   BOOST_TEST(!r.contained);
   BOOST_TEST(r.counterexample->resource.find(":env/prod") != std::string::npos);

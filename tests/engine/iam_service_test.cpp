@@ -57,7 +57,8 @@ struct organization_fixture {
   std::unique_ptr<engine::iam_service> iam;
   engine::caller owner;
 
-  explicit organization_fixture(std::unique_ptr<engine::store> store = engine::make_memory_store()) {
+  explicit organization_fixture(
+      std::unique_ptr<engine::store> store = engine::make_memory_store()) {
     iam = expect(engine::iam_service::open(std::move(store), test_key(), builtins()));
     auto [org, member] = expect(iam->create_organization("acme", "owner@example.com"));
     owner = expect(iam->authenticate_member(member.id, org.id));
@@ -198,10 +199,12 @@ BOOST_AUTO_TEST_CASE(who_may_manage_tokens) {
   const auto personal_only = f.add("p@example.com", {f.policy("personal-only", R"([
       {"id":"s","resourceType":"access-token","effect":"allow","actions":["ManagePersonalAccessTokens","ListAccessTokens"],"resources":["access-token/*"]},
       {"id":"f","resourceType":"flag","effect":"allow","actions":["*"],"resources":["project/*:env/*:flag/*"]}])")});
-  BOOST_TEST(f.iam->create_token(personal_only, "p1", engine::token_type::personal, "[]").has_value());
+  BOOST_TEST(
+      f.iam->create_token(personal_only, "p1", engine::token_type::personal, "[]").has_value());
   expect_failure(
-      f.iam->create_token(personal_only, "s1", engine::token_type::service,
-                          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])"),
+      f.iam->create_token(
+          personal_only, "s1", engine::token_type::service,
+          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])"),
       iam_errc::forbidden);
   // Another organization's token is not found, not forbidden.
   auto [org2, owner2] = expect(f.iam->create_organization("other", "o@example.com"));
@@ -213,8 +216,9 @@ BOOST_AUTO_TEST_CASE(status_revocation_and_deletion) {
   organization_fixture f;
   const auto dev = f.add("dev@example.com");
   const auto personal = f.token(dev, "personal", engine::token_type::personal);
-  const auto service = f.token(dev, "service", engine::token_type::service,
-                               R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])");
+  const auto service = f.token(
+      dev, "service", engine::token_type::service,
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])");
 
   // Inactive is Forbidden; unknown is Unauthorized.
   expect(f.iam->toggle_token(dev, personal.record.id));
@@ -255,9 +259,11 @@ BOOST_AUTO_TEST_CASE(names_are_unique_case_insensitively) {
 
 BOOST_AUTO_TEST_CASE(lists_filter_and_page) {
   organization_fixture f;
-  for (int i = 0; i < 25; ++i) f.token(f.owner, "token-" + std::to_string(i), engine::token_type::personal);
-  f.token(f.owner, "svc", engine::token_type::service,
-          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*"]}])");
+  for (int i = 0; i < 25; ++i)
+    f.token(f.owner, "token-" + std::to_string(i), engine::token_type::personal);
+  f.token(
+      f.owner, "svc", engine::token_type::service,
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*"]}])");
   auto page = expect(f.iam->list_tokens(f.owner, {.page_index = 1, .page_size = 10}));
   BOOST_TEST(page.total_count == 26U);
   BOOST_TEST(page.items.size() == 10U);
@@ -321,9 +327,8 @@ BOOST_AUTO_TEST_CASE(service_tokens_never_exceed_their_creator) {
         "actions":["ManageServiceAccessTokens"],"resources":["access-token/*"]})";
     auto creator_json = statements_json(1 + gen.below(5));
     creator_json.insert(1, manage + (creator_json.size() > 2 ? "," : ""));
-    const auto creator =
-        f.add("c" + std::to_string(round) + "@example.com",
-              {f.policy("creator-" + std::to_string(round), creator_json)});
+    const auto creator = f.add("c" + std::to_string(round) + "@example.com",
+                               {f.policy("creator-" + std::to_string(round), creator_json)});
     const auto requested = statements_json(1 + gen.below(3));
     const auto token = f.iam->create_token(creator, "t" + std::to_string(round),
                                            engine::token_type::service, requested);
@@ -331,7 +336,8 @@ BOOST_AUTO_TEST_CASE(service_tokens_never_exceed_their_creator) {
       BOOST_TEST(static_cast<int>(token.error().code) == static_cast<int>(iam_errc::forbidden));
       if (!token.error().counterexample) {
         // A random deny took the creator's own right to create tokens away.
-        BOOST_TEST(!f.iam->decide(creator, "ManageServiceAccessTokens", "access-token/*").allowed());
+        BOOST_TEST(
+            !f.iam->decide(creator, "ManageServiceAccessTokens", "access-token/*").allowed());
         continue;
       }
       const auto ce = *token.error().counterexample;
@@ -358,8 +364,8 @@ namespace fs = std::filesystem;
 struct temp_dir {
   fs::path path;
   temp_dir() {
-    path = fs::temp_directory_path() / ("gatehouse-test-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::rand()));
+    path = fs::temp_directory_path() /
+           ("gatehouse-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
     fs::create_directories(path);
   }
   ~temp_dir() { fs::remove_all(path); }
@@ -385,7 +391,8 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {
     const auto dev = expect(iam->add_member(owner, {"dev@example.com", {}, {}}));
     dev_id = dev.id;
     const auto group = expect(iam->create_group(owner, "g", "a group"));
-    expect(iam->change_group(owner, group.id, dev.id, std::string(engine::administrator_policy_id), true));
+    expect(iam->change_group(owner, group.id, dev.id, std::string(engine::administrator_policy_id),
+                             true));
     const auto dev_caller = expect(iam->authenticate_member(dev.id, org.id));
     for (int i = 0; i < 20; ++i) {
       auto t = expect(iam->create_token(dev_caller, "t" + std::to_string(i),
@@ -443,13 +450,17 @@ BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
       const auto m = expect(iam->add_member(owner, {std::string(name) + "@example.com", {}, {}}));
       members.emplace_back(m.id, org.id);
       expect(iam->create_group(owner, std::string("group-") + name, ""));
-      const auto p = expect(iam->create_policy(owner, std::string("p-") + name, std::string("p-") + name, ""));
-      expect(iam->set_policy_statements(owner, p.id, R"([{"id":"s","resourceType":"flag","effect":"deny","actions":["*"],"resources":["*"]}])"));
+      const auto p =
+          expect(iam->create_policy(owner, std::string("p-") + name, std::string("p-") + name, ""));
+      expect(iam->set_policy_statements(
+          owner, p.id,
+          R"([{"id":"s","resourceType":"flag","effect":"deny","actions":["*"],"resources":["*"]}])"));
       if (policy_id.empty()) policy_id = p.id;
     }
   }
   auto iam = expect(engine::iam_service::open(sqlite_at(db), key, builtins()));
-  for (const char* name : {"one", "two", "three"}) BOOST_TEST(iam->find_organization_by_name(name).has_value());
+  for (const char* name : {"one", "two", "three"})
+    BOOST_TEST(iam->find_organization_by_name(name).has_value());
   for (const auto& [member, org] : members) {
     const auto who = expect(iam->authenticate_member(member, org));
     BOOST_TEST(expect(iam->own_policies(who)).size() == 1U);

@@ -24,7 +24,9 @@ class random_policy {
   std::mt19937_64& rng() { return rng_; }
 
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
-  std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t below(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
 
   template <class T>
   const T& pick(const std::vector<T>& from) {
@@ -37,7 +39,8 @@ class random_policy {
   }
 
   std::string segment_pattern() {
-    std::string out = chance(0.12) ? "*" : pick(std::vector<std::string>{"a", "c", "*"}) + "/" + glob();
+    std::string out =
+        chance(0.12) ? "*" : pick(std::vector<std::string>{"a", "c", "*"}) + "/" + glob();
     if (chance(0.3)) {
       out += ";" + glob();
       if (chance(0.3)) out += "," + glob();
@@ -74,7 +77,8 @@ class random_policy {
   std::vector<engine::sourced_statement> statements(std::size_t max_count) {
     std::vector<engine::sourced_statement> out;
     const std::size_t count = below(max_count + 1);
-    for (std::size_t i = 0; i < count; ++i) out.push_back({"p" + std::to_string(i % 3), statement(i)});
+    for (std::size_t i = 0; i < count; ++i)
+      out.push_back({"p" + std::to_string(i % 3), statement(i)});
     return out;
   }
 
@@ -90,7 +94,7 @@ class random_policy {
     const std::size_t depth = 1 + below(3);
     for (std::size_t i = 0; i < depth; ++i) {
       if (i > 0) out += ':';
-      static const std::vector<std::string> paths = {"a/a",  "a/b", "a/ab", "a/ba", "c/a",  "c/b",
+      static const std::vector<std::string> paths = {"a/a",   "a/b", "a/ab", "a/ba", "c/a",   "c/b",
                                                      "a/aab", "b/a", "a",    "",     "a/a/b", "*"};
       out += pick(paths);
       if (chance(0.35)) {

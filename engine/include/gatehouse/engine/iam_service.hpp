@@ -150,7 +150,8 @@ class iam_service {
   [[nodiscard]] outcome<void> remove_member(const caller& who, std::string_view member_id);
   [[nodiscard]] outcome<member_record> attach_member_policy(const caller& who,
                                                             std::string_view member_id,
-                                                            std::string_view policy_id, bool attach);
+                                                            std::string_view policy_id,
+                                                            bool attach);
   /// The member's effective policies (direct and through groups), each once.
   [[nodiscard]] outcome<std::vector<policy_view>> member_policies(const caller& who,
                                                                   std::string_view member_id) const;
@@ -170,7 +171,8 @@ class iam_service {
   // ---- Policies (need CanManageIAM on iam/*) ---------------------------------------------------
 
   [[nodiscard]] outcome<std::vector<policy_view>> list_policies(const caller& who) const;
-  [[nodiscard]] outcome<policy_view> get_policy(const caller& who, std::string_view policy_id) const;
+  [[nodiscard]] outcome<policy_view> get_policy(const caller& who,
+                                                std::string_view policy_id) const;
   [[nodiscard]] outcome<policy_view> create_policy(const caller& who, std::string name,
                                                    std::string key, std::string description);
   /// Replaces a custom policy's statements; `statements_json` is a JSON array of statements,

@@ -90,15 +90,33 @@ struct token_record {
 };
 
 /// One change; a commit applies a list of them atomically. `put_*` inserts or replaces by id.
-struct put_organization { organization_record record; };
-struct put_member { member_record record; };
-struct erase_member { std::string id; };
-struct put_group { group_record record; };
-struct erase_group { std::string id; };
-struct put_policy { policy_record record; };
-struct erase_policy { std::string id; };
-struct put_token { token_record record; };
-struct erase_token { std::string id; };
+struct put_organization {
+  organization_record record;
+};
+struct put_member {
+  member_record record;
+};
+struct erase_member {
+  std::string id;
+};
+struct put_group {
+  group_record record;
+};
+struct erase_group {
+  std::string id;
+};
+struct put_policy {
+  policy_record record;
+};
+struct erase_policy {
+  std::string id;
+};
+struct put_token {
+  token_record record;
+};
+struct erase_token {
+  std::string id;
+};
 /// Records when a token was last used, without touching anything else.
 struct touch_token {
   std::string id;

@@ -38,8 +38,8 @@ struct http_response {
 class metrics {
  public:
   /// Decision latency buckets, in microseconds.
-  static constexpr std::array<double, 10> latency_buckets_us = {1,   2,   5,    10,   25,
-                                                                50,  100, 250,  1000, 10000};
+  static constexpr std::array<double, 10> latency_buckets_us = {1,  2,   5,   10,   25,
+                                                                50, 100, 250, 1000, 10000};
 
   void count_decision(engine::decision d, std::chrono::nanoseconds latency) noexcept;
   void count_response(unsigned status) noexcept;
