@@ -84,12 +84,6 @@ struct compiled_policy::text_ref {
   std::uint32_t length = 0;
 };
 
-// A statement ending at a node, filed under one of its actions; deny statements come first.
-struct compiled_policy::terminal {
-  std::uint32_t statement = 0;
-  bool deny = false;
-};
-
 // How an edge's path glob is tested: `*` alone matches anything, `abc*` is a prefix test, and
 // only other globs need the general matcher.
 enum class path_kind : std::uint8_t { literal, any, prefix, glob };
@@ -110,8 +104,8 @@ struct compiled_policy::node {
   policy::action_set here_deny = 0;
   /// Actions of the statements ending strictly below this node.
   policy::action_set children = 0;
-  /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the statements ending
-  /// here for action id a are terminals_[ranges[a], ranges[a + 1]).
+  /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the indices of the
+  /// statements ending here for action id a are terminals_[ranges[a], ranges[a + 1]).
   std::uint32_t ranges = 0;
   std::uint32_t globs_begin = 0;
   std::uint32_t globs_end = 0;
@@ -341,6 +335,7 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
 
   // Identical pattern texts are common across statements; parse each once.
   std::unordered_map<std::string_view, policy::resource_pattern> parsed;
+  parsed.reserve(statements.size());
   for (std::size_t i = 0; i < statements.size(); ++i) {
     const auto& source = statements[i].statement;
     compiled_statement compiled;
@@ -386,6 +381,12 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
     }
     out->statements_.push_back(std::move(compiled));
   }
+  out->deny_words_.assign((statements.size() + 63) / 64, 0);
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    if (statements[i].statement.effect == policy::effect::deny) {
+      out->deny_words_[i / 64] |= std::uint64_t{1} << (i % 64);
+    }
+  }
 
   // Summaries: children are always created after their parent, so one reverse pass suffices.
   for (std::size_t n = trie.nodes.size(); n-- > 1;) {
@@ -420,17 +421,23 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
     target.here_deny = source.here_deny;
     target.children = source.children;
     if (!source.terminals.empty()) {
-      // Filed per action, so that a request reads only the statements of its own action.
-      std::stable_partition(source.terminals.begin(), source.terminals.end(),
-                            [](const auto& t) { return t.deny; });
+      // Filed per action, so that a request reads only the statements of its own action: a
+      // counting sort by action id, linear in what it writes.
       target.ranges = static_cast<std::uint32_t>(out->terminal_ranges_.size());
-      for (policy::action_id a = 0; a < policy::action_id_count; ++a) {
-        out->terminal_ranges_.push_back(static_cast<std::uint32_t>(out->terminals_.size()));
-        for (const auto& t : source.terminals) {
-          if ((t.actions & bit_of(a)) != 0) out->terminals_.push_back({t.statement, t.deny});
+      std::array<std::uint32_t, policy::action_id_count + 1> cursor{};
+      for (const auto& t : source.terminals) {
+        for (auto bits = t.actions; bits != 0; bits &= bits - 1)
+          ++cursor[std::countr_zero(bits) + 1];
+      }
+      cursor[0] = static_cast<std::uint32_t>(out->terminals_.size());
+      for (std::size_t a = 1; a <= policy::action_id_count; ++a) cursor[a] += cursor[a - 1];
+      out->terminal_ranges_.insert(out->terminal_ranges_.end(), cursor.begin(), cursor.end());
+      out->terminals_.resize(cursor.back());
+      for (const auto& t : source.terminals) {
+        for (auto bits = t.actions; bits != 0; bits &= bits - 1) {
+          out->terminals_[cursor[std::countr_zero(bits)]++] = t.statement;
         }
       }
-      out->terminal_ranges_.push_back(static_cast<std::uint32_t>(out->terminals_.size()));
     }
 
     auto emit = [&](const builder::build_edge& e) {
@@ -499,47 +506,35 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
 }
 
 // One walk over the trie for one request. It always gathers the allowed and denied action sets
-// of the statements it meets; with `collect` it also writes the statements of one action, of the
-// effects selected, to `out`. `stop_at_deny` ends the walk at the first matching deny.
+// of the statements it meets; given a window, it also marks in `seen` the statements of one
+// action, of either effect, whose indices fall in [window_begin, window_begin + window). A
+// statement met at several nodes is marked once. `stop_at_deny` ends the walk at the first
+// matching deny.
 struct compiled_policy::walker {
-  walker(const compiled_policy& p, policy::action_set a, std::span<std::uint32_t> o = {},
-         bool c = false, bool allows = true, bool denies = true) noexcept
-      : policy(p), action(a), out(o), collect(c), record_allows(allows), record_denies(denies) {}
+  walker(const compiled_policy& p, policy::action_set a) noexcept : policy(p), action(a) {}
 
   const compiled_policy& policy;
   policy::action_set action;
-  std::span<std::uint32_t> out;
-  bool collect;
-  bool record_allows;
-  bool record_denies;
   bool stop_at_deny = false;
   policy::action_set allowed = 0;
   policy::action_set denied = 0;
-  std::uint32_t written = 0;
-  bool overflow = false;
-  bool full_and_sorted = false;
+  /// Bit i of word i / 64 set when statement window_begin + i was met; bit w of summary word
+  /// w / 64 set when word w of `seen` is not zero.
+  std::uint64_t* seen = nullptr;
+  std::uint64_t* summary = nullptr;
+  std::uint32_t window_begin = 0;
+  std::uint32_t window = 0;
   std::array<rn_segment, max_pattern_depth> segments;  // filled by run(), up to `depth`
   std::size_t depth = 0;
 
   [[nodiscard]] bool done() const noexcept { return stop_at_deny && denied != 0; }
 
-  // A statement that ends at several matched nodes is met once per node. A full buffer is
-  // compacted before it counts as too small, so `overflow` means more distinct statements than
-  // fit; once it is full of distinct, sorted statements, a duplicate is found by binary search.
-  void write(std::uint32_t statement) noexcept {
-    if (overflow) return;
-    if (written == out.size()) {
-      if (!full_and_sorted) {
-        std::sort(out.begin(), out.end());
-        written = static_cast<std::uint32_t>(std::unique(out.begin(), out.end()) - out.begin());
-        full_and_sorted = written == out.size();
-      }
-      if (full_and_sorted) {
-        overflow = !std::binary_search(out.begin(), out.end(), statement);
-        return;
-      }
-    }
-    out[written++] = statement;
+  void mark(std::uint32_t statement) noexcept {
+    const std::uint32_t at = statement - window_begin;  // wraps for statements before the window
+    if (at >= window) return;
+    const std::uint32_t word = at / 64;
+    seen[word] |= std::uint64_t{1} << (at % 64);
+    summary[word / 64] |= std::uint64_t{1} << (word % 64);
   }
 
   [[nodiscard]] std::string_view text(text_ref ref) const noexcept {
@@ -589,14 +584,11 @@ struct compiled_policy::walker {
     if ((allow_hit | deny_hit) == 0) return;
     allowed |= allow_hit;
     denied |= deny_hit;
-    if (!collect) return;
+    if (seen == nullptr) return;
     const auto id = static_cast<std::size_t>(std::countr_zero(action));
     const auto begin = policy.terminal_ranges_[n.ranges + id];
     const auto end = policy.terminal_ranges_[n.ranges + id + 1];
-    for (auto t = begin; t != end; ++t) {
-      const terminal& hit = policy.terminals_[t];
-      if (hit.deny ? record_denies : record_allows) write(hit.statement);
-    }
+    for (auto t = begin; t != end; ++t) mark(policy.terminals_[t]);
   }
 
   // Follows the edges of the literal `path` under node `at`, if there is one.
@@ -646,15 +638,15 @@ struct compiled_policy::walker {
   void run(std::string_view resource) noexcept {
     if (!policy.universal_denies_.empty()) {
       denied |= action;
-      if (collect && record_denies) {
-        for (auto s : policy.universal_denies_) write(s);
+      if (seen != nullptr) {
+        for (auto s : policy.universal_denies_) mark(s);
       }
       if (done()) return;
     }
     if (!policy.universal_allows_.empty()) {
       allowed |= action;
-      if (collect && record_allows) {
-        for (auto s : policy.universal_allows_) write(s);
+      if (seen != nullptr) {
+        for (auto s : policy.universal_allows_) mark(s);
       }
     }
     if (resource.empty() || policy.max_depth_ == 0) return;
@@ -681,36 +673,56 @@ policy::action_set compiled_policy::allowed_actions(policy::action_set of_intere
 
 verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,
                                   std::span<std::uint32_t> determining) const noexcept {
-  // Denies are filed first at every node, so one pass that records both kinds usually fits; if
-  // the buffer overflows, a second pass records only the kind that decides.
-  walker w{*this, bit_of(action), determining, true};
-  w.run(resource);
+  // The statements met are marked in a bitmap on the stack and read back in index order, which
+  // deduplicates and sorts them without a sort; a summary bitmap of the non-zero words keeps the
+  // read-back proportional to what was met. A set larger than the bitmap is walked once per
+  // window of statements; the output is complete once the buffer is full or the windows end.
+  constexpr std::size_t seen_words = evaluate_window / 64;
+  std::array<std::uint64_t, seen_words> seen;
+  std::array<std::uint64_t, seen_words / 64> summary;
   verdict v;
-  if (w.denied != 0) {
-    v.decision = decision::explicit_deny;
-  } else if (w.allowed != 0) {
-    v.decision = decision::allow;
-  } else {
-    return v;
-  }
-  const bool deny = v.decision == decision::explicit_deny;
-  if (w.overflow) {
-    walker again{*this, bit_of(action), determining, true, !deny, deny};
-    again.run(resource);
-    w.written = again.written;
-    w.overflow = again.overflow;
-  }
-  auto first = determining.begin();
-  auto last = first + w.written;
-  if (deny && w.allowed != 0) {
-    last = std::remove_if(first, last, [&](std::uint32_t s) {
-      return statements_[s].effect != policy::effect::deny;
-    });
-  }
-  std::sort(first, last);
-  last = std::unique(first, last);
-  v.written = static_cast<std::uint32_t>(last - first);
-  v.truncated = w.overflow;
+  std::uint32_t begin = 0;
+  do {
+    const auto end = static_cast<std::uint32_t>(
+        std::min<std::size_t>(statements_.size(), std::size_t{begin} + evaluate_window));
+    const std::size_t words = (end - begin + 63) / 64;
+    const std::size_t summary_words = (words + 63) / 64;
+    std::fill_n(seen.begin(), words, 0);
+    std::fill_n(summary.begin(), summary_words, 0);
+    walker w{*this, bit_of(action)};
+    w.seen = seen.data();
+    w.summary = summary.data();
+    w.window_begin = begin;
+    w.window = end - begin;
+    w.run(resource);
+    if (begin == 0) {
+      if (w.denied != 0) {
+        v.decision = decision::explicit_deny;
+      } else if (w.allowed != 0) {
+        v.decision = decision::allow;
+      } else {
+        return v;
+      }
+    }
+    // Denies decide a deny and allows an allow; the other effect's statements are left out.
+    const std::uint64_t flip = v.decision == decision::explicit_deny ? 0 : ~std::uint64_t{0};
+    const std::uint64_t* deny = deny_words_.data() + (begin / 64);
+    for (std::size_t s = 0; s < summary_words; ++s) {
+      for (std::uint64_t nonzero = summary[s]; nonzero != 0; nonzero &= nonzero - 1) {
+        const std::size_t word = (s * 64) + static_cast<std::size_t>(std::countr_zero(nonzero));
+        std::uint64_t bits = seen[word] & (deny[word] ^ flip);
+        for (; bits != 0; bits &= bits - 1) {
+          if (v.written == determining.size()) {
+            v.truncated = true;
+            return v;
+          }
+          determining[v.written++] = begin + static_cast<std::uint32_t>(word * 64) +
+                                     static_cast<std::uint32_t>(std::countr_zero(bits));
+        }
+      }
+    }
+    begin = end;
+  } while (begin < statements_.size());
   return v;
 }
 

@@ -191,6 +191,55 @@ BOOST_AUTO_TEST_CASE(a_statement_met_twice_fills_one_slot) {
   BOOST_TEST(exact[1] == 1U);
 }
 
+// Sets larger than one evaluate window are collected window by window; the ids must still come
+// out complete, ascending and of the deciding effect, across the window boundary.
+BOOST_AUTO_TEST_CASE(determining_statements_span_evaluate_windows) {
+  constexpr std::size_t window = engine::compiled_policy::evaluate_window;
+  const std::size_t count = window + 300;
+  std::vector<sourced_statement> s;
+  s.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    // Filler on other projects; matching allows just before and after the boundary and at
+    // both ends, and one matching deny for "project/x" only, past the boundary.
+    std::string resource = "project/p" + std::to_string(i);
+    if (i == 3 || i == window - 1 || i == window || i == count - 1) resource = "project/*";
+    s.push_back({"p", {"s" + std::to_string(i), "flag", policy::effect::allow, {"*"}, {resource}}});
+  }
+  s[window + 150].statement.effect = policy::effect::deny;
+  s[window + 150].statement.resources = {"project/x"};
+  const auto p = testing::compile_or_fail(s);
+
+  std::vector<std::uint32_t> all(8);
+  auto v = p->evaluate("ToggleFlag", "project/web", all);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(!v.truncated);
+  const std::vector<std::uint32_t> allows = {3, static_cast<std::uint32_t>(window - 1),
+                                             static_cast<std::uint32_t>(window),
+                                             static_cast<std::uint32_t>(count - 1)};
+  BOOST_TEST(std::vector<std::uint32_t>(all.begin(), all.begin() + v.written) == allows,
+             boost::test_tools::per_element());
+
+  // A buffer that fills inside the first window keeps the lowest ids and says so.
+  std::array<std::uint32_t, 2> two{};
+  v = p->evaluate("ToggleFlag", "project/web", two);
+  BOOST_TEST(v.truncated);
+  BOOST_TEST(v.written == 2U);
+  BOOST_TEST(two[0] == 3U);
+  BOOST_TEST(two[1] == window - 1);
+
+  // The deny in the second window decides, and is reported alone.
+  v = p->evaluate("ToggleFlag", "project/x", all);
+  BOOST_TEST(v.decision == decision::explicit_deny);
+  BOOST_TEST(!v.truncated);
+  BOOST_TEST(v.written == 1U);
+  BOOST_TEST(all[0] == window + 150);
+  BOOST_TEST(p->decide("ToggleFlag", "project/x") == decision::explicit_deny);
+
+  const auto expected = engine::reference::evaluate(s, "ToggleFlag", "project/x");
+  BOOST_TEST(expected.determining == std::vector<std::uint32_t>{all[0]},
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(patterns_deeper_than_the_limit_do_not_compile) {
   std::string deep = "a/a";
   for (std::size_t i = 1; i <= engine::compiled_policy::max_pattern_depth; ++i) deep += ":a/a";

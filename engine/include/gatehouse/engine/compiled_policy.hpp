@@ -29,7 +29,8 @@ enum class decision : std::uint8_t { implicit_deny, explicit_deny, allow };
 
 /// The outcome of one evaluation. `determining` statements are the matching denies of an
 /// explicit deny, or the matching allows of an allow; `written` of them were stored in the
-/// caller's buffer, sorted and unique. `truncated` means the buffer was too small for all.
+/// caller's buffer, sorted and unique. `truncated` means the buffer was too small for all; it
+/// then holds the lowest ones.
 struct verdict {
   engine::decision decision = decision::implicit_deny;
   std::uint32_t written = 0;
@@ -76,14 +77,17 @@ class compiled_policy {
  public:
   /// The deepest resource pattern a statement may have; FeatBit's deepest names have four.
   static constexpr std::size_t max_pattern_depth = 16;
+  /// How many statements one walk of `evaluate` collects from (an 8 KiB bitmap on the stack);
+  /// larger sets are walked once per window.
+  static constexpr std::size_t evaluate_window = std::size_t{1} << 16;
 
   /// Compiles `statements`. Fails on the first unknown action or unparsable resource pattern;
   /// `resourceType "*"` statements are not looked into, as they match everything.
   [[nodiscard]] static boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
   compile(std::span<const sourced_statement> statements);
 
-  /// Evaluates (action, resource); writes determining statement indices into `determining`.
-  /// Allocation-free and noexcept.
+  /// Evaluates (action, resource); writes determining statement indices into `determining`,
+  /// the lowest first when they do not all fit. Allocation-free and noexcept.
   verdict evaluate(policy::action_id action, std::string_view resource,
                    std::span<std::uint32_t> determining) const noexcept;
   verdict evaluate(std::string_view action, std::string_view resource,
@@ -114,7 +118,6 @@ class compiled_policy {
 
   struct node;
   struct edge;
-  struct terminal;
   struct literal_slot;
   struct text_ref;
   struct prefix_group;
@@ -131,9 +134,11 @@ class compiled_policy {
   std::vector<compiled_statement> statements_;
   std::vector<std::uint32_t> universal_allows_;
   std::vector<std::uint32_t> universal_denies_;
+  /// Bit i set when statement i is a deny.
+  std::vector<std::uint64_t> deny_words_;
   std::vector<node> nodes_;
   std::vector<edge> edges_;
-  std::vector<terminal> terminals_;
+  std::vector<std::uint32_t> terminals_;
   std::vector<std::uint32_t> terminal_ranges_;
   std::vector<literal_slot> literal_table_;
   std::uint64_t literal_mask_ = 0;
