@@ -1,8 +1,10 @@
 // gatehouse-bench: subcommand dispatch (decide, contains, compile, generate, generate-contains,
-// suite). Exit codes: 0 success, 1 a check failed (disagreement, wrong containment), 2 bad input.
+// suite, tokens). Exit codes: 0 success, 1 a check failed (disagreement, wrong containment), 2 bad
+// input.
 #include "inputs.hpp"
 #include "runs.hpp"
 #include "suite.hpp"
+#include "tokens.hpp"
 #include "workload.hpp"
 
 #include <boost/program_options.hpp>
@@ -34,6 +36,9 @@ commands:
             --out-granted FILE --out-requested FILE   write a containment pair
   suite     [--out DIR] [--seed S] [--requests M] [--budget-ms MS]
             the built-in sweep (10 to 10,000 statements, containment cases)
+  tokens    [--tokens N] [--sample M] [--dir DIR] [--policies DIR] [--out FILE] [--budget-ms MS]
+            write N tokens to SQLite, time loading them into the service, memory per token,
+            and token authentication; one JSON object
 
 Run `gatehouse-bench <command> --help` for a command's options.
 )";
@@ -220,6 +225,40 @@ int suite_command(const command_line& cl) {
   return run_suite(s);
 }
 
+int tokens_command(const command_line& cl) {
+  tokens_options t;
+  t.policies_dir = GATEHOUSE_POLICIES_DIR;
+  std::string out_path;
+  unsigned budget_ms = 0;
+  po::options_description options("options");
+  options.add_options()("tokens", po::value(&t.tokens)->default_value(t.tokens),
+                        "tokens in the database (100,000 per organization)")(
+      "sample", po::value(&t.sample)->default_value(t.sample),
+      "secrets kept in memory to authenticate with, spread over the tokens")(
+      "dir", po::value(&t.dir),
+      "folder for the two databases, kept afterwards (default: a temporary folder, removed)")(
+      "policies", po::value(&t.policies_dir)->default_value(t.policies_dir),
+      "the built-in policies")("out", po::value(&out_path),
+                               "write the JSON object to FILE as well as printing it")(
+      "budget-ms", po::value(&budget_ms)->default_value(1'000),
+      "time budget of one timed measurement, in milliseconds");
+  po::variables_map vm;
+  if (!parse(cl, "tokens", options, vm)) return 0;
+  t.limits = limits_from(20'000, budget_ms, false);
+  const auto result = run_tokens(t);
+  const auto json = to_json(result);
+  if (!out_path.empty()) write_text_file(out_path, json + "\n");
+  std::puts(json.c_str());
+  if (result.mismatches > 0) {
+    std::fprintf(stderr,
+                 "gatehouse-bench tokens: %zu sample secrets did not authenticate as "
+                 "their token\n",
+                 result.mismatches);
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace gatehouse::bench
 
@@ -236,6 +275,7 @@ int main(int argc, char** argv) {
       {"generate", generate_command},
       {"generate-contains", generate_contains_command},
       {"suite", suite_command},
+      {"tokens", tokens_command},
   };
   const auto command = commands.find(std::string_view(argv[1]));
   if (command == commands.end()) {

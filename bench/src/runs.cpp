@@ -2,6 +2,7 @@
 #include "runs.hpp"
 
 #include "inputs.hpp"
+#include "json_fields.hpp"
 
 #include <gatehouse/engine/reference.hpp>
 
@@ -196,28 +197,6 @@ compile_result run_compile(std::span<const engine::sourced_statement> statements
 }
 
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void field(json_writer& w, const char* key, double value) {
-  w.Key(key);
-  w.Double(round1(value));
-}
-
-void field(json_writer& w, const char* key, std::size_t value) {
-  w.Key(key);
-  w.Uint64(value);
-}
-
-void field(json_writer& w, const char* key, bool value) {
-  w.Key(key);
-  w.Bool(value);
-}
-
-void field(json_writer& w, const char* key, std::string_view value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
 
 std::string finish(rapidjson::StringBuffer& buffer) { return buffer.GetString(); }
 

@@ -88,7 +88,4 @@ struct compile_result {
 [[nodiscard]] std::string to_json(const contains_result& r);
 [[nodiscard]] std::string to_json(const compile_result& r);
 
-/// Rounds to one decimal: nanosecond figures carry no more precision than that.
-[[nodiscard]] double round1(double x);
-
 }  // namespace gatehouse::bench

@@ -3,6 +3,7 @@
 #include "suite.hpp"
 
 #include "inputs.hpp"
+#include "json_fields.hpp"
 #include "runs.hpp"
 #include "workload.hpp"
 

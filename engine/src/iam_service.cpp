@@ -636,6 +636,12 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
   }
 
   std::optional<failure> token_failure;
+  if (const auto expected = s->store->token_count(); expected > 0) {
+    s->tokens.get<by_id>().reserve(expected);
+    s->tokens.get<by_hash>().reserve(expected);
+    s->tokens.get<by_name>().reserve(expected);
+    s->tokens.get<by_creator>().reserve(expected);
+  }
   auto loaded = s->store->load([&](token_record&& r) {
     if (token_failure) return;
     auto entry = s->to_entry(r);

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstring>
@@ -256,6 +257,8 @@ constexpr const char* select_policies =
 constexpr const char* select_tokens =
     "SELECT id, organization_id, name, type, status, creator_id, secret_hash, secret_prefix, "
     "permissions_json, created_at, updated_at, last_used_at FROM tokens";
+// count(*) walks the smallest index of the table: ~30 ms for a million tokens.
+constexpr const char* count_tokens = "SELECT count(*) FROM tokens";
 }  // namespace sql
 
 // The same folding the IAM service applies when it compares names.
@@ -343,6 +346,13 @@ class sqlite_store final : public store {
     if (auto ec = run(sql::commit)) return ec;
     guard.release();
     return state;
+  }
+
+  std::size_t token_count() override {
+    std::lock_guard lock(mutex_);
+    int count = 0;
+    if (pragma_int(sql::count_tokens, count)) return 0;  // only a sizing hint: unknown is fine
+    return static_cast<std::size_t>(std::max(count, 0));
   }
 
   error_code commit(std::span<const change> changes) override {
@@ -434,6 +444,7 @@ class sqlite_store final : public store {
     return rc == SQLITE_DONE ? error_code{} : sqlite_error(rc);
   }
 
+  // The first column of the first row of `text`, as an int.
   error_code pragma_int(const char* text, int& out) {
     return each_row(text, [&](sqlite3_stmt* s) {
       out = sqlite3_column_int(s, 0);

@@ -23,6 +23,10 @@ class store {
   [[nodiscard]] virtual boost::system::result<stored_state> load(
       const std::function<void(token_record&&)>& on_token) = 0;
 
+  /// How many tokens a `load` now would stream, or 0 when the store cannot tell cheaply. The
+  /// service sizes its token index with it, so that a million tokens load without rehashing.
+  [[nodiscard]] virtual std::size_t token_count() { return 0; }
+
   /// Applies `changes` atomically and durably: when this returns success, the changes survive a
   /// crash or power loss; on failure none of them is applied.
   [[nodiscard]] virtual boost::system::error_code commit(std::span<const change> changes) = 0;

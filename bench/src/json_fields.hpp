@@ -1,0 +1,37 @@
+// Writing result objects: one `field` per JSON member, numbers rounded to 0.1 as printed.
+#pragma once
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstddef>
+#include <string_view>
+
+namespace gatehouse::bench {
+
+/// Rounds to one decimal: nanosecond figures carry no more precision than that.
+[[nodiscard]] double round1(double x);
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void field(json_writer& w, const char* key, double value) {
+  w.Key(key);
+  w.Double(round1(value));
+}
+
+inline void field(json_writer& w, const char* key, std::size_t value) {
+  w.Key(key);
+  w.Uint64(value);
+}
+
+inline void field(json_writer& w, const char* key, bool value) {
+  w.Key(key);
+  w.Bool(value);
+}
+
+inline void field(json_writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+}  // namespace gatehouse::bench

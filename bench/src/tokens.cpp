@@ -1,0 +1,296 @@
+// The token measurements. Two SQLite databases with the same organizations and members are
+// written, one of them with N tokens; the service is opened on each and the difference in heap
+// is what the tokens cost. Secrets are random like real ones; a sample of them is kept in this
+// process's memory (never written anywhere) to authenticate with.
+#include "tokens.hpp"
+
+#include "json_fields.hpp"
+
+#include <gatehouse/engine/data_directory.hpp>
+#include <gatehouse/engine/iam_service.hpp>
+#include <gatehouse/engine/secrets.hpp>
+#include <gatehouse/engine/store.hpp>
+
+#include <malloc.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+namespace gatehouse::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t tokens_per_organization = 100'000;  // iam_limits' default cap
+constexpr std::size_t creators_per_organization = 50;
+constexpr std::size_t batch = 10'000;
+/// Every fifth token is a service token with one of these statement sets; the rest are
+/// unscoped personal tokens.
+constexpr std::array<std::string_view, 3> service_permissions = {
+    R"([{"id":"read","effect":"allow","actions":["CanAccessEnv"],"resources":["project/*:env/*"],"resourceType":"env"}])",
+    R"([{"id":"toggle","effect":"allow","actions":["ToggleFlag"],"resources":["project/web:env/dev:flag/*"],"resourceType":"flag"}])",
+    R"([{"id":"segments","effect":"allow","actions":["UpdateSegmentTargetingUsers"],"resources":["project/*:env/*:segment/*"],"resourceType":"segment"}])",
+};
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+
+template <typename T, typename E>
+T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
+  if (!r) {
+    if constexpr (std::is_same_v<E, engine::failure>) {
+      fail(what + ": " + r.error().detail);
+    } else {
+      fail(what + ": " + r.error().message());
+    }
+  }
+  return std::move(*r);
+}
+
+/// Heap in use (small and mmapped blocks), as glibc counts it.
+std::size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+double ms_since(clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(clock::now() - start).count();
+}
+
+/// A version-4 UUID text from a counter: unique, and spread like random ids in the index.
+std::string uuid_of(std::uint64_t kind, std::uint64_t n, std::mt19937_64& random) {
+  std::array<char, 64> text{};
+  const std::uint64_t r = random();
+  std::snprintf(text.data(), text.size(), "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                static_cast<unsigned long long>(r >> 32),
+                static_cast<unsigned long long>((r >> 16) & 0xffff),
+                static_cast<unsigned long long>(kind & 0xfff),
+                static_cast<unsigned long long>(r & 0xfff), static_cast<unsigned long long>(n));
+  return text.data();
+}
+
+void commit_or_fail(engine::store& s, std::vector<engine::change>& changes) {
+  if (const auto ec = s.commit(changes)) fail("store commit failed: " + ec.message());
+  changes.clear();
+}
+
+struct directory_ids {
+  std::vector<std::string> organizations;
+  std::vector<std::vector<std::string>> creators;  // by organization
+};
+
+/// The organizations and members both databases share.
+directory_ids write_directory(engine::store& s, std::size_t organizations,
+                              std::mt19937_64& random) {
+  directory_ids ids;
+  std::vector<engine::change> changes;
+  for (std::size_t o = 0; o < organizations; ++o) {
+    engine::organization_record org;
+    org.id = uuid_of(1, o, random);
+    org.name = "organization-" + std::to_string(o);
+    org.default_policy_ids = {std::string(engine::developer_policy_id)};
+    changes.emplace_back(engine::put_organization{org});
+    ids.organizations.push_back(org.id);
+    auto& creators = ids.creators.emplace_back();
+    for (std::size_t m = 0; m < creators_per_organization; ++m) {
+      engine::member_record member;
+      member.id = uuid_of(2, (o * creators_per_organization) + m, random);
+      member.organization_id = org.id;
+      member.email = "member-" + std::to_string(m) + "@org-" + std::to_string(o) + ".example";
+      member.policy_ids = {std::string(engine::developer_policy_id)};
+      creators.push_back(member.id);
+      changes.emplace_back(engine::put_member{std::move(member)});
+    }
+  }
+  commit_or_fail(s, changes);
+  return ids;
+}
+
+struct sample_secret {
+  std::string secret;
+  std::string token_id;
+};
+
+/// Writes `count` tokens; keeps every (count / sample)-th secret in `kept`.
+void write_tokens(engine::store& s, const directory_ids& ids, std::size_t count, std::size_t sample,
+                  const engine::secret_hasher& hasher, std::mt19937_64& random,
+                  std::vector<sample_secret>& kept) {
+  const std::size_t stride = std::max<std::size_t>(1, count / std::max<std::size_t>(1, sample));
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::vector<engine::change> changes;
+  changes.reserve(batch);
+  const auto start = clock::now();
+  const std::size_t report_every = std::max<std::size_t>(batch, count / 10);
+  for (std::size_t n = 0; n < count; ++n) {
+    const std::size_t o = n / tokens_per_organization;
+    auto secret = value_or_fail(engine::generate_token_secret(), "no random secret");
+    engine::token_record t;
+    t.id = uuid_of(3, n, random);
+    t.organization_id = ids.organizations[o];
+    t.creator_id = ids.creators[o][n % creators_per_organization];
+    // Names longer than the 15 characters std::string keeps inline, as real names are.
+    if (n % 5 == 4) {
+      t.type = engine::token_type::service;
+      t.name = "ci-pipeline-" + std::to_string(n);
+      t.permissions_json = service_permissions[n % service_permissions.size()];
+    } else {
+      t.name = "laptop-script-" + std::to_string(n);
+      t.permissions_json = "[]";
+    }
+    t.secret_hash = hasher.hash(secret);
+    t.secret_prefix = secret.substr(0, engine::secret_prefix_length);
+    t.created_at = now - static_cast<engine::timestamp>(count - n);
+    t.updated_at = t.created_at;
+    if (n % stride == 0 && kept.size() < sample) kept.push_back({std::move(secret), t.id});
+    changes.emplace_back(engine::put_token{std::move(t)});
+    if (changes.size() == batch || n + 1 == count) commit_or_fail(s, changes);
+    if ((n + 1) % report_every == 0 || n + 1 == count) {
+      std::fprintf(stderr, "      %zu of %zu tokens written (%.0f s)\n", n + 1, count,
+                   ms_since(start) / 1000);
+    }
+  }
+}
+
+/// A temporary folder that removes itself, or the caller's folder, left alone.
+class workspace {
+ public:
+  explicit workspace(const std::string& dir) {
+    if (!dir.empty()) {
+      path_ = dir;
+      fs::create_directories(path_);
+      return;
+    }
+    std::string pattern = (fs::temp_directory_path() / "gatehouse-bench-tokens-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary folder");
+    path_ = pattern;
+    owned_ = true;
+  }
+  workspace(const workspace&) = delete;
+  workspace& operator=(const workspace&) = delete;
+  ~workspace() {
+    std::error_code ignored;
+    if (owned_) fs::remove_all(path_, ignored);
+  }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+  bool owned_ = false;
+};
+
+std::unique_ptr<engine::iam_service> open_service(const std::string& db,
+                                                  const engine::server_key& key,
+                                                  const std::vector<policy::policy_document>& b) {
+  auto store = value_or_fail(engine::open_sqlite_store(db), "cannot open " + db);
+  return value_or_fail(engine::iam_service::open(std::move(store), key, b),
+                       "the service does not open on " + db);
+}
+
+}  // namespace
+
+tokens_result run_tokens(const tokens_options& options) {
+  if (options.tokens == 0) fail("--tokens must be at least 1");
+  tokens_result out;
+  out.tokens = options.tokens;
+  out.organizations = (options.tokens + tokens_per_organization - 1) / tokens_per_organization;
+  out.creators = out.organizations * creators_per_organization;
+
+  const auto builtins = value_or_fail(engine::load_builtin_policies(options.policies_dir),
+                                      "cannot load the built-in policies");
+  const auto key = value_or_fail(engine::server_key::generate(), "no server key");
+  const engine::secret_hasher hasher(key);
+  const workspace dir(options.dir);
+  const std::string empty_db = dir.file("directory-only.db");
+  const std::string tokens_db = dir.file("tokens.db");
+  for (const auto& db : {empty_db, tokens_db}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+  }
+
+  // Both databases get the same directory (same random ids, same seed).
+  std::vector<sample_secret> kept;
+  {
+    std::mt19937_64 random(20261128);
+    auto s = value_or_fail(engine::open_sqlite_store(empty_db), "cannot create " + empty_db);
+    write_directory(*s, out.organizations, random);
+  }
+  {
+    std::fprintf(stderr, "[1/4] writing %zu tokens in %zu organizations to %s\n", out.tokens,
+                 out.organizations, tokens_db.c_str());
+    std::mt19937_64 random(20261128);
+    auto s = value_or_fail(engine::open_sqlite_store(tokens_db), "cannot create " + tokens_db);
+    const auto ids = write_directory(*s, out.organizations, random);
+    const auto start = clock::now();
+    write_tokens(*s, ids, out.tokens, options.sample, hasher, random, kept);
+    out.insert_ms = ms_since(start);
+  }
+  std::error_code no_wal;  // closing checkpoints the WAL into the database and removes it
+  const auto wal = fs::file_size(tokens_db + "-wal", no_wal);
+  out.database_mib =
+      static_cast<double>(fs::file_size(tokens_db) + (no_wal ? 0 : wal)) / (1024.0 * 1024.0);
+
+  std::fprintf(stderr, "[2/4] opening the service on the directory alone\n");
+  std::size_t directory_bytes = 0;
+  {
+    const auto before = heap_in_use();
+    const auto service = open_service(empty_db, key, builtins);
+    directory_bytes = heap_in_use() - before;
+  }
+
+  std::fprintf(stderr, "[3/4] opening the service on %zu tokens\n", out.tokens);
+  const auto before = heap_in_use();
+  const auto start = clock::now();
+  const auto service = open_service(tokens_db, key, builtins);
+  out.load_ms = ms_since(start);
+  const auto loaded_bytes = heap_in_use() - before;
+  out.bytes_per_token = (static_cast<double>(loaded_bytes) - static_cast<double>(directory_bytes)) /
+                        static_cast<double>(out.tokens);
+  if (service->count_tokens().active != out.tokens) fail("the service did not load every token");
+
+  std::fprintf(stderr, "[4/4] authenticating with %zu sample secrets\n", kept.size());
+  for (const auto& k : kept) {
+    const auto who = service->authenticate_token(k.secret);
+    if (!who || who->id != k.token_id) ++out.mismatches;
+  }
+  const auto unknown = value_or_fail(engine::generate_token_secret(), "no random secret");
+  if (service->authenticate_token(unknown).has_value()) ++out.mismatches;
+
+  out.authenticate = time_calls(
+      kept.size(), [&](std::size_t i) { keep(service->authenticate_token(kept[i].secret)); },
+      options.limits);
+  out.hash = time_calls(
+      kept.size(), [&](std::size_t i) { keep(hasher.hash(kept[i].secret)); }, options.limits);
+  out.unknown = time_calls(
+      1, [&](std::size_t) { keep(service->authenticate_token(unknown)); }, options.limits);
+  return out;
+}
+
+std::string to_json(const tokens_result& r) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  w.StartObject();
+  field(w, "benchmark", std::string_view("tokens"));
+  field(w, "tokens", r.tokens);
+  field(w, "organizations", r.organizations);
+  field(w, "creators", r.creators);
+  field(w, "insert_ms", r.insert_ms);
+  field(w, "database_mib", r.database_mib);
+  field(w, "load_ms", r.load_ms);
+  field(w, "bytes_per_token", r.bytes_per_token);
+  field(w, "authenticate_median_ns", r.authenticate.median_ns);
+  field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
+  field(w, "authentications", r.authenticate.calls);
+  field(w, "hash_median_ns", r.hash.median_ns);
+  field(w, "unknown_secret_median_ns", r.unknown.median_ns);
+  field(w, "mismatches", r.mismatches);
+  w.EndObject();
+  return buffer.GetString();
+}
+
+}  // namespace gatehouse::bench

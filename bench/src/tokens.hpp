@@ -1,0 +1,50 @@
+// The token measurements: how long `iam_service::open` takes to load a store of N tokens, how
+// much memory each loaded token costs, and how long authenticating a secret takes.
+#pragma once
+
+#include "timing.hpp"
+
+#include <cstddef>
+#include <string>
+
+namespace gatehouse::bench {
+
+struct tokens_options {
+  std::size_t tokens = 1'000'000;
+  /// Secrets kept aside (in memory only) to authenticate with; spread over the whole store.
+  std::size_t sample = 4'096;
+  /// Where the databases are written; empty: a fresh folder under the temp directory, removed
+  /// at the end.
+  std::string dir;
+  std::string policies_dir;
+  timing_limits limits;
+};
+
+struct tokens_result {
+  std::size_t tokens = 0;
+  std::size_t organizations = 0;
+  std::size_t creators = 0;
+  double insert_ms = 0;
+  double database_mib = 0;
+  /// open_sqlite_store + iam_service::open on the database of `tokens` tokens.
+  double load_ms = 0;
+  /// Heap the loaded tokens take, excluding their statements, per token: the service's heap
+  /// over an identical store without tokens, divided by `tokens`.
+  double bytes_per_token = 0;
+  /// iam_service::authenticate_token on known secrets: HMAC, index look-up, caller.
+  timing authenticate;
+  /// secret_hasher::hash alone, the HMAC-SHA-256 part of the above.
+  timing hash;
+  /// authenticate_token on a well-formed secret no token has.
+  timing unknown;
+  /// Sample secrets that did not authenticate as their own token (must be 0).
+  std::size_t mismatches = 0;
+};
+
+/// Builds the databases, loads, measures. Progress goes to stderr. Throws std::runtime_error on
+/// a failure of the store or the service.
+[[nodiscard]] tokens_result run_tokens(const tokens_options& options);
+
+[[nodiscard]] std::string to_json(const tokens_result& r);
+
+}  // namespace gatehouse::bench
