@@ -37,7 +37,7 @@ help:
 	@echo 'make sanitize      AddressSanitizer + UBSan build in $(ASAN_DIR), run its tests'
 	@echo 'make fuzz          libFuzzer build in $(FUZZ_DIR), run each target $(FUZZ_TIME)s'
 	@echo 'make run           build, then serve ./data on 127.0.0.1:8080 (Ctrl-C stops it)'
-	@echo 'make bench         build, run the benchmark sweep into $(BENCH_OUT), plot it'
+	@echo 'make bench         build, run the sweep and the token measurements into $(BENCH_OUT), plot'
 	@echo 'make format        clang-format -i every .cpp/.hpp; format-check only reports'
 	@echo 'make tidy          clang-tidy on the project sources (.clang-tidy)'
 	@echo 'make clean         remove the build folders'
@@ -76,10 +76,10 @@ fuzz: setup
 run: build
 	$(BUILD_DIR)/bin/gatehouse serve --data ./data
 
-# The built-in sweep (bench/README.md): result files into $(BENCH_OUT), then the plot.
+# The built-in sweep and the token measurements (bench/README.md): results into $(BENCH_OUT),
+# then the plot.
 bench: build
-	$(BUILD_DIR)/bin/gatehouse-bench suite --out $(BENCH_OUT)
-	bash bench/plot.sh $(BENCH_OUT)/decide.csv
+	GATEHOUSE_BIN=$(BUILD_DIR)/bin BENCH_OUT=$(BENCH_OUT) bash bench/run.sh
 
 format:
 	$(SOURCES_FIND) | xargs -0 -r $(CLANG_FORMAT) -i

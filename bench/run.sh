@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# `make bench`: the in-process sweep into bench/results/, then the plot bench/decide.png.
-# GATEHOUSE_BIN is the folder holding gatehouse-bench (default build/bin); extra arguments go to
-# the suite (e.g. --budget-ms 2000).
+# `make bench`: the in-process sweep, the plot, then the token measurements (a million tokens by
+# default: ~90 s of writing to SQLite, 450 MB in a temporary folder, removed afterwards).
+# GATEHOUSE_BIN is the folder holding gatehouse-bench (default build/bin); BENCH_OUT the results
+# folder (default bench/results); TOKENS the token count. Extra arguments go to the suite (e.g.
+# --budget-ms 2000).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bin="${GATEHOUSE_BIN:-$here/../build/bin}"
-"$bin/gatehouse-bench" suite --out "$here/results" "$@"
+out="${BENCH_OUT:-$here/results}"
+mkdir -p "$out"
+"$bin/gatehouse-bench" suite --out "$out" "$@"
 if command -v gnuplot >/dev/null; then
-  bash "$here/plot.sh" "$here/results/decide.csv" "$here/decide.png"
+  bash "$here/plot.sh" "$out/decide.csv" "$here/decide.png"
 else
   echo "run.sh: gnuplot not found, skipping the plot (Debian: gnuplot-nox)" >&2
 fi
+"$bin/gatehouse-bench" tokens --tokens "${TOKENS:-1000000}" --out "$out/tokens.json"

@@ -34,11 +34,11 @@ commands:
             [--universal]   write a synthetic FeatBit workload
   generate-contains --granted N --requested M --seed S [--not-contained]
             --out-granted FILE --out-requested FILE   write a containment pair
-  suite     [--out DIR] [--seed S] [--requests M] [--budget-ms MS]
+  suite     [--out DIR] [--seed S] [--requests M] [--rounds R] [--budget-ms MS]
             the built-in sweep (10 to 10,000 statements, containment cases)
-  tokens    [--tokens N] [--sample M] [--dir DIR] [--policies DIR] [--out FILE] [--budget-ms MS]
-            write N tokens to SQLite, time loading them into the service, memory per token,
-            and token authentication; one JSON object
+  tokens    [--tokens N] [--sample M] [--rounds R] [--dir DIR] [--policies DIR] [--out FILE]
+            [--budget-ms MS]   write N tokens to SQLite, time loading them into the service,
+            memory per token, and token authentication; one JSON object
 
 Run `gatehouse-bench <command> --help` for a command's options.
 )";
@@ -215,11 +215,13 @@ int suite_command(const command_line& cl) {
                         "results.json)")("seed", po::value(&s.seed)->default_value(s.seed),
                                          "random seed of every workload")(
       "requests", po::value(&s.requests)->default_value(s.requests),
-      "requests per decide workload")(
+      "requests per decide workload")("rounds", po::value(&s.rounds)->default_value(s.rounds),
+                                      "sweeps; each row reports its best round")(
       "budget-ms", po::value(&budget_ms)->default_value(1'000),
       "time budget of one timed measurement, in milliseconds (containment gets twice that)");
   po::variables_map vm;
   if (!parse(cl, "suite", options, vm)) return 0;
+  if (s.rounds == 0) throw po::error("--rounds must be at least 1");
   s.budget = std::chrono::milliseconds(budget_ms);
   s.command = "gatehouse-bench " + cl.text;
   return run_suite(s);
@@ -235,6 +237,8 @@ int tokens_command(const command_line& cl) {
                         "tokens in the database (100,000 per organization)")(
       "sample", po::value(&t.sample)->default_value(t.sample),
       "secrets kept in memory to authenticate with, spread over the tokens")(
+      "rounds", po::value(&t.rounds)->default_value(t.rounds),
+      "loads and authentication measurements; the best is reported")(
       "dir", po::value(&t.dir),
       "folder for the two databases, kept afterwards (default: a temporary folder, removed)")(
       "policies", po::value(&t.policies_dir)->default_value(t.policies_dir),
@@ -244,6 +248,7 @@ int tokens_command(const command_line& cl) {
       "time budget of one timed measurement, in milliseconds");
   po::variables_map vm;
   if (!parse(cl, "tokens", options, vm)) return 0;
+  if (t.rounds == 0) throw po::error("--rounds must be at least 1");
   t.limits = limits_from(20'000, budget_ms, false);
   const auto result = run_tokens(t);
   const auto json = to_json(result);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace gatehouse::bench {
 
@@ -17,6 +18,8 @@ struct tokens_options {
   /// at the end.
   std::string dir;
   std::string policies_dir;
+  /// Loads, and authentication measurements, repeated; the best round is reported.
+  std::size_t rounds = 3;
   timing_limits limits;
 };
 
@@ -26,10 +29,12 @@ struct tokens_result {
   std::size_t creators = 0;
   double insert_ms = 0;
   double database_mib = 0;
-  /// open_sqlite_store + iam_service::open on the database of `tokens` tokens.
+  /// open_sqlite_store + iam_service::open on the database of `tokens` tokens: the fastest of
+  /// `load_ms_runs`.
   double load_ms = 0;
+  std::vector<double> load_ms_runs;
   /// Heap the loaded tokens take, excluding their statements, per token: the service's heap
-  /// over an identical store without tokens, divided by `tokens`.
+  /// over an identical store without tokens, divided by `tokens` (first load).
   double bytes_per_token = 0;
   /// iam_service::authenticate_token on known secrets: HMAC, index look-up, caller.
   timing authenticate;
@@ -37,6 +42,10 @@ struct tokens_result {
   timing hash;
   /// authenticate_token on a well-formed secret no token has.
   timing unknown;
+  /// Every round's authenticate and hash medians; the figures above are those of the round with
+  /// the fastest hash.
+  std::vector<double> authenticate_runs;
+  std::vector<double> hash_runs;
   /// Sample secrets that did not authenticate as their own token (must be 0).
   std::size_t mismatches = 0;
 };
