@@ -43,7 +43,7 @@ struct tokens_result {
   /// authenticate_token on a well-formed secret no token has.
   timing unknown;
   /// Every round's authenticate and hash medians; the figures above are those of the round with
-  /// the fastest hash.
+  /// the fastest authentication.
   std::vector<double> authenticate_runs;
   std::vector<double> hash_runs;
   /// Sample secrets that did not authenticate as their own token (must be 0).

@@ -543,6 +543,21 @@ struct iam_service::state {
     return r;
   }
 
+  /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
+  /// place of the old one; called with `token_write` held.
+  outcome<token_record> save_token(token_entry t) {
+    t.updated_at = now_ms();
+    auto record = to_record(t);
+    const change c = put_token{record};
+    if (const auto ec = store->commit({&c, 1})) {
+      return failure(iam_errc::storage_failure, ec.message());
+    }
+    std::unique_lock lock(tokens_lock);
+    auto& index = tokens.get<by_id>();
+    index.replace(index.find(t.id), std::move(t));
+    return record;
+  }
+
   /// Builds the in-memory entry of a record; called with `token_write` held (interning).
   outcome<token_entry> to_entry(const token_record& r) {
     const auto id = parse_uuid(r.id);
@@ -1363,16 +1378,7 @@ outcome<token_record> iam_service::rename_token(const caller& who, std::string_v
     if (it != by_names.end() && it->id != token->id) return failure(iam_errc::name_used, "name");
   }
   token->name = std::move(name);
-  token->updated_at = now_ms();
-  auto record = state_->to_record(*token);
-  const change c = put_token{record};
-  if (const auto ec = state_->store->commit({&c, 1})) {
-    return failure(iam_errc::storage_failure, ec.message());
-  }
-  std::unique_lock lock(state_->tokens_lock);
-  auto& index = state_->tokens.get<by_id>();
-  index.replace(index.find(token->id), std::move(*token));
-  return record;
+  return state_->save_token(std::move(*token));
 }
 
 outcome<token_record> iam_service::toggle_token(const caller& who, std::string_view token_id) {
@@ -1384,16 +1390,7 @@ outcome<token_record> iam_service::toggle_token(const caller& who, std::string_v
   }
   token->status =
       token->status == token_status::active ? token_status::inactive : token_status::active;
-  token->updated_at = now_ms();
-  auto record = state_->to_record(*token);
-  const change c = put_token{record};
-  if (const auto ec = state_->store->commit({&c, 1})) {
-    return failure(iam_errc::storage_failure, ec.message());
-  }
-  std::unique_lock lock(state_->tokens_lock);
-  auto& index = state_->tokens.get<by_id>();
-  index.replace(index.find(token->id), std::move(*token));
-  return record;
+  return state_->save_token(std::move(*token));
 }
 
 outcome<void> iam_service::delete_token(const caller& who, std::string_view token_id) {

@@ -77,6 +77,22 @@ void write_string_array(json_writer& w, const std::vector<std::string>& items) {
   w.EndArray();
 }
 
+// One member of an object: its key, then its value.
+void member(json_writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  write_string(w, value);
+}
+
+void member(json_writer& w, const char* key, const std::vector<std::string>& values) {
+  w.Key(key);
+  write_string_array(w, values);
+}
+
+void time_member(json_writer& w, const char* key, engine::timestamp ms) {
+  w.Key(key);
+  write_time(w, ms);
+}
+
 std::string_view to_string(engine::token_status s) noexcept {
   switch (s) {
     case engine::token_status::inactive:
@@ -181,31 +197,21 @@ void write_time(json_writer& w, engine::timestamp ms) {
 
 void write_statement(json_writer& w, const policy::statement& s) {
   w.StartObject();
-  w.Key("id");
-  write_string(w, s.id);
-  w.Key("resourceType");
-  write_string(w, s.resource_type);
-  w.Key("effect");
-  write_string(w, s.effect == policy::effect::deny ? "deny" : "allow");
-  w.Key("actions");
-  write_string_array(w, s.actions);
-  w.Key("resources");
-  write_string_array(w, s.resources);
+  member(w, "id", s.id);
+  member(w, "resourceType", s.resource_type);
+  member(w, "effect", s.effect == policy::effect::deny ? "deny" : "allow");
+  member(w, "actions", s.actions);
+  member(w, "resources", s.resources);
   w.EndObject();
 }
 
 void write_policy(json_writer& w, const engine::policy_view& p) {
   w.StartObject();
-  w.Key("id");
-  write_string(w, p.id);
-  w.Key("key");
-  write_string(w, p.key);
-  w.Key("name");
-  write_string(w, p.name);
-  w.Key("description");
-  write_string(w, p.description);
-  w.Key("type");
-  write_string(w, p.type);
+  member(w, "id", p.id);
+  member(w, "key", p.key);
+  member(w, "name", p.name);
+  member(w, "description", p.description);
+  member(w, "type", p.type);
   w.Key("statements");
   w.StartArray();
   for (const auto& s : p.statements) write_statement(w, s);
@@ -215,47 +221,32 @@ void write_policy(json_writer& w, const engine::policy_view& p) {
 
 void write_member(json_writer& w, const engine::member_record& m) {
   w.StartObject();
-  w.Key("id");
-  write_string(w, m.id);
-  w.Key("email");
-  write_string(w, m.email);
-  w.Key("policyIds");
-  write_string_array(w, m.policy_ids);
-  w.Key("createdAt");
-  write_time(w, m.created_at);
+  member(w, "id", m.id);
+  member(w, "email", m.email);
+  member(w, "policyIds", m.policy_ids);
+  time_member(w, "createdAt", m.created_at);
   w.EndObject();
 }
 
 void write_group(json_writer& w, const engine::group_record& g) {
   w.StartObject();
-  w.Key("id");
-  write_string(w, g.id);
-  w.Key("name");
-  write_string(w, g.name);
-  w.Key("description");
-  write_string(w, g.description);
-  w.Key("memberIds");
-  write_string_array(w, g.member_ids);
-  w.Key("policyIds");
-  write_string_array(w, g.policy_ids);
-  w.Key("createdAt");
-  write_time(w, g.created_at);
+  member(w, "id", g.id);
+  member(w, "name", g.name);
+  member(w, "description", g.description);
+  member(w, "memberIds", g.member_ids);
+  member(w, "policyIds", g.policy_ids);
+  time_member(w, "createdAt", g.created_at);
   w.EndObject();
 }
 
 void write_token(json_writer& w, const engine::token_record& t,
                  const std::optional<std::string>& secret) {
   w.StartObject();
-  w.Key("id");
-  write_string(w, t.id);
-  w.Key("name");
-  write_string(w, t.name);
-  w.Key("type");
-  write_string(w, to_string(t.type));
-  w.Key("status");
-  write_string(w, to_string(t.status));
-  w.Key("creatorId");
-  write_string(w, t.creator_id);
+  member(w, "id", t.id);
+  member(w, "name", t.name);
+  member(w, "type", to_string(t.type));
+  member(w, "status", to_string(t.status));
+  member(w, "creatorId", t.creator_id);
   w.Key("permissions");
   // Stored as accepted, i.e. as this layer serialized it; parsed again rather than copied raw so
   // that a damaged record can never break the answer's JSON. Damage shows as null, not as `[]`,
@@ -269,18 +260,11 @@ void write_token(json_writer& w, const engine::token_record& t,
   } else {
     w.Null();
   }
-  w.Key("secretPrefix");
-  write_string(w, t.secret_prefix);
-  w.Key("createdAt");
-  write_time(w, t.created_at);
-  w.Key("updatedAt");
-  write_time(w, t.updated_at);
-  w.Key("lastUsedAt");
-  write_time(w, t.last_used_at);
-  if (secret) {
-    w.Key("token");
-    write_string(w, *secret);
-  }
+  member(w, "secretPrefix", t.secret_prefix);
+  time_member(w, "createdAt", t.created_at);
+  time_member(w, "updatedAt", t.updated_at);
+  time_member(w, "lastUsedAt", t.last_used_at);
+  if (secret) member(w, "token", *secret);
   w.EndObject();
 }
 
