@@ -251,13 +251,14 @@ tokens_result run_tokens(const tokens_options& options) {
     directory_bytes = heap_in_use() - before;
   }
 
-  // The host's speed varies by tens of percent for seconds at a time, so loading and
-  // authentication are measured in several rounds and the fastest is reported; every round's
-  // figure is listed beside it.
+  // The first load runs on a fresh heap, as a server start does; later rounds reuse the memory
+  // the previous service freed and are reported apart. The host's speed varies by tens of
+  // percent for seconds at a time, so authentication is measured in several rounds and the
+  // fastest is reported; every round's figure is listed beside it.
   std::fprintf(stderr, "[3/4] opening the service on %zu tokens (%zu rounds)\n", out.tokens,
                options.rounds);
   std::unique_ptr<engine::iam_service> service;
-  for (std::size_t round = 0; round < options.rounds; ++round) {
+  for (std::size_t round = 0; round < std::max<std::size_t>(options.rounds, 2); ++round) {
     service.reset();
     const auto before = heap_in_use();
     const auto start = clock::now();
@@ -270,7 +271,8 @@ tokens_result run_tokens(const tokens_options& options) {
           static_cast<double>(out.tokens);
     }
   }
-  out.load_ms = *std::min_element(out.load_ms_runs.begin(), out.load_ms_runs.end());
+  out.load_ms = out.load_ms_runs.front();
+  out.reload_ms = *std::min_element(out.load_ms_runs.begin() + 1, out.load_ms_runs.end());
   if (service->count_tokens().active != out.tokens) fail("the service did not load every token");
 
   std::fprintf(stderr, "[4/4] authenticating with %zu sample secrets (%zu rounds)\n", kept.size(),
@@ -312,6 +314,7 @@ std::string to_json(const tokens_result& r) {
   field(w, "insert_ms", r.insert_ms);
   field(w, "database_mib", r.database_mib);
   field(w, "load_ms", r.load_ms);
+  field(w, "reload_ms", r.reload_ms);
   numbers(w, "load_ms_runs", r.load_ms_runs);
   field(w, "bytes_per_token", r.bytes_per_token);
   field(w, "authenticate_median_ns", r.authenticate.median_ns);
