@@ -249,6 +249,7 @@ int tokens_command(const command_line& cl) {
   po::variables_map vm;
   if (!parse(cl, "tokens", options, vm)) return 0;
   if (t.rounds == 0) throw po::error("--rounds must be at least 1");
+  if (t.sample == 0) throw po::error("--sample must be at least 1");
   t.limits = limits_from(20'000, budget_ms, false);
   const auto result = run_tokens(t);
   const auto json = to_json(result);

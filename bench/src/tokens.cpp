@@ -53,10 +53,10 @@ T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
   return std::move(*r);
 }
 
-/// Heap in use (small and mmapped blocks), as glibc counts it.
-std::size_t heap_in_use() {
+/// Heap in use (small and mmapped blocks), as glibc counts it; signed, for differences.
+double heap_in_use() {
   const struct mallinfo2 m = mallinfo2();
-  return m.uordblks + m.hblkhd;
+  return static_cast<double>(m.uordblks + m.hblkhd);
 }
 
 double ms_since(clock::time_point start) {
@@ -244,7 +244,7 @@ tokens_result run_tokens(const tokens_options& options) {
       static_cast<double>(fs::file_size(tokens_db) + (no_wal ? 0 : wal)) / (1024.0 * 1024.0);
 
   std::fprintf(stderr, "[2/4] opening the service on the directory alone\n");
-  std::size_t directory_bytes = 0;
+  double directory_bytes = 0;
   {
     const auto before = heap_in_use();
     const auto service = open_service(empty_db, key, builtins);
@@ -255,10 +255,10 @@ tokens_result run_tokens(const tokens_options& options) {
   // the previous service freed and are reported apart. The host's speed varies by tens of
   // percent for seconds at a time, so authentication is measured in several rounds and the
   // fastest is reported; every round's figure is listed beside it.
-  std::fprintf(stderr, "[3/4] opening the service on %zu tokens (%zu rounds)\n", out.tokens,
-               options.rounds);
+  const std::size_t loads = std::max<std::size_t>(options.rounds, 2);
+  std::fprintf(stderr, "[3/4] opening the service on %zu tokens (%zu times)\n", out.tokens, loads);
   std::unique_ptr<engine::iam_service> service;
-  for (std::size_t round = 0; round < std::max<std::size_t>(options.rounds, 2); ++round) {
+  for (std::size_t round = 0; round < loads; ++round) {
     service.reset();
     const auto before = heap_in_use();
     const auto start = clock::now();
@@ -266,9 +266,7 @@ tokens_result run_tokens(const tokens_options& options) {
     out.load_ms_runs.push_back(ms_since(start));
     if (round == 0) {
       const auto loaded_bytes = heap_in_use() - before;
-      out.bytes_per_token =
-          (static_cast<double>(loaded_bytes) - static_cast<double>(directory_bytes)) /
-          static_cast<double>(out.tokens);
+      out.bytes_per_token = (loaded_bytes - directory_bytes) / static_cast<double>(out.tokens);
     }
   }
   out.load_ms = out.load_ms_runs.front();

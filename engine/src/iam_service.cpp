@@ -559,7 +559,10 @@ struct iam_service::state {
     }
     std::unique_lock lock(tokens_lock);
     auto& index = tokens.get<by_id>();
-    index.replace(index.find(t.id), std::move(t));
+    const auto indexed = index.find(t.id);
+    // Requests authenticated since `t` was copied have moved the last use on; keep their time.
+    t.last_used = indexed->last_used;
+    index.replace(indexed, std::move(t));
     return record;
   }
 
@@ -950,7 +953,9 @@ outcome<void> iam_service::remove_member(const caller& who, std::string_view mem
   auto& index = state_->tokens.get<by_id>();
   for (auto& t : revoked) {
     const auto it = index.find(t.id);
-    if (it != index.end()) index.replace(it, std::move(t));
+    if (it == index.end()) continue;
+    t.last_used = it->last_used;  // uses between the copy and now, as in save_token
+    index.replace(it, std::move(t));
   }
   return {};
 }
