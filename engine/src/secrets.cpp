@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -179,7 +181,8 @@ EVP_MAC* hmac_algorithm() noexcept {
   std::abort();
 }
 
-// One HMAC context per thread, keyed under the server key it was last prepared with. Re-keying
+// One HMAC context per thread, keyed under the server key it was last prepared with, which it
+// knows by the hasher's key id (so no thread keeps a copy of a key's bytes). Re-keying
 // an HMAC context hashes the key into the inner and outer pads; reusing a keyed context costs
 // only a reset (EVP_MAC_init with no key). Measured on the build machine: 0.2-0.3 µs per hash,
 // against 1.1-1.9 µs for the HMAC() one-shot (it fetches the algorithm and re-keys on every call)
@@ -191,12 +194,13 @@ class thread_hmac {
   thread_hmac& operator=(const thread_hmac&) = delete;
   ~thread_hmac() {
     EVP_MAC_CTX_free(context_);  // cleanses the keyed state
-    OPENSSL_cleanse(key_.data(), key_.size());
   }
 
-  // A context ready for EVP_MAC_update under `key`, or null when OpenSSL fails.
-  EVP_MAC_CTX* prepared_for(const std::array<unsigned char, 32>& key) noexcept {
-    if (context_ != nullptr && CRYPTO_memcmp(key_.data(), key.data(), key.size()) == 0) {
+  // A context ready for EVP_MAC_update under `key`, whose id is `key_id`, or null when OpenSSL
+  // fails.
+  EVP_MAC_CTX* prepared_for(std::uint64_t key_id,
+                            const std::array<unsigned char, 32>& key) noexcept {
+    if (context_ != nullptr && key_id == key_id_) {
       return EVP_MAC_init(context_, nullptr, 0, nullptr) == 1 ? context_ : nullptr;
     }
     EVP_MAC_CTX_free(context_);
@@ -215,14 +219,16 @@ class thread_hmac {
       context_ = nullptr;
       return nullptr;
     }
-    key_ = key;
+    key_id_ = key_id;
     return context_;
   }
 
  private:
   EVP_MAC_CTX* context_ = nullptr;
-  std::array<unsigned char, 32> key_{};
+  std::uint64_t key_id_ = 0;  // 0: no key yet; hasher ids start at 1
 };
+
+std::atomic<std::uint64_t> last_key_id{0};
 
 thread_local thread_hmac this_thread_hmac;
 
@@ -266,19 +272,23 @@ boost::system::result<std::string> generate_token_secret() {
 }
 
 bool looks_like_token_secret(std::string_view text) noexcept {
-  if (text.size() != secret_length || text.substr(0, secret_marker.size()) != secret_marker) {
-    return false;
-  }
-  const auto body = text.substr(secret_marker.size());
-  const auto is_base64url = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-  };
-  if (!std::all_of(body.begin(), body.end(), is_base64url)) return false;
-  // The last character carries 4 data bits and 2 zero bits; only 16 characters can end a
-  // canonical encoding, and the hash would never match another spelling anyway.
-  constexpr std::string_view canonical_last = "AEIMQUYcgkosw048";
-  return canonical_last.find(body.back()) != std::string_view::npos;
+  if (text.size() != secret_length || !text.starts_with(secret_marker)) return false;
+  // 1: a base64url character; 2: one that can also end a canonical encoding. The last character
+  // carries 4 data bits and 2 zero bits, so only 16 characters can end one, and the hash would
+  // never match another spelling anyway.
+  static constexpr std::array<unsigned char, 256> classes = [] {
+    std::array<unsigned char, 256> out{};
+    for (char c :
+         std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")) {
+      out[static_cast<unsigned char>(c)] = 1;
+    }
+    for (char c : std::string_view("AEIMQUYcgkosw048")) out[static_cast<unsigned char>(c)] = 3;
+    return out;
+  }();
+  unsigned all = 1;
+  for (const char c : text.substr(secret_marker.size()))
+    all &= classes[static_cast<unsigned char>(c)];
+  return all != 0 && (classes[static_cast<unsigned char>(text.back())] & 2) != 0;
 }
 
 server_key::~server_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
@@ -319,8 +329,11 @@ boost::system::result<server_key> server_key::load_or_create(const std::string& 
   return errno_code(EEXIST);
 }
 
+secret_hasher::secret_hasher(server_key key)
+    : key_(std::move(key)), key_id_(last_key_id.fetch_add(1, std::memory_order_relaxed) + 1) {}
+
 secret_hash secret_hasher::hash(std::string_view secret) const noexcept {
-  EVP_MAC_CTX* context = this_thread_hmac.prepared_for(key_.bytes());
+  EVP_MAC_CTX* context = this_thread_hmac.prepared_for(key_id_, key_.bytes());
   secret_hash out{};
   std::size_t length = 0;
   if (context == nullptr ||

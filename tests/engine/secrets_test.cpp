@@ -144,15 +144,17 @@ BOOST_AUTO_TEST_CASE(base64url_of_long_input_matches_a_bitwise_reference) {
 const std::vector<std::string> not_secrets = {
     "",
     "api-",
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh",     // 42 characters
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A",   // 44 characters
-    "API-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",    // prefix is case-sensitive
-    "xyz-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",    // other prefix
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd+h8",    // standard alphabet
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH=8",    // padding
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9",    // last character not canonical
-    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaG wdHh8",    // space
-    "Bearer api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx",  // scheme included
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh",         // 42 characters
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A",       // 44 characters
+    "API-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",        // prefix is case-sensitive
+    "xyz-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",        // other prefix
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd+h8",        // standard alphabet
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH=8",        // padding
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9",        // last character not canonical
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaG wdHh8",        // space
+    "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw\xc3\xa9h8",  // bytes above 0x7f
+    std::string("api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw\0dh8", 47),  // NUL
+    "Bearer api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGx",                  // scheme included
 };
 
 BOOST_DATA_TEST_CASE(looks_like_token_secret_refuses_other_shapes, data::make(not_secrets), text) {

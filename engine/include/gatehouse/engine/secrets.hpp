@@ -6,6 +6,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -72,13 +73,16 @@ class server_key {
 /// Hashes token secrets under a server key with HMAC-SHA-256. Thread-safe.
 class secret_hasher {
  public:
-  explicit secret_hasher(server_key key) : key_(std::move(key)) {}
+  explicit secret_hasher(server_key key);
   /// Never fails visibly: should OpenSSL fail (out of memory), the process aborts rather than
   /// return a hash that could be stored or matched by mistake.
   [[nodiscard]] secret_hash hash(std::string_view secret) const noexcept;
 
  private:
   server_key key_;
+  /// Names `key_` for the per-thread HMAC contexts: unique to each constructed hasher, shared by
+  /// its copies, which hold the same key.
+  std::uint64_t key_id_;
 };
 
 /// Constant-time equality (CRYPTO_memcmp).
