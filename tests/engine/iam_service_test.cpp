@@ -3,12 +3,17 @@
 #include <gatehouse/engine/iam_service.hpp>
 
 #include <gatehouse/engine/reference.hpp>
+#include <gatehouse/engine/store.hpp>
 #include <gatehouse/policy/document.hpp>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <utility>
+#include <variant>
 
 #include "random_policy.hpp"
 
@@ -87,6 +92,38 @@ struct organization_fixture {
     const auto p = expect(iam->create_policy(owner, key, key, ""));
     expect(iam->set_policy_statements(owner, p.id, statements));
     return p.id;
+  }
+};
+
+// A store that keeps nothing, like the memory store, but lets a test act while the service is
+// committing a token: `during_token_write` runs (once) inside the commit that writes one, as a
+// request served by another thread would. Last-use times written by a flush are kept.
+class interleaving_store final : public engine::store {
+ public:
+  std::function<void()> during_token_write;
+  std::vector<engine::touch_token> touched;
+
+  boost::system::result<engine::stored_state> load(
+      const std::function<void(engine::token_record&&)>& /*on_token*/) override {
+    return engine::stored_state{};
+  }
+
+  boost::system::error_code commit(std::span<const engine::change> changes) override {
+    for (const auto& c : changes) {
+      if (std::holds_alternative<engine::put_token>(c) && during_token_write) {
+        std::exchange(during_token_write, nullptr)();
+      }
+      if (const auto* t = std::get_if<engine::touch_token>(&c)) touched.push_back(*t);
+    }
+    return {};
+  }
+
+  [[nodiscard]] engine::timestamp last_use_written(const std::string& token_id) const {
+    engine::timestamp latest = 0;
+    for (const auto& t : touched) {
+      if (t.id == token_id) latest = std::max(latest, t.last_used_at);
+    }
+    return latest;
   }
 };
 
@@ -472,6 +509,32 @@ BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
   // Another organization's policy is invisible.
   const auto other = expect(iam->authenticate_member(members[2].first, members[2].second));
   expect_failure(iam->get_policy(other, policy_id), iam_errc::not_found);
+}
+
+// A token edit commits a copy of the token and then puts it in the index; a request that uses
+// the token in between must not have its last use overwritten by the older copy.
+BOOST_AUTO_TEST_CASE(uses_during_a_token_write_keep_their_time) {
+  auto owned = std::make_unique<interleaving_store>();
+  auto& store = *owned;
+  organization_fixture f(std::move(owned));
+  const auto dev = f.add("dev@example.com");
+  const auto renamed = f.token(dev, "renamed", engine::token_type::personal);
+  const auto revoked = f.token(dev, "revoked", engine::token_type::personal);
+  bool used = false;
+
+  store.during_token_write = [&] { used = f.iam->authenticate_token(*renamed.secret).has_value(); };
+  expect(f.iam->rename_token(dev, renamed.record.id, "renamed-again"));
+  BOOST_TEST(used);
+
+  used = false;
+  store.during_token_write = [&] { used = f.iam->authenticate_token(*revoked.secret).has_value(); };
+  expect(f.iam->remove_member(f.owner, dev.member_id));
+  BOOST_TEST(used);
+  expect_failure(f.iam->authenticate_token(*revoked.secret), iam_errc::unauthorized);
+
+  BOOST_TEST(!f.iam->flush_last_used());
+  BOOST_TEST(store.last_use_written(renamed.record.id) > 0);
+  BOOST_TEST(store.last_use_written(revoked.record.id) > 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

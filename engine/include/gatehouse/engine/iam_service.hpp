@@ -73,9 +73,9 @@ struct token_view {
 };
 
 struct token_query {
-  std::string name;  // substring, case-insensitive; empty: any
-  std::optional<token_type> type;
-  std::string creator_id;
+  std::string name{};  // substring, case-insensitive; empty: any
+  std::optional<token_type> type{};
+  std::string creator_id{};
   std::size_t page_index = 0;
   std::size_t page_size = 10;
 };
