@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cow_map.hpp"
+
 namespace gatehouse::engine {
 
 std::string_view to_string(subject_kind k) noexcept {
@@ -252,38 +254,80 @@ std::string policy_entry::statements_json() const {
   return out;
 }
 
-template <class T>
-using by_id_map = std::unordered_map<std::string, std::shared_ptr<const T>>;
+/// Per organization: how many members, groups and policies it has, for the limits.
+struct organization_tally {
+  std::size_t members = 0;
+  std::size_t groups = 0;
+  std::size_t policies = 0;
+};
 
+/// Compiled rights by policy-set key ("id@generation|..."), shared by every member with the same
+/// effective policies. Entries die with the last member that uses them; expired ones are swept.
+class rights_cache {
+ public:
+  std::shared_ptr<const compiled_policy> find(const std::string& key) const {
+    const auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : it->second.lock();
+  }
+  void put(std::string key, const std::shared_ptr<const compiled_policy>& compiled) {
+    if (entries_.size() >= sweep_at_) {
+      std::erase_if(entries_, [](const auto& entry) { return entry.second.expired(); });
+      sweep_at_ = std::max<std::size_t>(1024, entries_.size() * 2);
+    }
+    entries_[std::move(key)] = compiled;
+  }
+
+ private:
+  std::unordered_map<std::string, std::weak_ptr<const compiled_policy>> entries_;
+  std::size_t sweep_at_ = 1024;
+};
+
+/// The key under which a member's email is unique within its organization.
+std::string email_key(std::string_view organization_id, std::string_view email) {
+  std::string key(organization_id);
+  key += '\n';
+  for (char c : email) key += fold(c);
+  return key;
+}
+
+/// One immutable snapshot of who is who. Edits go to a copy; the maps share unchanged storage
+/// with the snapshot they were copied from, and `derive` brings the derived indexes up to date
+/// by looking only at what the edit changed.
 struct directory {
-  by_id_map<organization_record> organizations;
-  by_id_map<member_record> members;
-  by_id_map<group_record> groups;
-  by_id_map<policy_entry> policies;  // built-ins and every organization's own
+  cow_map<organization_record> organizations;
+  cow_map<member_record> members;
+  cow_map<group_record> groups;
+  cow_map<policy_entry> policies;  // built-ins and every organization's own
   // Derived by `derive`:
-  std::unordered_map<std::string, std::vector<std::string>> member_groups;
-  std::unordered_map<std::string, std::shared_ptr<const compiled_policy>> rights;
-  std::unordered_map<std::string, std::shared_ptr<const compiled_policy>> compiled_by_key;
+  cow_map<std::vector<std::string>> member_groups;              // member id -> group ids
+  cow_map<compiled_policy> rights;                              // member id -> compiled rights
+  cow_map<member_record> members_by_email;                      // email_key -> member
+  std::unordered_map<std::string, organization_tally> tallies;  // organization id -> counts
 
   template <class T>
-  [[nodiscard]] const T* find(const by_id_map<T>& map, std::string_view id,
+  [[nodiscard]] const T* find(const cow_map<T>& map, std::string_view id,
                               std::string_view organization_id) const {
-    const auto it = map.find(std::string(id));
-    if (it == map.end()) return nullptr;
+    const T* found = map.find(id);
+    if (found == nullptr) return nullptr;
     if constexpr (std::is_same_v<T, policy_entry>) {
-      if (!it->second->builtin() && it->second->organization_id != organization_id) return nullptr;
+      if (!found->builtin() && found->organization_id != organization_id) return nullptr;
     } else if constexpr (!std::is_same_v<T, organization_record>) {
-      if (it->second->organization_id != organization_id) return nullptr;
+      if (found->organization_id != organization_id) return nullptr;
     }
-    return it->second.get();
+    return found;
+  }
+
+  [[nodiscard]] organization_tally tally(const std::string& organization_id) const {
+    const auto it = tallies.find(organization_id);
+    return it == tallies.end() ? organization_tally{} : it->second;
   }
 
   /// The member's effective policy ids: direct and through groups, each once, sorted.
   [[nodiscard]] std::vector<std::string> effective_policy_ids(const member_record& m) const {
     std::vector<std::string> ids = m.policy_ids;
-    if (const auto it = member_groups.find(m.id); it != member_groups.end()) {
-      for (const auto& g : it->second) {
-        const auto& group = *groups.at(g);
+    if (const auto* group_ids = member_groups.find(m.id)) {
+      for (const auto& g : *group_ids) {
+        const auto& group = groups.at(g);
         ids.insert(ids.end(), group.policy_ids.begin(), group.policy_ids.end());
       }
     }
@@ -293,42 +337,123 @@ struct directory {
     return ids;
   }
 
-  /// Recomputes the member-to-groups index and every member's compiled rights, reusing the
-  /// compiled structure of any policy set that `previous` already compiled.
-  void derive(const directory* previous) {
-    member_groups.clear();
-    for (const auto& [id, group] : groups) {
-      for (const auto& m : group->member_ids) member_groups[m].push_back(id);
+  /// Brings the derived indexes up to date after this copy of `previous` was edited, or builds
+  /// them when `previous` is empty. Only members whose effective policies may have changed get
+  /// their rights looked up again: the edited members, the members of edited groups, and the
+  /// holders of edited or deleted policies.
+  void derive(const directory& previous, rights_cache& cache) {
+    std::unordered_set<std::string> affected;
+    cow_map<group_record>::for_each_difference(
+        previous.groups, groups,
+        [&](const std::string& id, const group_record* before, const group_record* after) {
+          if (before) {
+            --tallies[before->organization_id].groups;
+            for (const auto& m : before->member_ids) {
+              affected.insert(m);
+              set_member_group(m, id, false);
+            }
+          }
+          if (after) {
+            ++tallies[after->organization_id].groups;
+            for (const auto& m : after->member_ids) {
+              affected.insert(m);
+              set_member_group(m, id, true);
+            }
+          }
+        });
+    cow_map<member_record>::for_each_difference(
+        previous.members, members,
+        [&](const std::string& id, const member_record* before, const member_record* after) {
+          affected.insert(id);
+          if (before) {
+            --tallies[before->organization_id].members;
+            members_by_email.erase(email_key(before->organization_id, before->email));
+          }
+          if (after) {
+            ++tallies[after->organization_id].members;
+            members_by_email.set(email_key(after->organization_id, after->email),
+                                 *members.find_ptr(id));
+          }
+        });
+    // A policy that is new cannot be attached to anyone yet; an edited or deleted one may be.
+    std::unordered_set<std::string> edited_policies;
+    cow_map<policy_entry>::for_each_difference(
+        previous.policies, policies,
+        [&](const std::string& id, const policy_entry* before, const policy_entry* after) {
+          if (before) {
+            if (!before->builtin()) --tallies[before->organization_id].policies;
+            edited_policies.insert(id);
+          }
+          if (after && !after->builtin()) ++tallies[after->organization_id].policies;
+        });
+    if (!edited_policies.empty()) {
+      const auto holds_edited = [&](const std::vector<std::string>& policy_ids) {
+        return std::any_of(policy_ids.begin(), policy_ids.end(),
+                           [&](const std::string& p) { return edited_policies.contains(p); });
+      };
+      groups.for_each([&](const std::string&, const group_record& g) {
+        if (holds_edited(g.policy_ids)) affected.insert(g.member_ids.begin(), g.member_ids.end());
+      });
+      members.for_each([&](const std::string& id, const member_record& m) {
+        if (holds_edited(m.policy_ids)) affected.insert(id);
+      });
     }
-    rights.clear();
-    compiled_by_key.clear();
-    for (const auto& [id, member] : members) {
-      const auto policy_ids = effective_policy_ids(*member);
-      std::string key;
-      for (const auto& p : policy_ids) {
-        key += p;
-        key += '@';
-        key += std::to_string(policies.at(p)->generation);
-        key += '|';
+    for (const auto& id : affected) {
+      const auto* member = members.find(id);
+      if (member == nullptr) {
+        rights.erase(id);
+      } else {
+        rights.set(id, compiled_rights(*member, cache));
       }
-      auto& compiled = compiled_by_key[key];
-      if (!compiled && previous) {
-        if (const auto it = previous->compiled_by_key.find(key);
-            it != previous->compiled_by_key.end()) {
-          compiled = it->second;
-        }
-      }
-      if (!compiled) {
-        std::vector<sourced_statement> statements;
-        for (const auto& p : policy_ids) {
-          for (const auto& s : policies.at(p)->view.statements) statements.push_back({p, s});
-        }
-        compiled = compile_or_deny_all(statements);
-      }
-      rights[id] = compiled;
     }
   }
+
+ private:
+  void set_member_group(const std::string& member_id, const std::string& group_id, bool in) {
+    const auto* current = member_groups.find(member_id);
+    std::vector<std::string> ids = current ? *current : std::vector<std::string>{};
+    std::erase(ids, group_id);
+    if (in) ids.push_back(group_id);
+    if (ids.empty()) {
+      member_groups.erase(member_id);
+    } else {
+      member_groups.set(member_id,
+                        std::make_shared<const std::vector<std::string>>(std::move(ids)));
+    }
+  }
+
+  std::shared_ptr<const compiled_policy> compiled_rights(const member_record& m,
+                                                         rights_cache& cache) const {
+    const auto policy_ids = effective_policy_ids(m);
+    std::string key;
+    for (const auto& p : policy_ids) {
+      key += p;
+      key += '@';
+      key += std::to_string(policies.at(p).generation);
+      key += '|';
+    }
+    if (auto compiled = cache.find(key)) return compiled;
+    std::vector<sourced_statement> statements;
+    for (const auto& p : policy_ids) {
+      for (const auto& s : policies.at(p).view.statements) statements.push_back({p, s});
+    }
+    auto compiled = compile_or_deny_all(statements);
+    cache.put(std::move(key), compiled);
+    return compiled;
+  }
 };
+
+/// Files `record` under its own id. The value is made before the key is read: in
+/// `map.set(r.id, make(std::move(r)))` the id could be read after it was moved from.
+template <class T>
+void put(cow_map<T>& map, T record) {
+  const auto value = std::make_shared<const T>(std::move(record));
+  if constexpr (std::is_same_v<T, policy_entry>) {
+    map.set(value->view.id, value);
+  } else {
+    map.set(value->id, value);
+  }
+}
 
 // ---- Token index ---------------------------------------------------------------------------
 
@@ -477,6 +602,9 @@ struct iam_service::state {
   token_index tokens;
   string_pool pool;
 
+  // Members with the same effective policies share compiled rights; guarded by `directory_write`.
+  rights_cache rights;
+
   // Identical statement sets share one compiled structure.
   std::mutex sets_lock;
   std::unordered_map<std::string, std::weak_ptr<const statement_set>> sets;
@@ -521,7 +649,7 @@ struct iam_service::state {
     std::vector<change> changes;
     auto result = edit(*next, changes);
     if (!result) return result;
-    next->derive(previous.get());
+    next->derive(*previous, rights);
     if (!changes.empty()) {
       if (const auto ec = store->commit(changes)) {
         return failure(iam_errc::storage_failure, ec.message());
@@ -628,13 +756,6 @@ outcome<void> check_name(std::string_view name, std::string_view field, std::siz
   return {};
 }
 
-template <class T>
-std::size_t count_in_organization(const by_id_map<T>& map, std::string_view organization_id) {
-  return static_cast<std::size_t>(std::count_if(map.begin(), map.end(), [&](const auto& entry) {
-    return entry.second->organization_id == organization_id;
-  }));
-}
-
 void append_unique(std::vector<std::string>& ids, std::string_view id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.emplace_back(id);
 }
@@ -650,10 +771,10 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
   auto s = std::make_unique<state>(std::move(store), std::move(token_key), limits);
   auto dir = std::make_shared<directory>();
   for (const auto& doc : builtins) {
-    dir->policies[doc.id] = std::make_shared<const policy_entry>(builtin_entry(doc));
+    put(dir->policies, builtin_entry(doc));
   }
   for (auto id : {owner_policy_id, administrator_policy_id, developer_policy_id}) {
-    if (!dir->policies.contains(std::string(id))) {
+    if (!dir->policies.contains(id)) {
       return failure(iam_errc::field_invalid, "built-in policy " + std::string(id) + " is missing");
     }
   }
@@ -677,20 +798,9 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
   if (!loaded) return failure(iam_errc::storage_failure, loaded.error().message());
   if (token_failure) return *token_failure;
 
-  // The id is copied before the record is moved: in `map[r.id] = f(std::move(r))` the right side
-  // is evaluated first (C++17), which would key every record by an empty id.
-  for (auto& o : loaded->organizations) {
-    const std::string id = o.id;
-    dir->organizations[id] = std::make_shared<const organization_record>(std::move(o));
-  }
-  for (auto& m : loaded->members) {
-    const std::string id = m.id;
-    dir->members[id] = std::make_shared<const member_record>(std::move(m));
-  }
-  for (auto& g : loaded->groups) {
-    const std::string id = g.id;
-    dir->groups[id] = std::make_shared<const group_record>(std::move(g));
-  }
+  for (auto& o : loaded->organizations) put(dir->organizations, std::move(o));
+  for (auto& m : loaded->members) put(dir->members, std::move(m));
+  for (auto& g : loaded->groups) put(dir->groups, std::move(g));
   for (auto& p : loaded->policies) {
     auto statements = parse_statements(p.statements_json, "statements", SIZE_MAX);
     if (!statements) {
@@ -703,9 +813,9 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
     e.created_at = p.created_at;
     e.updated_at = p.updated_at;
     e.generation = static_cast<std::uint64_t>(p.updated_at);
-    dir->policies[p.id] = std::make_shared<const policy_entry>(std::move(e));
+    put(dir->policies, std::move(e));
   }
-  dir->derive(nullptr);
+  dir->derive(directory{}, s->rights);
   s->current.store(std::move(dir));
   return std::unique_ptr<iam_service>(new iam_service(std::move(s)));
 }
@@ -741,9 +851,9 @@ outcome<caller> iam_service::authenticate_token(std::string_view secret) const {
     who.rights = permissions->compiled;
     return who;
   }
-  const auto rights = dir->rights.find(who.member_id);
-  if (rights == dir->rights.end()) return failure(iam_errc::unauthorized);
-  who.rights = rights->second;
+  const auto* rights = dir->rights.find_ptr(who.member_id);
+  if (rights == nullptr) return failure(iam_errc::unauthorized);
+  who.rights = *rights;
   if (!permissions->statements.empty()) who.scope = permissions->compiled;
   return who;
 }
@@ -758,17 +868,18 @@ outcome<caller> iam_service::authenticate_member(std::string_view member_id,
   who.id = member->id;
   who.organization_id = member->organization_id;
   who.member_id = member->id;
-  who.rights = dir->rights.at(member->id);
+  const auto* rights = dir->rights.find_ptr(member->id);
+  if (rights == nullptr) return failure(iam_errc::unauthorized);
+  who.rights = *rights;
   return who;
 }
 
 outcome<member_record> iam_service::find_member_by_email(std::string_view organization_id,
                                                          std::string_view email) const {
   const auto dir = state_->snapshot();
-  for (const auto& [id, m] : dir->members) {
-    if (m->organization_id == organization_id && equal_folded(m->email, email)) return *m;
-  }
-  return failure(iam_errc::not_found, "member");
+  const auto* m = dir->members_by_email.find(email_key(organization_id, email));
+  if (m == nullptr) return failure(iam_errc::not_found, "member");
+  return *m;
 }
 
 // ---- Decisions ---------------------------------------------------------------------------------
@@ -833,8 +944,8 @@ outcome<std::pair<organization_record, member_record>> iam_service::create_organ
   auto done = state_->mutate(
       [&](directory& d,
           std::vector<change>& changes) -> outcome<std::pair<organization_record, member_record>> {
-        d.organizations[org.id] = std::make_shared<const organization_record>(org);
-        d.members[owner.id] = std::make_shared<const member_record>(owner);
+        put(d.organizations, org);
+        put(d.members, owner);
         changes.push_back(put_organization{org});
         changes.push_back(put_member{owner});
         return std::pair{org, owner};
@@ -845,10 +956,11 @@ outcome<std::pair<organization_record, member_record>> iam_service::create_organ
 std::optional<organization_record> iam_service::find_organization_by_name(
     std::string_view name) const {
   const auto dir = state_->snapshot();
-  for (const auto& [id, o] : dir->organizations) {
-    if (o->name == name) return *o;
-  }
-  return std::nullopt;
+  std::optional<organization_record> found;
+  dir->organizations.for_each([&](const std::string&, const organization_record& o) {
+    if (o.name == name) found = o;
+  });
+  return found;
 }
 
 // ---- Members -----------------------------------------------------------------------------------
@@ -857,9 +969,9 @@ outcome<std::vector<member_record>> iam_service::list_members(const caller& who)
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
   const auto dir = state_->snapshot();
   std::vector<member_record> out;
-  for (const auto& [id, m] : dir->members) {
-    if (m->organization_id == who.organization_id) out.push_back(*m);
-  }
+  dir->members.for_each([&](const std::string&, const member_record& m) {
+    if (m.organization_id == who.organization_id) out.push_back(m);
+  });
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created_at < b.created_at; });
   return out;
 }
@@ -873,15 +985,11 @@ outcome<member_record> iam_service::add_member(const caller& who, new_member m) 
   auto id = new_id();
   if (!id) return id.error();
   return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<member_record> {
-    if (count_in_organization(d.members, who.organization_id) >=
-        state_->limits.max_members_per_organization) {
+    if (d.tally(who.organization_id).members >= state_->limits.max_members_per_organization) {
       return failure(iam_errc::limit_exceeded, "members per organization");
     }
-    for (const auto& [mid, existing] : d.members) {
-      if (existing->organization_id == who.organization_id &&
-          equal_folded(existing->email, m.email)) {
-        return failure(iam_errc::conflict, "a member with this email exists");
-      }
+    if (d.members_by_email.contains(email_key(who.organization_id, m.email))) {
+      return failure(iam_errc::conflict, "a member with this email exists");
     }
     for (const auto& p : m.policy_ids) {
       if (!d.find(d.policies, p, who.organization_id)) {
@@ -896,16 +1004,16 @@ outcome<member_record> iam_service::add_member(const caller& who, new_member m) 
     member_record record{*id, who.organization_id, m.email, {}, now_ms()};
     for (const auto& p : m.policy_ids) append_unique(record.policy_ids, p);
     if (m.policy_ids.empty() && m.group_ids.empty()) {
-      record.policy_ids = d.organizations.at(who.organization_id)->default_policy_ids;
+      record.policy_ids = d.organizations.at(who.organization_id).default_policy_ids;
     }
     for (const auto& g : m.group_ids) {
-      auto group = *d.groups.at(g);
+      auto group = d.groups.at(g);
       append_unique(group.member_ids, record.id);
       changes.push_back(put_group{group});
-      d.groups[g] = std::make_shared<const group_record>(std::move(group));
+      put(d.groups, std::move(group));
     }
     changes.insert(changes.begin(), put_member{record});
-    d.members[record.id] = std::make_shared<const member_record>(record);
+    put(d.members, record);
     return record;
   });
 }
@@ -920,15 +1028,13 @@ outcome<void> iam_service::remove_member(const caller& who, std::string_view mem
     const auto* member = d.find(d.members, member_id, who.organization_id);
     if (!member) return failure(iam_errc::not_found, "member");
     const std::string id = member->id;
-    for (auto& [gid, group] : d.groups) {
-      if (std::find(group->member_ids.begin(), group->member_ids.end(), id) ==
-          group->member_ids.end()) {
-        continue;
+    if (const auto* group_ids = d.member_groups.find(id)) {
+      for (const auto& gid : std::vector<std::string>(*group_ids)) {
+        auto changed = d.groups.at(gid);
+        std::erase(changed.member_ids, id);
+        changes.push_back(put_group{changed});
+        put(d.groups, std::move(changed));
       }
-      auto changed = *group;
-      std::erase(changed.member_ids, id);
-      changes.push_back(put_group{changed});
-      group = std::make_shared<const group_record>(std::move(changed));
     }
     d.members.erase(id);
     changes.push_back(erase_member{id});
@@ -977,7 +1083,7 @@ outcome<member_record> iam_service::attach_member_policy(const caller& who,
       std::erase(changed.policy_ids, policy_id);
     }
     changes.push_back(put_member{changed});
-    d.members[changed.id] = std::make_shared<const member_record>(changed);
+    put(d.members, changed);
     return changed;
   });
 }
@@ -986,7 +1092,7 @@ namespace {
 
 std::vector<policy_view> views_of(const directory& d, const member_record& m) {
   std::vector<policy_view> out;
-  for (const auto& id : d.effective_policy_ids(m)) out.push_back(d.policies.at(id)->view);
+  for (const auto& id : d.effective_policy_ids(m)) out.push_back(d.policies.at(id).view);
   return out;
 }
 
@@ -1014,9 +1120,9 @@ outcome<std::vector<group_record>> iam_service::list_groups(const caller& who) c
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
   const auto dir = state_->snapshot();
   std::vector<group_record> out;
-  for (const auto& [id, g] : dir->groups) {
-    if (g->organization_id == who.organization_id) out.push_back(*g);
-  }
+  dir->groups.for_each([&](const std::string&, const group_record& g) {
+    if (g.organization_id == who.organization_id) out.push_back(g);
+  });
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created_at < b.created_at; });
   return out;
 }
@@ -1031,18 +1137,18 @@ outcome<group_record> iam_service::create_group(const caller& who, std::string n
   auto id = new_id();
   if (!id) return id.error();
   return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<group_record> {
-    if (count_in_organization(d.groups, who.organization_id) >=
-        state_->limits.max_groups_per_organization) {
+    if (d.tally(who.organization_id).groups >= state_->limits.max_groups_per_organization) {
       return failure(iam_errc::limit_exceeded, "groups per organization");
     }
-    for (const auto& [gid, g] : d.groups) {
-      if (g->organization_id == who.organization_id && equal_folded(g->name, name)) {
-        return failure(iam_errc::name_used, "name");
-      }
-    }
+    bool name_used = false;
+    d.groups.for_each([&](const std::string&, const group_record& g) {
+      name_used =
+          name_used || (g.organization_id == who.organization_id && equal_folded(g.name, name));
+    });
+    if (name_used) return failure(iam_errc::name_used, "name");
     group_record g{*id, who.organization_id, name, description, {}, {}, now_ms()};
     changes.push_back(put_group{g});
-    d.groups[g.id] = std::make_shared<const group_record>(g);
+    put(d.groups, g);
     return g;
   });
 }
@@ -1076,7 +1182,7 @@ outcome<group_record> iam_service::change_group(const caller& who, std::string_v
       }
     }
     changes.push_back(put_group{changed});
-    d.groups[changed.id] = std::make_shared<const group_record>(changed);
+    put(d.groups, changed);
     return changed;
   });
 }
@@ -1099,9 +1205,9 @@ outcome<std::vector<policy_view>> iam_service::list_policies(const caller& who) 
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
   const auto dir = state_->snapshot();
   std::vector<const policy_entry*> visible;
-  for (const auto& [id, p] : dir->policies) {
-    if (p->builtin() || p->organization_id == who.organization_id) visible.push_back(p.get());
-  }
+  dir->policies.for_each([&](const std::string&, const policy_entry& p) {
+    if (p.builtin() || p.organization_id == who.organization_id) visible.push_back(&p);
+  });
   std::sort(visible.begin(), visible.end(), [](auto* a, auto* b) {
     return std::tuple(!a->builtin(), a->created_at, a->view.name) <
            std::tuple(!b->builtin(), b->created_at, b->view.name);
@@ -1135,15 +1241,18 @@ outcome<policy_view> iam_service::create_policy(const caller& who, std::string n
   auto id = new_id();
   if (!id) return id.error();
   return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<policy_view> {
-    if (count_in_organization(d.policies, who.organization_id) >=
-        state_->limits.max_policies_per_organization) {
+    if (d.tally(who.organization_id).policies >= state_->limits.max_policies_per_organization) {
       return failure(iam_errc::limit_exceeded, "policies per organization");
     }
-    for (const auto& [pid, p] : d.policies) {
-      if (!p->builtin() && p->organization_id != who.organization_id) continue;
-      if (p->view.key == key) return failure(iam_errc::key_used, "key");
-      if (equal_folded(p->view.name, name)) return failure(iam_errc::name_used, "name");
-    }
+    bool key_used = false;
+    bool name_used = false;
+    d.policies.for_each([&](const std::string&, const policy_entry& p) {
+      if (!p.builtin() && p.organization_id != who.organization_id) return;
+      key_used = key_used || p.view.key == key;
+      name_used = name_used || equal_folded(p.view.name, name);
+    });
+    if (key_used) return failure(iam_errc::key_used, "key");
+    if (name_used) return failure(iam_errc::name_used, "name");
     policy_entry e;
     e.view = {*id, key, name, description, "CustomerManaged", {}};
     e.organization_id = who.organization_id;
@@ -1151,7 +1260,7 @@ outcome<policy_view> iam_service::create_policy(const caller& who, std::string n
     e.generation = 1;
     changes.push_back(put_policy{e.record()});
     auto view = e.view;
-    d.policies[view.id] = std::make_shared<const policy_entry>(std::move(e));
+    put(d.policies, std::move(e));
     return view;
   });
 }
@@ -1172,7 +1281,7 @@ outcome<policy_view> iam_service::set_policy_statements(const caller& who,
     changed.generation = static_cast<std::uint64_t>(changed.updated_at);
     changes.push_back(put_policy{changed.record()});
     auto view = changed.view;
-    d.policies[view.id] = std::make_shared<const policy_entry>(std::move(changed));
+    put(d.policies, std::move(changed));
     return view;
   });
 }
@@ -1184,21 +1293,28 @@ outcome<void> iam_service::delete_policy(const caller& who, std::string_view pol
     if (!p) return failure(iam_errc::not_found, "policy");
     if (p->builtin()) return failure(iam_errc::sys_managed_policy);
     const std::string id = p->view.id;
-    for (auto& [mid, m] : d.members) {
-      if (std::find(m->policy_ids.begin(), m->policy_ids.end(), id) == m->policy_ids.end())
-        continue;
-      auto changed = *m;
-      std::erase(changed.policy_ids, id);
-      changes.push_back(put_member{changed});
-      m = std::make_shared<const member_record>(std::move(changed));
+    // Detached from every holder in the same commit; collected first, since the maps cannot be
+    // edited while they are walked.
+    const auto holds = [&](const std::vector<std::string>& ids) {
+      return std::find(ids.begin(), ids.end(), id) != ids.end();
+    };
+    std::vector<member_record> members;
+    d.members.for_each([&](const std::string&, const member_record& m) {
+      if (holds(m.policy_ids)) members.push_back(m);
+    });
+    std::vector<group_record> groups;
+    d.groups.for_each([&](const std::string&, const group_record& g) {
+      if (holds(g.policy_ids)) groups.push_back(g);
+    });
+    for (auto& m : members) {
+      std::erase(m.policy_ids, id);
+      changes.push_back(put_member{m});
+      put(d.members, std::move(m));
     }
-    for (auto& [gid, g] : d.groups) {
-      if (std::find(g->policy_ids.begin(), g->policy_ids.end(), id) == g->policy_ids.end())
-        continue;
-      auto changed = *g;
-      std::erase(changed.policy_ids, id);
-      changes.push_back(put_group{changed});
-      g = std::make_shared<const group_record>(std::move(changed));
+    for (auto& g : groups) {
+      std::erase(g.policy_ids, id);
+      changes.push_back(put_group{g});
+      put(d.groups, std::move(g));
     }
     d.policies.erase(id);
     changes.push_back(erase_policy{id});
@@ -1213,14 +1329,18 @@ outcome<void> iam_service::replace_builtins(std::vector<policy::policy_document>
     }
   }
   return state_->mutate([&](directory& d, std::vector<change>&) -> outcome<void> {
-    std::erase_if(d.policies, [](const auto& entry) { return entry.second->builtin(); });
+    std::vector<std::string> old_builtins;
+    d.policies.for_each([&](const std::string& id, const policy_entry& p) {
+      if (p.builtin()) old_builtins.push_back(id);
+    });
+    for (const auto& id : old_builtins) d.policies.erase(id);
     for (const auto& doc : builtins) {
       if (d.policies.contains(doc.id)) {
         return failure(iam_errc::conflict, "built-in policy id " + doc.id + " is taken");
       }
       auto e = builtin_entry(doc);
       e.generation = static_cast<std::uint64_t>(now_ms());
-      d.policies[doc.id] = std::make_shared<const policy_entry>(std::move(e));
+      put(d.policies, std::move(e));
     }
     return {};
   });
