@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 namespace gatehouse::bench {
 
@@ -32,6 +33,13 @@ inline void field(json_writer& w, const char* key, bool value) {
 inline void field(json_writer& w, const char* key, std::string_view value) {
   w.Key(key);
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+inline void numbers(json_writer& w, const char* key, const std::vector<double>& values) {
+  w.Key(key);
+  w.StartArray();
+  for (const double v : values) w.Double(round1(v));
+  w.EndArray();
 }
 
 }  // namespace gatehouse::bench

@@ -1,6 +1,7 @@
 // gatehouse-bench: subcommand dispatch (decide, contains, compile, generate, generate-contains,
-// suite, tokens). Exit codes: 0 success, 1 a check failed (disagreement, wrong containment), 2 bad
-// input.
+// suite, tokens, directory). Exit codes: 0 success, 1 a check failed (disagreement, wrong
+// containment), 2 bad input.
+#include "directory.hpp"
 #include "inputs.hpp"
 #include "runs.hpp"
 #include "suite.hpp"
@@ -39,6 +40,9 @@ commands:
   tokens    [--tokens N] [--sample M] [--rounds R] [--dir DIR] [--policies DIR] [--out FILE]
             [--budget-ms MS]   write N tokens to SQLite, time loading them into the service,
             memory per token, and token authentication; one JSON object
+  directory [--members N] [--policies DIR] [--out FILE]
+            fill one organization to N members through the service, timing each addition,
+            then time policy, group and member changes at that size; one JSON object
 
 Run `gatehouse-bench <command> --help` for a command's options.
 )";
@@ -265,6 +269,31 @@ int tokens_command(const command_line& cl) {
   return 0;
 }
 
+int directory_command(const command_line& cl) {
+  directory_options d;
+  d.policies_dir = GATEHOUSE_POLICIES_DIR;
+  std::string out_path;
+  po::options_description options("options");
+  options.add_options()("members", po::value(&d.members)->default_value(d.members),
+                        "members at the end, the owner included (at least 2,000)")(
+      "policies", po::value(&d.policies_dir)->default_value(d.policies_dir),
+      "the built-in policies")("out", po::value(&out_path),
+                               "write the JSON object to FILE as well as printing it");
+  po::variables_map vm;
+  if (!parse(cl, "directory", options, vm)) return 0;
+  if (d.members < 2'000) throw po::error("--members must be at least 2,000");
+  const auto result = run_directory(d);
+  const auto json = to_json(result);
+  if (!out_path.empty()) write_text_file(out_path, json + "\n");
+  std::puts(json.c_str());
+  if (result.mismatches > 0) {
+    std::fprintf(stderr, "gatehouse-bench directory: %zu decisions missed a change\n",
+                 result.mismatches);
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace gatehouse::bench
 
@@ -282,6 +311,7 @@ int main(int argc, char** argv) {
       {"generate-contains", generate_contains_command},
       {"suite", suite_command},
       {"tokens", tokens_command},
+      {"directory", directory_command},
   };
   const auto command = commands.find(std::string_view(argv[1]));
   if (command == commands.end()) {

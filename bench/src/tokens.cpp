@@ -4,6 +4,7 @@
 // process's memory (never written anywhere) to authenticate with.
 #include "tokens.hpp"
 
+#include "failures.hpp"
 #include "json_fields.hpp"
 
 #include <gatehouse/engine/data_directory.hpp>
@@ -38,20 +39,6 @@ constexpr std::array<std::string_view, 3> service_permissions = {
     R"([{"id":"toggle","effect":"allow","actions":["ToggleFlag"],"resources":["project/web:env/dev:flag/*"],"resourceType":"flag"}])",
     R"([{"id":"segments","effect":"allow","actions":["UpdateSegmentTargetingUsers"],"resources":["project/*:env/*:segment/*"],"resourceType":"segment"}])",
 };
-
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-template <typename T, typename E>
-T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
-  if (!r) {
-    if constexpr (std::is_same_v<E, engine::failure>) {
-      fail(what + ": " + r.error().detail);
-    } else {
-      fail(what + ": " + r.error().message());
-    }
-  }
-  return std::move(*r);
-}
 
 /// Heap in use (small and mmapped blocks), as glibc counts it; signed, for differences.
 double heap_in_use() {
@@ -185,13 +172,6 @@ class workspace {
   fs::path path_;
   bool owned_ = false;
 };
-
-void numbers(json_writer& w, const char* key, const std::vector<double>& values) {
-  w.Key(key);
-  w.StartArray();
-  for (const double v : values) w.Double(round1(v));
-  w.EndArray();
-}
 
 std::unique_ptr<engine::iam_service> open_service(const std::string& db,
                                                   const engine::server_key& key,

@@ -339,27 +339,34 @@ struct directory {
 
   /// Brings the derived indexes up to date after this copy of `previous` was edited, or builds
   /// them when `previous` is empty. Only members whose effective policies may have changed get
-  /// their rights looked up again: the edited members, the members of edited groups, and the
-  /// holders of edited or deleted policies.
+  /// their rights looked up again: the edited members, the members who joined or left a group,
+  /// every member of a group whose policies changed, and the holders of edited or deleted
+  /// policies.
   void derive(const directory& previous, rights_cache& cache) {
     std::unordered_set<std::string> affected;
     cow_map<group_record>::for_each_difference(
         previous.groups, groups,
         [&](const std::string& id, const group_record* before, const group_record* after) {
-          if (before) {
-            --tallies[before->organization_id].groups;
-            for (const auto& m : before->member_ids) {
-              affected.insert(m);
-              set_member_group(m, id, false);
-            }
+          static const std::vector<std::string> none;
+          const auto& was = before ? before->member_ids : none;
+          const auto& is = after ? after->member_ids : none;
+          if (before) --tallies[before->organization_id].groups;
+          if (after) ++tallies[after->organization_id].groups;
+          // Members who joined or left; when the group's policies changed, everyone in it.
+          const std::unordered_set<std::string_view> was_set(was.begin(), was.end());
+          const std::unordered_set<std::string_view> is_set(is.begin(), is.end());
+          for (const auto& m : was) {
+            if (is_set.contains(m)) continue;
+            set_member_group(m, id, false);
+            affected.insert(m);
           }
-          if (after) {
-            ++tallies[after->organization_id].groups;
-            for (const auto& m : after->member_ids) {
-              affected.insert(m);
-              set_member_group(m, id, true);
-            }
+          for (const auto& m : is) {
+            if (was_set.contains(m)) continue;
+            set_member_group(m, id, true);
+            affected.insert(m);
           }
+          if (before && after && before->policy_ids == after->policy_ids) return;
+          affected.insert(is.begin(), is.end());
         });
     cow_map<member_record>::for_each_difference(
         previous.members, members,

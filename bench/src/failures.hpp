@@ -1,0 +1,31 @@
+// Failing a measurement: an engine or store failure ends the run with std::runtime_error, which
+// main reports on stderr with exit code 1.
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <gatehouse/engine/errors.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace gatehouse::bench {
+
+[[noreturn]] inline void fail(const std::string& what) { throw std::runtime_error(what); }
+
+/// The value of `r` (if it has one), or a failure naming `what` and the error.
+template <typename T, typename E>
+T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
+  if (!r) {
+    if constexpr (std::is_same_v<E, engine::failure>) {
+      fail(what + ": " + r.error().detail);
+    } else {
+      fail(what + ": " + r.error().message());
+    }
+  }
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+}  // namespace gatehouse::bench
