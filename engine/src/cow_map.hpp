@@ -138,6 +138,9 @@ class cow_map {
 
   // A branch or shard held by this map alone is edited in place: nobody else can see it. Any
   // other is copied first. A map being edited is private to its writer, so no count can rise.
+  // The writer must keep the map it copied from alive until it is done (iam_service's mutate
+  // holds the previous snapshot): every node the copy started with then counts at least 2,
+  // and a count of 1 can only be a node this edit made.
   template <class Node>
   static Node& owned(std::shared_ptr<Node>& p) {
     if (!p) {

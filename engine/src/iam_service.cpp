@@ -374,7 +374,10 @@ struct directory {
           affected.insert(id);
           if (before) {
             --tallies[before->organization_id].members;
-            members_by_email.erase(email_key(before->organization_id, before->email));
+            // Only its own entry: another member's (a duplicate in case only, from an older
+            // store) stays findable.
+            const auto key = email_key(before->organization_id, before->email);
+            if (members_by_email.find(key) == before) members_by_email.erase(key);
           }
           if (after) {
             ++tallies[after->organization_id].members;
@@ -1336,9 +1339,14 @@ outcome<void> iam_service::replace_builtins(std::vector<policy::policy_document>
     }
   }
   return state_->mutate([&](directory& d, std::vector<change>&) -> outcome<void> {
+    // Generations only grow, even for two reloads in one millisecond: a reused generation would
+    // hand members the rights compiled from the old statements.
+    std::uint64_t generation = static_cast<std::uint64_t>(now_ms());
     std::vector<std::string> old_builtins;
     d.policies.for_each([&](const std::string& id, const policy_entry& p) {
-      if (p.builtin()) old_builtins.push_back(id);
+      if (!p.builtin()) return;
+      old_builtins.push_back(id);
+      generation = std::max(generation, p.generation + 1);
     });
     for (const auto& id : old_builtins) d.policies.erase(id);
     for (const auto& doc : builtins) {
@@ -1346,7 +1354,7 @@ outcome<void> iam_service::replace_builtins(std::vector<policy::policy_document>
         return failure(iam_errc::conflict, "built-in policy id " + doc.id + " is taken");
       }
       auto e = builtin_entry(doc);
-      e.generation = static_cast<std::uint64_t>(now_ms());
+      e.generation = generation;
       put(d.policies, std::move(e));
     }
     return {};

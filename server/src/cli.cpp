@@ -508,17 +508,20 @@ std::optional<std::vector<policy::policy_document>> load_builtins(std::string_vi
 }
 
 /// SIGHUP: loads the built-in policies of `dir` again and swaps them in whole, or keeps the old
-/// ones.
+/// ones. Catches what it calls: the listener must go on waiting for signals after a failed reload.
 server::reload_outcome reload_builtins(engine::iam_service& iam, const std::string& dir) {
-  auto loaded = engine::load_builtin_policies(dir);
-  if (!loaded) {
-    return {false, "built-in policies not reloaded, the old ones stay: " + loaded.error().detail};
+  constexpr std::string_view kept = "built-in policies not reloaded, the old ones stay: ";
+  try {
+    auto loaded = engine::load_builtin_policies(dir);
+    if (!loaded) return {false, std::string(kept) + loaded.error().detail};
+    const auto count = loaded->size();
+    if (auto replaced = iam.replace_builtins(std::move(*loaded)); !replaced) {
+      return {false, std::string(kept) + replaced.error().detail};
+    }
+    return {true, "reloaded " + count_of(count, "built-in policy file") + " from " + dir};
+  } catch (const std::exception& e) {
+    return {false, std::string(kept) + e.what()};
   }
-  const auto count = loaded->size();
-  if (auto replaced = iam.replace_builtins(std::move(*loaded)); !replaced) {
-    return {false, "built-in policies not reloaded, the old ones stay: " + replaced.error().detail};
-  }
-  return {true, "reloaded " + count_of(count, "built-in policy file") + " from " + dir};
 }
 
 /// Reads a PEM public key file; the key is public, but a huge file is certainly not one.
