@@ -73,6 +73,22 @@ void add_timing_options(po::options_description& options, std::size_t& iteration
       "time budget of one timed measurement, in milliseconds");
 }
 
+/// The options of the commands that run the IAM service: its built-in policies, and a file to
+/// keep the result in.
+void add_service_options(po::options_description& options, std::string& policies_dir,
+                         std::string& out_path) {
+  policies_dir = GATEHOUSE_POLICIES_DIR;
+  options.add_options()("policies", po::value(&policies_dir)->default_value(policies_dir),
+                        "the built-in policies")(
+      "out", po::value(&out_path), "write the JSON object to FILE as well as printing it");
+}
+
+/// Prints the result object, and writes it to `out_path` too when one was given.
+void emit(const std::string& json, const std::string& out_path) {
+  if (!out_path.empty()) write_text_file(out_path, json + "\n");
+  std::puts(json.c_str());
+}
+
 timing_limits limits_from(std::size_t iterations, unsigned budget_ms, bool slow) {
   timing_limits limits;
   limits.max_batches = std::max<std::size_t>(iterations, 1);
@@ -233,7 +249,6 @@ int suite_command(const command_line& cl) {
 
 int tokens_command(const command_line& cl) {
   tokens_options t;
-  t.policies_dir = GATEHOUSE_POLICIES_DIR;
   std::string out_path;
   unsigned budget_ms = 0;
   po::options_description options("options");
@@ -245,20 +260,16 @@ int tokens_command(const command_line& cl) {
       "loads and authentication measurements; the best is reported")(
       "dir", po::value(&t.dir),
       "folder for the two databases, kept afterwards (default: a temporary folder, removed)")(
-      "policies", po::value(&t.policies_dir)->default_value(t.policies_dir),
-      "the built-in policies")("out", po::value(&out_path),
-                               "write the JSON object to FILE as well as printing it")(
       "budget-ms", po::value(&budget_ms)->default_value(1'000),
       "time budget of one timed measurement, in milliseconds");
+  add_service_options(options, t.policies_dir, out_path);
   po::variables_map vm;
   if (!parse(cl, "tokens", options, vm)) return 0;
   if (t.rounds == 0) throw po::error("--rounds must be at least 1");
   if (t.sample == 0) throw po::error("--sample must be at least 1");
   t.limits = limits_from(20'000, budget_ms, false);
   const auto result = run_tokens(t);
-  const auto json = to_json(result);
-  if (!out_path.empty()) write_text_file(out_path, json + "\n");
-  std::puts(json.c_str());
+  emit(to_json(result), out_path);
   if (result.mismatches > 0) {
     std::fprintf(stderr,
                  "gatehouse-bench tokens: %zu sample secrets did not authenticate as "
@@ -271,21 +282,16 @@ int tokens_command(const command_line& cl) {
 
 int directory_command(const command_line& cl) {
   directory_options d;
-  d.policies_dir = GATEHOUSE_POLICIES_DIR;
   std::string out_path;
   po::options_description options("options");
   options.add_options()("members", po::value(&d.members)->default_value(d.members),
-                        "members at the end, the owner included (at least 2,000)")(
-      "policies", po::value(&d.policies_dir)->default_value(d.policies_dir),
-      "the built-in policies")("out", po::value(&out_path),
-                               "write the JSON object to FILE as well as printing it");
+                        "members at the end, the owner included (at least 2,000)");
+  add_service_options(options, d.policies_dir, out_path);
   po::variables_map vm;
   if (!parse(cl, "directory", options, vm)) return 0;
   if (d.members < 2'000) throw po::error("--members must be at least 2,000");
   const auto result = run_directory(d);
-  const auto json = to_json(result);
-  if (!out_path.empty()) write_text_file(out_path, json + "\n");
-  std::puts(json.c_str());
+  emit(to_json(result), out_path);
   if (result.mismatches > 0) {
     std::fprintf(stderr, "gatehouse-bench directory: %zu decisions missed a change\n",
                  result.mismatches);

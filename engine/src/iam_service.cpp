@@ -261,26 +261,33 @@ struct organization_tally {
   std::size_t policies = 0;
 };
 
-/// Compiled rights by policy-set key ("id@generation|..."), shared by every member with the same
-/// effective policies. Entries die with the last member that uses them; expired ones are swept.
-class rights_cache {
+/// Shared immutable values by key, held weakly: an entry serves as long as someone else holds
+/// its value. Entries left expired (values replaced, deleted or refused) are swept whenever the
+/// map has doubled since the last sweep, so callers cannot grow it without bound. Not
+/// thread-safe: its owner guards it.
+template <class T>
+class weak_cache {
  public:
-  std::shared_ptr<const compiled_policy> find(const std::string& key) const {
+  [[nodiscard]] std::shared_ptr<const T> find(const std::string& key) const {
     const auto it = entries_.find(key);
     return it == entries_.end() ? nullptr : it->second.lock();
   }
-  void put(std::string key, const std::shared_ptr<const compiled_policy>& compiled) {
+  void put(std::string key, const std::shared_ptr<const T>& value) {
     if (entries_.size() >= sweep_at_) {
       std::erase_if(entries_, [](const auto& entry) { return entry.second.expired(); });
       sweep_at_ = std::max<std::size_t>(1024, entries_.size() * 2);
     }
-    entries_[std::move(key)] = compiled;
+    entries_[std::move(key)] = value;
   }
 
  private:
-  std::unordered_map<std::string, std::weak_ptr<const compiled_policy>> entries_;
+  std::unordered_map<std::string, std::weak_ptr<const T>> entries_;
   std::size_t sweep_at_ = 1024;
 };
+
+/// Compiled rights by policy-set key ("id@generation|..."), shared by every member with the same
+/// effective policies.
+using rights_cache = weak_cache<compiled_policy>;
 
 /// The key under which a member's email is unique within its organization.
 std::string email_key(std::string_view organization_id, std::string_view email) {
@@ -617,8 +624,7 @@ struct iam_service::state {
 
   // Identical statement sets share one compiled structure.
   std::mutex sets_lock;
-  std::unordered_map<std::string, std::weak_ptr<const statement_set>> sets;
-  std::size_t sets_sweep_at = 1024;
+  weak_cache<statement_set> sets;
 
   state(std::unique_ptr<engine::store> s, server_key key, iam_limits l)
       : store(std::move(s)), hasher(std::move(key)), limits(l) {}
@@ -631,21 +637,13 @@ struct iam_service::state {
                                                                std::string_view field) {
     {
       std::lock_guard lock(sets_lock);
-      if (const auto it = sets.find(json); it != sets.end()) {
-        if (auto set = it->second.lock()) return set;
-      }
+      if (auto set = sets.find(json)) return set;
     }
     auto parsed = parse_statements(json, field, limits.max_statements);
     if (!parsed) return parsed.error();
     auto set = make_statement_set(json, std::move(*parsed));
     std::lock_guard lock(sets_lock);
-    // Refused or deleted statement sets leave expired entries; sweep them whenever the cache
-    // has doubled since the last sweep, so callers cannot grow it without bound.
-    if (sets.size() >= sets_sweep_at) {
-      std::erase_if(sets, [](const auto& entry) { return entry.second.expired(); });
-      sets_sweep_at = std::max<std::size_t>(1024, sets.size() * 2);
-    }
-    sets[std::move(json)] = set;
+    sets.put(std::move(json), set);
     return set;
   }
 
