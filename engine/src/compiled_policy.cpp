@@ -9,12 +9,15 @@
 // resource name's depth times the glob edges met on the way, not by the statement count.
 #include <gatehouse/engine/compiled_policy.hpp>
 
+#include <gatehouse/policy/glob.hpp>
+
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cassert>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -34,49 +37,44 @@ std::string_view to_string(decision d) noexcept {
 }
 
 std::string describe(const compile_error& e, std::span<const sourced_statement> statements) {
+  using reason = compile_error::reason;
   std::string out = "statement " + std::to_string(e.statement_index);
-  if (e.statement_index < statements.size()) {
-    const auto& s = statements[e.statement_index];
-    out += " (\"" + s.statement.id + "\" of policy \"" + s.policy_id + "\")";
-    if (e.what == compile_error::reason::unknown_action &&
-        e.item_index < s.statement.actions.size()) {
-      return out + ": unknown action \"" + s.statement.actions[e.item_index] + "\"";
-    }
-    if (e.what == compile_error::reason::too_deep) {
-      return out + ": resource pattern " + std::to_string(e.item_index) + " has more than " +
-             std::to_string(compiled_policy::max_pattern_depth) + " segments";
-    }
-    if (e.item_index < s.statement.resources.size()) {
-      return out + ": resource \"" + s.statement.resources[e.item_index] +
-             "\" does not parse at offset " + std::to_string(e.rn.offset) + ": " +
-             policy::make_error_code(e.rn.code).message();
-    }
+  if (e.statement_index >= statements.size()) return out + ": does not compile";
+  const auto& s = statements[e.statement_index];
+  out += " (\"" + s.statement.id + "\" of policy \"" + s.policy_id + "\")";
+  const auto resource = [&] {
+    return e.item_index < s.statement.resources.size()
+               ? "resource pattern " + std::to_string(e.item_index)
+               : std::string("a resource pattern");
+  };
+  switch (e.what) {
+    case reason::unknown_action:
+      if (e.item_index < s.statement.actions.size()) {
+        return out + ": unknown action \"" + s.statement.actions[e.item_index] + "\"";
+      }
+      return out + ": unknown action";
+    case reason::too_deep:
+      return out + ": " + resource() + " has more than " +
+             std::to_string(policy::max_pattern_segments) + " segments";
+    case reason::pattern_too_long:
+      return out + ": " + resource() + " is longer than " +
+             std::to_string(policy::max_pattern_bytes) + " bytes";
+    case reason::too_many_tags:
+      return out + ": " + resource() + " has a segment with more than " +
+             std::to_string(policy::max_segment_tags) + " tags";
+    case reason::too_many_actions:
+      return out + ": more than " + std::to_string(policy::max_statement_actions) + " actions";
+    case reason::too_many_resources:
+      return out + ": more than " + std::to_string(policy::max_statement_resources) + " resources";
+    case reason::bad_resource:
+      break;
+  }
+  if (e.item_index < s.statement.resources.size()) {
+    return out + ": resource \"" + s.statement.resources[e.item_index] +
+           "\" does not parse at offset " + std::to_string(e.rn.offset) + ": " +
+           policy::make_error_code(e.rn.code).message();
   }
   return out + ": does not compile";
-}
-
-bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  // Greedy match with backtracking to the last star: linear for one star, O(n*m) at worst.
-  std::size_t p = 0;
-  std::size_t t = 0;
-  std::size_t star = std::string_view::npos;
-  std::size_t resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 struct compiled_policy::text_ref {
@@ -264,6 +262,81 @@ std::size_t split_segments(std::string_view resource, std::span<rn_segment> out)
 
 }  // namespace
 
+namespace {
+
+// The same glob with every run of stars as one star: it matches the same texts, and is the form
+// edges are keyed and tested by.
+std::string collapse_stars(std::string_view glob) {
+  std::string out;
+  out.reserve(glob.size());
+  for (const char c : glob) {
+    if (c != '*' || out.empty() || out.back() != '*') out += c;
+  }
+  return out;
+}
+
+// The actions that a deny which failed to compile denies everywhere: each listed name's id, where
+// an unknown name is the unlisted id that a request naming it resolves to.
+policy::action_set lenient_actions(const policy::statement& s) noexcept {
+  if (s.resource_type == "*") return policy::all_actions;
+  policy::action_set actions = 0;
+  for (const auto& name : s.actions) {
+    actions |= name == policy::any_action ? policy::all_actions : bit_of(policy::find_action(name));
+  }
+  return actions;
+}
+
+using pattern_cache = std::unordered_map<std::string_view, policy::resource_pattern>;
+
+// Resolves the actions and resource patterns of `source` (statement `index`) into `out`, within
+// the size limits; identical pattern texts are common across statements and parsed once.
+std::optional<compile_error> resolve(const policy::statement& source, std::size_t index,
+                                     pattern_cache& parsed, compiled_statement& out) {
+  using reason = compile_error::reason;
+  if (source.actions.size() > policy::max_statement_actions) {
+    return compile_error{reason::too_many_actions, index, 0, {}};
+  }
+  if (source.resources.size() > policy::max_statement_resources) {
+    return compile_error{reason::too_many_resources, index, 0, {}};
+  }
+  for (std::size_t r = 0; r < source.resources.size(); ++r) {
+    if (source.resources[r].size() > policy::max_pattern_bytes) {
+      return compile_error{reason::pattern_too_long, index, r, {}};
+    }
+  }
+  if (out.universal) return std::nullopt;  // matches everything; nothing else is consulted
+  for (std::size_t a = 0; a < source.actions.size(); ++a) {
+    const auto& name = source.actions[a];
+    if (name == policy::any_action) {
+      out.actions = policy::all_actions;
+      continue;
+    }
+    const auto id = policy::find_action(name);
+    if (id == policy::unlisted_action) return compile_error{reason::unknown_action, index, a, {}};
+    out.actions |= bit_of(id);
+  }
+  for (std::size_t r = 0; r < source.resources.size(); ++r) {
+    auto it = parsed.find(source.resources[r]);
+    if (it == parsed.end()) {
+      auto pattern = policy::parse_resource_pattern(source.resources[r]);
+      if (!pattern) return compile_error{reason::bad_resource, index, r, pattern.error()};
+      if (pattern->segments.size() > policy::max_pattern_segments) {
+        return compile_error{reason::too_deep, index, r, {}};
+      }
+      for (const auto& segment : pattern->segments) {
+        if (segment.tags.size() > policy::max_segment_tags) {
+          return compile_error{reason::too_many_tags, index, r, {}};
+        }
+      }
+      it = parsed.emplace(source.resources[r], std::move(*pattern)).first;
+    }
+    out.patterns.push_back(it->second);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 // The builder keeps a mutable trie keyed by canonical segment text, then lays it out flat.
 struct compiled_policy::builder {
   struct build_edge {
@@ -285,25 +358,36 @@ struct compiled_policy::builder {
     std::vector<build_terminal> terminals;
     std::vector<build_edge> edges;
   };
+  struct pending_slot {
+    std::uint32_t parent;
+    text_ref path;
+    std::uint32_t begin;
+    std::uint32_t end;
+  };
 
   std::vector<build_node> nodes{1};
   std::unordered_map<std::string, std::uint32_t> children;
   std::string key;
+  /// Literal edge groups, filed into the hash table once every node is laid out.
+  std::vector<pending_slot> slots;
 
   std::uint32_t child_of(std::uint32_t parent, const policy::segment_pattern& segment) {
-    // Tag order and repetition never change a match, so they do not split edges.
-    std::vector<std::string> tags = segment.tags;
+    // Tag order, repetition and runs of stars never change a match, so they do not split edges.
+    std::vector<std::string> tags;
+    tags.reserve(segment.tags.size());
+    for (const auto& tag : segment.tags) tags.push_back(collapse_stars(tag));
     std::sort(tags.begin(), tags.end());
     tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    std::string path = collapse_stars(segment.path);
     key.assign(reinterpret_cast<const char*>(&parent), sizeof parent);
-    key += segment.path;
+    key += path;
     for (const auto& tag : tags) {
       key += ';';
       key += tag;
     }
     const auto [it, inserted] = children.try_emplace(key, static_cast<std::uint32_t>(nodes.size()));
     if (inserted) {
-      nodes[parent].edges.push_back({it->second, segment.path, std::move(tags)});
+      nodes[parent].edges.push_back({it->second, std::move(path), std::move(tags)});
       nodes.emplace_back().parent = parent;
     }
     return it->second;
@@ -320,139 +404,63 @@ struct compiled_policy::builder {
     }
     (deny ? node.here_deny : node.here_allow) |= actions;
   }
-};
 
-compiled_policy::compiled_policy() = default;
-compiled_policy::~compiled_policy() = default;
-
-std::size_t compiled_policy::node_count() const noexcept { return nodes_.size(); }
-
-boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
-compiled_policy::compile(std::span<const sourced_statement> statements) {
-  std::shared_ptr<compiled_policy> out(new compiled_policy());
-  builder trie;
-  out->statements_.reserve(statements.size());
-
-  // Identical pattern texts are common across statements; parse each once.
-  std::unordered_map<std::string_view, policy::resource_pattern> parsed;
-  parsed.reserve(statements.size());
-  for (std::size_t i = 0; i < statements.size(); ++i) {
-    const auto& source = statements[i].statement;
-    compiled_statement compiled;
-    compiled.policy_id = statements[i].policy_id;
-    compiled.statement_id = source.id;
-    compiled.effect = source.effect;
-    compiled.universal = source.resource_type == "*";
-    const auto index = static_cast<std::uint32_t>(i);
-    if (compiled.universal) {
-      compiled.actions = policy::all_actions;
-      (source.effect == policy::effect::deny ? out->universal_denies_ : out->universal_allows_)
-          .push_back(index);
-      out->statements_.push_back(std::move(compiled));
-      continue;
+  /// The action summaries of every node. Children are always created after their parent, so one
+  /// reverse pass suffices.
+  void summarise() {
+    for (std::size_t n = nodes.size(); n-- > 1;) {
+      auto& node = nodes[n];
+      node.below |= node.here_allow | node.here_deny | node.children;
+      nodes[node.parent].children |= node.below;
     }
-    for (std::size_t a = 0; a < source.actions.size(); ++a) {
-      const auto& name = source.actions[a];
-      if (name == policy::any_action) {
-        compiled.actions = policy::all_actions;
-        continue;
-      }
-      const auto id = policy::find_action(name);
-      if (id == policy::unlisted_action) {
-        return compile_error{compile_error::reason::unknown_action, i, a, {}};
-      }
-      compiled.actions |= bit_of(id);
-    }
-    for (std::size_t r = 0; r < source.resources.size(); ++r) {
-      auto it = parsed.find(source.resources[r]);
-      if (it == parsed.end()) {
-        auto pattern = policy::parse_resource_pattern(source.resources[r]);
-        if (!pattern) {
-          return compile_error{compile_error::reason::bad_resource, i, r, pattern.error()};
-        }
-        if (pattern->segments.size() > max_pattern_depth) {
-          return compile_error{compile_error::reason::too_deep, i, r, {}};
-        }
-        it = parsed.emplace(source.resources[r], std::move(*pattern)).first;
-      }
-      out->max_depth_ = std::max(out->max_depth_, it->second.segments.size());
-      compiled.patterns.push_back(it->second);
-      trie.add(it->second, index, compiled.actions, source.effect == policy::effect::deny);
-    }
-    out->statements_.push_back(std::move(compiled));
+    nodes[0].below |= nodes[0].children;
   }
-  out->deny_words_.assign((statements.size() + 63) / 64, 0);
-  for (std::size_t i = 0; i < statements.size(); ++i) {
-    if (statements[i].statement.effect == policy::effect::deny) {
-      out->deny_words_[i / 64] |= std::uint64_t{1} << (i % 64);
+
+  /// Files the node's terminals per action, so that a request reads only the statements of its
+  /// own action: a counting sort by action id, linear in what it writes.
+  static void lay_out_terminals(const build_node& source, node& target, compiled_policy& out) {
+    if (source.terminals.empty()) return;
+    target.ranges = static_cast<std::uint32_t>(out.terminal_ranges_.size());
+    std::array<std::uint32_t, policy::action_id_count + 1> cursor{};
+    for (const auto& t : source.terminals) {
+      for (auto bits = t.actions; bits != 0; bits &= bits - 1) ++cursor[std::countr_zero(bits) + 1];
+    }
+    cursor[0] = static_cast<std::uint32_t>(out.terminals_.size());
+    for (std::size_t a = 1; a <= policy::action_id_count; ++a) cursor[a] += cursor[a - 1];
+    out.terminal_ranges_.insert(out.terminal_ranges_.end(), cursor.begin(), cursor.end());
+    out.terminals_.resize(cursor.back());
+    for (const auto& t : source.terminals) {
+      for (auto bits = t.actions; bits != 0; bits &= bits - 1) {
+        out.terminals_[cursor[std::countr_zero(bits)]++] = t.statement;
+      }
     }
   }
 
-  // Summaries: children are always created after their parent, so one reverse pass suffices.
-  for (std::size_t n = trie.nodes.size(); n-- > 1;) {
-    auto& node = trie.nodes[n];
-    node.below |= node.here_allow | node.here_deny | node.children;
-    trie.nodes[node.parent].children |= node.below;
-  }
-  trie.nodes[0].below |= trie.nodes[0].children;
-
-  // Lay the trie out flat: per node its terminals, its glob edges, then its literal edges
-  // grouped by path so that one table slot names all edges sharing a path.
-  auto intern = [&](std::string_view text) {
-    text_ref ref{static_cast<std::uint32_t>(out->strings_.size()),
-                 static_cast<std::uint32_t>(text.size())};
-    out->strings_ += text;
+  static text_ref intern(compiled_policy& out, std::string_view text) {
+    const text_ref ref{static_cast<std::uint32_t>(out.strings_.size()),
+                       static_cast<std::uint32_t>(text.size())};
+    out.strings_ += text;
     return ref;
-  };
-  std::size_t literal_groups = 0;
-  out->nodes_.resize(trie.nodes.size());
-  struct pending_slot {
-    std::uint32_t parent;
-    text_ref path;
-    std::uint32_t begin;
-    std::uint32_t end;
-  };
-  std::vector<pending_slot> slots;
-  for (std::size_t n = 0; n < trie.nodes.size(); ++n) {
-    auto& source = trie.nodes[n];
-    auto& target = out->nodes_[n];
-    target.below = source.below;
-    target.here_allow = source.here_allow;
-    target.here_deny = source.here_deny;
-    target.children = source.children;
-    if (!source.terminals.empty()) {
-      // Filed per action, so that a request reads only the statements of its own action: a
-      // counting sort by action id, linear in what it writes.
-      target.ranges = static_cast<std::uint32_t>(out->terminal_ranges_.size());
-      std::array<std::uint32_t, policy::action_id_count + 1> cursor{};
-      for (const auto& t : source.terminals) {
-        for (auto bits = t.actions; bits != 0; bits &= bits - 1)
-          ++cursor[std::countr_zero(bits) + 1];
-      }
-      cursor[0] = static_cast<std::uint32_t>(out->terminals_.size());
-      for (std::size_t a = 1; a <= policy::action_id_count; ++a) cursor[a] += cursor[a - 1];
-      out->terminal_ranges_.insert(out->terminal_ranges_.end(), cursor.begin(), cursor.end());
-      out->terminals_.resize(cursor.back());
-      for (const auto& t : source.terminals) {
-        for (auto bits = t.actions; bits != 0; bits &= bits - 1) {
-          out->terminals_[cursor[std::countr_zero(bits)]++] = t.statement;
-        }
-      }
-    }
+  }
 
-    auto emit = [&](const builder::build_edge& e) {
-      edge flat{.child = e.child, .path = intern(e.path), .kind = kind_of(e.path)};
-      flat.tags_begin = static_cast<std::uint32_t>(out->tag_globs_.size());
-      for (const auto& tag : e.tags) out->tag_globs_.push_back(intern(tag));
-      flat.tags_end = static_cast<std::uint32_t>(out->tag_globs_.size());
-      out->edges_.push_back(flat);
-      return flat.path;
-    };
-    // Edges in three groups: globs tried one by one (`*` and general globs), prefix globs
-    // found by the lengths of their text, and literals found by their path; the last two
-    // grouped by text so that one table slot names all edges sharing it.
-    auto& edges = source.edges;
-    auto rank = [](const builder::build_edge& e) {
+  static text_ref emit(compiled_policy& out, const build_edge& e) {
+    edge flat{.child = e.child, .path = intern(out, e.path), .kind = kind_of(e.path)};
+    flat.tags_begin = static_cast<std::uint32_t>(out.tag_globs_.size());
+    for (const auto& tag : e.tags) {
+      out.tag_globs_.push_back(intern(out, tag));
+      out.tag_min_lengths_.push_back(static_cast<std::uint32_t>(policy::glob_min_length(tag)));
+    }
+    flat.tags_end = static_cast<std::uint32_t>(out.tag_globs_.size());
+    out.edges_.push_back(flat);
+    return flat.path;
+  }
+
+  /// Lays out node `n`'s edges in three groups: globs tried one by one (`*` and general globs),
+  /// prefix globs found by the first bytes of their text, and literals found by their path; the
+  /// last two grouped by text so that one entry names all edges sharing it.
+  void lay_out_edges(std::uint32_t n, node& target, compiled_policy& out) {
+    auto& edges = nodes[n].edges;
+    const auto rank = [](const build_edge& e) {
       const auto kind = kind_of(e.path);
       return kind == path_kind::prefix ? 1 : kind == path_kind::literal ? 2 : 0;
     };
@@ -462,47 +470,126 @@ compiled_policy::compile(std::span<const sourced_statement> statements) {
     });
     const auto prefix_first =
         std::find_if(edges.begin(), edges.end(), [&](auto& e) { return rank(e) > 0; });
-    target.globs_begin = static_cast<std::uint32_t>(out->edges_.size());
-    for (auto it = edges.begin(); it != prefix_first; ++it) emit(*it);
-    target.globs_end = static_cast<std::uint32_t>(out->edges_.size());
+    target.globs_begin = static_cast<std::uint32_t>(out.edges_.size());
+    for (auto it = edges.begin(); it != prefix_first; ++it) emit(out, *it);
+    target.globs_end = static_cast<std::uint32_t>(out.edges_.size());
 
-    target.prefixes_begin = static_cast<std::uint32_t>(out->prefix_groups_.size());
+    target.prefixes_begin = static_cast<std::uint32_t>(out.prefix_groups_.size());
     for (auto it = prefix_first; it != edges.end();) {
       const auto group_end =
           std::find_if(it, edges.end(), [&](auto& e) { return e.path != it->path; });
-      const bool prefix = rank(*it) == 1;
-      const auto begin = static_cast<std::uint32_t>(out->edges_.size());
+      const auto begin = static_cast<std::uint32_t>(out.edges_.size());
       text_ref path{};
-      for (auto e = it; e != group_end; ++e) path = emit(*e);
-      const auto end = static_cast<std::uint32_t>(out->edges_.size());
-      if (prefix) {
+      for (auto e = it; e != group_end; ++e) path = emit(out, *e);
+      const auto end = static_cast<std::uint32_t>(out.edges_.size());
+      if (rank(*it) == 1) {
         --path.length;  // the trailing star; sorting by path kept the texts in order
-        const std::string_view prefix_text(out->strings_.data() + path.offset, path.length);
+        const std::string_view prefix_text(out.strings_.data() + path.offset, path.length);
         const auto head_size = std::min<std::size_t>(8, path.length);
-        out->prefix_groups_.push_back(
+        out.prefix_groups_.push_back(
             {path, begin, end, first_bytes(prefix_text),
              head_size == 8 ? ~std::uint64_t{0} : first_bytes(std::string(head_size, '\xff'))});
       } else {
         target.has_literals = true;
-        slots.push_back({static_cast<std::uint32_t>(n), path, begin, end});
-        ++literal_groups;
+        slots.push_back({n, path, begin, end});
       }
       it = group_end;
     }
-    target.prefixes_end = static_cast<std::uint32_t>(out->prefix_groups_.size());
+    target.prefixes_end = static_cast<std::uint32_t>(out.prefix_groups_.size());
   }
 
-  const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(8, literal_groups * 2));
-  out->literal_table_.assign(capacity, literal_slot{});
-  out->literal_mask_ = capacity - 1;
-  for (const auto& slot : slots) {
-    const std::string_view path(out->strings_.data() + slot.path.offset, slot.path.length);
-    const auto hash = slot_hash(hash_path(path), slot.parent);
-    auto i = hash & out->literal_mask_;
-    while (out->literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out->literal_mask_;
-    out->literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
+  /// The open-addressed table of literal edge groups, keyed by (parent node, path).
+  void fill_literal_table(compiled_policy& out) const {
+    const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(8, slots.size() * 2));
+    out.literal_table_.assign(capacity, literal_slot{});
+    out.literal_mask_ = capacity - 1;
+    for (const auto& slot : slots) {
+      const std::string_view path(out.strings_.data() + slot.path.offset, slot.path.length);
+      const auto hash = slot_hash(hash_path(path), slot.parent);
+      auto i = hash & out.literal_mask_;
+      while (out.literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out.literal_mask_;
+      out.literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
+    }
   }
+};
+
+compiled_policy::compiled_policy() = default;
+compiled_policy::~compiled_policy() = default;
+
+std::size_t compiled_policy::node_count() const noexcept { return nodes_.size(); }
+
+boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
+compiled_policy::compile(std::span<const sourced_statement> statements) {
+  return build(statements, on_failure::refuse, nullptr);
+}
+
+fail_closed_compilation compiled_policy::compile_fail_closed(
+    std::span<const sourced_statement> statements) {
+  fail_closed_compilation out;
+  out.policy = *build(statements, on_failure::fail_closed, &out.failures);
+  return out;
+}
+
+boost::system::result<std::shared_ptr<const compiled_policy>, compile_error> compiled_policy::build(
+    std::span<const sourced_statement> statements, on_failure mode,
+    std::vector<compile_error>* failures) {
+  std::shared_ptr<compiled_policy> out(new compiled_policy());
+  builder trie;
+  pattern_cache parsed;
+  parsed.reserve(statements.size());
+  out->statements_.reserve(statements.size());
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    const auto& source = statements[i].statement;
+    compiled_statement compiled;
+    compiled.policy_id = statements[i].policy_id;
+    compiled.statement_id = source.id;
+    compiled.effect = source.effect;
+    compiled.universal = source.resource_type == "*";
+    if (compiled.universal) compiled.actions = policy::all_actions;
+    if (auto error = resolve(source, i, parsed, compiled)) {
+      if (mode == on_failure::refuse) return *error;
+      failures->push_back(*error);
+      // Fails closed on its own: an allow grants nothing, a deny denies its actions everywhere.
+      compiled.patterns.clear();
+      compiled.universal = source.effect == policy::effect::deny;
+      compiled.actions = compiled.universal ? lenient_actions(source) : 0;
+    }
+    const auto index = static_cast<std::uint32_t>(i);
+    const bool deny = source.effect == policy::effect::deny;
+    if (compiled.universal) {
+      (deny ? out->universal_denies_ : out->universal_allows_).push_back(index);
+      (deny ? out->universal_deny_actions_ : out->universal_allow_actions_) |= compiled.actions;
+    }
+    for (const auto& pattern : compiled.patterns) {
+      out->max_depth_ = std::max(out->max_depth_, pattern.segments.size());
+      trie.add(pattern, index, compiled.actions, deny);
+    }
+    out->statements_.push_back(std::move(compiled));
+  }
+  out->deny_words_.assign((statements.size() + 63) / 64, 0);
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    if (statements[i].statement.effect == policy::effect::deny) {
+      out->deny_words_[i / 64] |= std::uint64_t{1} << (i % 64);
+    }
+  }
+  trie.summarise();
+  out->lay_out(trie);
   return std::shared_ptr<const compiled_policy>(std::move(out));
+}
+
+void compiled_policy::lay_out(builder& trie) {
+  nodes_.resize(trie.nodes.size());
+  for (std::size_t n = 0; n < trie.nodes.size(); ++n) {
+    const auto& source = trie.nodes[n];
+    auto& target = nodes_[n];
+    target.below = source.below;
+    target.here_allow = source.here_allow;
+    target.here_deny = source.here_deny;
+    target.children = source.children;
+    builder::lay_out_terminals(source, target, *this);
+    trie.lay_out_edges(static_cast<std::uint32_t>(n), target, *this);
+  }
+  trie.fill_literal_table(*this);
 }
 
 // One walk over the trie for one request. It always gathers the allowed and denied action sets
@@ -550,7 +637,11 @@ struct compiled_policy::walker {
       const auto tag = rest.substr(0, comma);
       if (!tag.empty()) {
         for (auto g = e.tags_begin; g != e.tags_end; ++g) {
-          if (glob_match(text(policy.tag_globs_[g]), tag)) return true;
+          // The length test first: a long glob is never scanned against each of many short tags.
+          if (tag.size() >= policy.tag_min_lengths_[g] &&
+              policy::glob_match(text(policy.tag_globs_[g]), tag)) {
+            return true;
+          }
         }
       }
       if (comma == std::string_view::npos) return false;
@@ -568,7 +659,7 @@ struct compiled_policy::walker {
       case path_kind::glob:
         break;
     }
-    return glob_match(text(e.path), path);
+    return policy::glob_match(text(e.path), path);
   }
 
   void follow(const edge& e, const rn_segment& segment, std::size_t next) noexcept {
@@ -635,20 +726,22 @@ struct compiled_policy::walker {
     }
   }
 
+  // The statements that match every resource name, for the actions they hold.
+  void visit_universal(const std::vector<std::uint32_t>& statements, policy::action_set actions,
+                       policy::action_set& into) noexcept {
+    const policy::action_set hit = action & actions;
+    if (hit == 0) return;
+    into |= hit;
+    if (seen == nullptr) return;
+    for (const auto s : statements) {
+      if ((policy.statements_[s].actions & action) != 0) mark(s);
+    }
+  }
+
   void run(std::string_view resource) noexcept {
-    if (!policy.universal_denies_.empty()) {
-      denied |= action;
-      if (seen != nullptr) {
-        for (auto s : policy.universal_denies_) mark(s);
-      }
-      if (done()) return;
-    }
-    if (!policy.universal_allows_.empty()) {
-      allowed |= action;
-      if (seen != nullptr) {
-        for (auto s : policy.universal_allows_) mark(s);
-      }
-    }
+    visit_universal(policy.universal_denies_, policy.universal_deny_actions_, denied);
+    if (done()) return;
+    visit_universal(policy.universal_allows_, policy.universal_allow_actions_, allowed);
     if (resource.empty() || policy.max_depth_ == 0) return;
     depth = split_segments(resource, std::span(segments.data(), policy.max_depth_));
     walk(0, 0);

@@ -1,5 +1,6 @@
 // Containment by candidate requests: a finite set of requests that holds a counterexample
-// whenever one exists, each checked on the two compiled structures. See containment.md.
+// whenever one exists, each checked on the two compiled structures. See containment.md. Every
+// loop here is bounded by the work budget, and none of them recurses.
 #include <gatehouse/engine/containment.hpp>
 
 #include <algorithm>
@@ -17,7 +18,7 @@ const boost::system::error_category& containment_category() noexcept {
     std::string message(int code) const override {
       switch (static_cast<containment_errc>(code)) {
         case containment_errc::too_complex:
-          return "the statements need more candidate requests than the containment limit allows";
+          return "the statements need more work to compare than the containment budget allows";
       }
       return "unknown containment error";
     }
@@ -43,27 +44,119 @@ struct segment_choice {
   std::vector<std::vector<std::string>> tag_sets;  // concrete tag sets, one per tag shape
 };
 
+// What one work unit is: an intersection step, or a byte of a glob component or of a candidate
+// resource name (a candidate costs what its two walks cost, which is about its length).
+class work_budget {
+ public:
+  explicit work_budget(std::size_t limit) : left_(limit) {}
+  /// Spends `units`; false once the budget is gone, and from then on.
+  bool spend(std::size_t units) noexcept {
+    if (exhausted_ || units > left_) {
+      exhausted_ = true;
+      return false;
+    }
+    left_ -= units;
+    return true;
+  }
+  [[nodiscard]] bool exhausted() const noexcept { return exhausted_; }
+
+ private:
+  std::size_t left_;
+  bool exhausted_ = false;
+};
+
+// The globs whose languages together are exactly L(a) ∩ L(b) (containment.md), by aligning
+// the two from the left: two literals must agree; a star against a literal either ends or
+// swallows that literal; two stars give `*·(a' ∩ *b') ∪ *·(*a' ∩ b')`. The alignment is a
+// depth-first walk over (position in a, position in b) with an explicit stack, in the order the
+// recursive definition reads.
+class glob_intersection {
+ public:
+  glob_intersection(std::string_view a, std::string_view b, work_budget& budget)
+      : a_(a), b_(b), budget_(budget), a_stars_(stars_to_end(a)), b_stars_(stars_to_end(b)) {}
+
+  std::vector<std::string> run() {
+    std::vector<std::string> out;
+    std::string prefix;
+    stack_.push_back({0, 0, 0, '\0'});
+    while (!stack_.empty()) {
+      const frame f = stack_.back();
+      stack_.pop_back();
+      if (!budget_.spend(1)) return {};
+      prefix.resize(f.prefix_size);
+      if (f.append != '\0') prefix += f.append;
+      step(f.i, f.j, prefix, out);
+    }
+    return out;
+  }
+
+ private:
+  struct frame {
+    std::size_t i;  // position in a
+    std::size_t j;  // position in b
+    std::size_t prefix_size;
+    char append;  // appended to the prefix before this frame is aligned, or '\0'
+  };
+
+  // stars[i]: whether `glob` from i to its end is all stars (the empty rest included).
+  static std::vector<bool> stars_to_end(std::string_view glob) {
+    std::vector<bool> stars(glob.size() + 1, true);
+    for (std::size_t i = glob.size(); i-- > 0;) stars[i] = glob[i] == '*' && stars[i + 1];
+    return stars;
+  }
+
+  // Pushes the continuations of a[i..] ∩ b[j..] after `prefix`, the last to be aligned first.
+  void step(std::size_t i, std::size_t j, const std::string& prefix,
+            std::vector<std::string>& out) {
+    if (i == a_.size() || j == b_.size()) {
+      if (a_stars_[i] && b_stars_[j] && budget_.spend(prefix.size())) out.push_back(prefix);
+      return;
+    }
+    const std::size_t size = prefix.size();
+    const char x = a_[i];
+    const char y = b_[j];
+    if (x != '*' && y != '*') {
+      if (x == y) stack_.push_back({i + 1, j + 1, size, x});
+    } else if (x == '*' && y == '*') {
+      stack_.push_back({i, j + 1, size, '*'});
+      stack_.push_back({i + 1, j, size, '*'});
+    } else if (x == '*') {
+      stack_.push_back({i, j + 1, size, y});     // the star swallows b's next character
+      stack_.push_back({i + 1, j, size, '\0'});  // the star matches nothing more
+    } else {
+      stack_.push_back({i + 1, j, size, x});
+      stack_.push_back({i, j + 1, size, '\0'});
+    }
+  }
+
+  std::string_view a_;
+  std::string_view b_;
+  work_budget& budget_;
+  std::vector<bool> a_stars_;
+  std::vector<bool> b_stars_;
+  std::vector<frame> stack_;
+};
+
 class candidate_search {
  public:
   candidate_search(const compiled_policy& granted, const compiled_policy& requested,
                    containment_limits limits)
-      : granted_(granted), requested_(requested), limits_(limits) {}
+      : granted_(granted), requested_(requested), budget_(limits.max_work) {}
 
   boost::system::result<containment> run() {
     for (const auto& s : requested_.statements()) {
-      if (s.universal && s.effect == policy::effect::deny) return containment{true, {}};
+      if (denies_everything(s)) return containment{true, {}};
     }
     if (!pick_fresh_character()) return containment_errc::too_complex;
 
     // Statements that share a pattern are one pattern with the union of their actions.
     const auto allows = merged(requested_, policy::effect::allow);
     const auto denies = merged(granted_, policy::effect::deny);
-    bool granted_denies_everything = false;
-    for (const auto& s : granted_.statements()) {
-      granted_denies_everything |= s.universal && s.effect == policy::effect::deny;
-    }
+    const bool granted_denies_everything =
+        std::any_of(granted_.statements().begin(), granted_.statements().end(),
+                    [](const compiled_statement& s) { return denies_everything(s); });
     for (const auto& s : requested_.statements()) {
-      // resourceType "*" also reaches the empty resource name, which no pattern matches.
+      // A universal statement also reaches the empty resource name, which no pattern matches.
       if (s.universal && s.effect == policy::effect::allow && try_request(s.actions, {})) {
         return found();
       }
@@ -80,13 +173,17 @@ class candidate_search {
         if (shared == 0 || !may_overlap(*pattern, *denied)) continue;
         if (try_pattern(shared, *pattern, denied)) return found();
       }
-      if (exhausted_) return containment_errc::too_complex;
+      if (budget_.exhausted()) return containment_errc::too_complex;
     }
-    if (exhausted_) return containment_errc::too_complex;
+    if (budget_.exhausted()) return containment_errc::too_complex;
     return containment{true, {}};
   }
 
  private:
+  static bool denies_everything(const compiled_statement& s) noexcept {
+    return s.universal && s.effect == policy::effect::deny && s.actions == policy::all_actions;
+  }
+
   containment found() const { return containment{false, counterexample_}; }
 
   // Picks a character that no pattern of either side contains: a path or tag instantiated with
@@ -124,7 +221,8 @@ class candidate_search {
   using pattern_actions = std::vector<std::pair<const policy::resource_pattern*, action_set>>;
 
   // The patterns of `side`'s statements of effect `e`, each once, with the union of the actions
-  // of the statements that hold it; resourceType "*" counts as the pattern `*` on every action.
+  // of the statements that hold it; a universal statement counts as the pattern `*` on its
+  // actions.
   static pattern_actions merged(const compiled_policy& side, policy::effect e) {
     static const policy::resource_pattern everything{{{"*", {}}}};
     pattern_actions out;
@@ -140,7 +238,7 @@ class candidate_search {
     for (const auto& s : side.statements()) {
       if (s.effect != e) continue;
       if (s.universal) {
-        add(everything, policy::all_actions);
+        add(everything, s.actions);
         continue;
       }
       for (const auto& p : s.patterns) add(p, s.actions);
@@ -185,44 +283,9 @@ class candidate_search {
     return out;
   }
 
-  // Adds to `out` globs whose languages together are exactly L(a) ∩ L(b) (containment.md).
-  void intersect(std::string_view a, std::string_view b, std::string& prefix,
-                 std::vector<std::string>& out) {
-    if (++work_ > limits_.max_candidates) {
-      exhausted_ = true;
-      return;
-    }
-    auto all_stars = [](std::string_view s) {
-      return s.find_first_not_of('*') == std::string_view::npos;
-    };
-    if (a.empty() || b.empty()) {
-      if (all_stars(a) && all_stars(b)) out.push_back(prefix);
-      return;
-    }
-    const auto size = prefix.size();
-    if (a[0] != '*' && b[0] != '*') {
-      if (a[0] != b[0]) return;
-      prefix += a[0];
-      intersect(a.substr(1), b.substr(1), prefix, out);
-    } else if (a[0] == '*' && b[0] == '*') {
-      prefix += '*';
-      intersect(a.substr(1), b, prefix, out);
-      intersect(a, b.substr(1), prefix, out);
-    } else {
-      if (b[0] == '*') std::swap(a, b);
-      intersect(a.substr(1), b, prefix, out);  // the star matches nothing more
-      prefix += b[0];                          // the star swallows b's next character
-      intersect(a, b.substr(1), prefix, out);
-    }
-    prefix.resize(size);
-  }
-
   std::vector<std::string> path_instances(std::string_view a, std::string_view b) {
-    std::vector<std::string> globs;
-    std::string prefix;
-    intersect(a, b, prefix, globs);
-    std::vector<std::string> out;
-    for (const auto& g : globs) out.push_back(instantiate(g));
+    std::vector<std::string> out = glob_intersection(a, b, budget_).run();
+    for (auto& g : out) g = instantiate(g);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -247,6 +310,7 @@ class candidate_search {
     } else {
       for (const auto& t : a.tags) {
         for (const auto& u : b.tags) {
+          if (budget_.exhausted()) return c;
           for (auto& tag : path_instances(t, u)) c.tag_sets.push_back({std::move(tag)});
           c.tag_sets.push_back({instantiate(t), instantiate(u)});
         }
@@ -267,31 +331,39 @@ class candidate_search {
       const bool in_d = denied && i < denied->segments.size();
       choices.push_back(in_p && in_d ? both(p[i], denied->segments[i])
                                      : single(in_p ? p[i] : denied->segments[i]));
+      if (budget_.exhausted()) return false;
       if (choices.back().paths.empty() || choices.back().tag_sets.empty()) return false;
     }
-    std::vector<candidate_segment> rn(depth);
-    return expand(actions, choices, 0, rn);
+    return expand(actions, choices);
   }
 
-  bool expand(action_set actions, const std::vector<segment_choice>& choices, std::size_t at,
-              std::vector<candidate_segment>& rn) {
-    if (exhausted_) return false;
-    if (at == choices.size()) return try_request(actions, rn);
-    for (const auto& path : choices[at].paths) {
-      for (const auto& tags : choices[at].tag_sets) {
-        rn[at] = {path, tags};
-        if (expand(actions, choices, at + 1, rn)) return true;
+  // Tries every combination of one path and one tag set per segment, counting through them as an
+  // odometer: the last segment turns fastest.
+  bool expand(action_set actions, const std::vector<segment_choice>& choices) {
+    const std::size_t depth = choices.size();
+    std::vector<std::size_t> path_at(depth, 0);
+    std::vector<std::size_t> tags_at(depth, 0);
+    std::vector<candidate_segment> rn(depth);
+    for (;;) {
+      for (std::size_t s = 0; s < depth; ++s) {
+        rn[s].path = choices[s].paths[path_at[s]];
+        rn[s].tags = choices[s].tag_sets[tags_at[s]];
       }
+      if (try_request(actions, rn)) return true;
+      if (budget_.exhausted()) return false;
+      std::size_t s = depth;
+      for (; s-- > 0;) {
+        if (++tags_at[s] < choices[s].tag_sets.size()) break;
+        tags_at[s] = 0;
+        if (++path_at[s] < choices[s].paths.size()) break;
+        path_at[s] = 0;
+      }
+      if (s == static_cast<std::size_t>(-1)) return false;  // every combination was tried
     }
-    return false;
   }
 
   // Checks one candidate resource name for every action of `actions` at once.
   bool try_request(action_set actions, const std::vector<candidate_segment>& rn) {
-    if (++work_ > limits_.max_candidates) {
-      exhausted_ = true;
-      return false;
-    }
     std::string resource;
     for (std::size_t i = 0; i < rn.size(); ++i) {
       if (i > 0) resource += ':';
@@ -301,6 +373,7 @@ class candidate_search {
         resource += rn[i].tags[t];
       }
     }
+    if (!budget_.spend(walk_cost + resource.size())) return false;
     const action_set gap = requested_.allowed_actions(actions, resource) &
                            ~granted_.allowed_actions(actions, resource);
     if (gap == 0) return false;
@@ -309,12 +382,13 @@ class candidate_search {
     return true;
   }
 
+  /// The fixed part of a candidate's cost, beside its length: two walks from the root.
+  static constexpr std::size_t walk_cost = 64;
+
   const compiled_policy& granted_;
   const compiled_policy& requested_;
-  containment_limits limits_;
+  work_budget budget_;
   char fresh_ = '#';
-  std::size_t work_ = 0;
-  bool exhausted_ = false;
   request counterexample_;
 };
 

@@ -1,6 +1,8 @@
 // The naive reference evaluator: SPEC §2.3 read literally, one statement at a time.
 #include <gatehouse/engine/reference.hpp>
 
+#include <gatehouse/policy/glob.hpp>
+
 #include <algorithm>
 #include <string>
 
@@ -46,11 +48,11 @@ bool matches(std::string_view resource, std::string_view pattern) {
   for (std::size_t i = 0; i < pattern_segments.size(); ++i) {
     const auto want = split_segment(pattern_segments[i]);
     const auto have = split_segment(resource_segments[i]);
-    if (!glob_match(want.path, have.path)) return false;
+    if (!policy::glob_match(want.path, have.path)) return false;
     if (want.tags.empty()) continue;
     const bool tag_matched = std::any_of(want.tags.begin(), want.tags.end(), [&](auto glob) {
       return std::any_of(have.tags.begin(), have.tags.end(),
-                         [&](auto tag) { return glob_match(glob, tag); });
+                         [&](auto tag) { return policy::glob_match(glob, tag); });
     });
     if (!tag_matched) return false;
   }

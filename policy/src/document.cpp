@@ -3,6 +3,7 @@
 #include <gatehouse/policy/document.hpp>
 
 #include <gatehouse/policy/catalogue.hpp>
+#include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
 #include "policy_schema.hpp"
@@ -863,10 +864,14 @@ class statement_checker {
     }
 
     if (const json_value* actions = array_member(stmt, "actions")) {
+      check_count(*actions, max_statement_actions, "too-many-actions", "actions",
+                  pointer + "/actions");
       check_actions(*actions, resource_type, pointer + "/actions");
       if (any_type) warn_ignored(*actions, "actions", pointer + "/actions");
     }
     if (const json_value* resources = array_member(stmt, "resources")) {
+      check_count(*resources, max_statement_resources, "too-many-resources", "resources",
+                  pointer + "/resources");
       const bool all_parsed = check_resources(*resources, pointer + "/resources");
       if (any_type) {
         warn_ignored(*resources, "resources", pointer + "/resources");
@@ -880,6 +885,16 @@ class statement_checker {
   static const json_value* array_member(const json_value& obj, const char* name) {
     const auto it = obj.FindMember(name);
     return it != obj.MemberEnd() && it->value.IsArray() ? &it->value : nullptr;
+  }
+
+  void check_count(const json_value& list, std::size_t limit, const char* code, const char* field,
+                   const std::string& pointer) {
+    if (list.Size() <= limit) return;
+    findings_.error(code,
+                    std::string("\"") + field + "\" has " + std::to_string(list.Size()) +
+                        " entries; a statement may have at most " + std::to_string(limit) +
+                        "; split it into several statements",
+                    pointer, map_.value_offset(pointer));
   }
 
   void check_actions(const json_value& actions, std::string_view resource_type,
@@ -917,11 +932,23 @@ class statement_checker {
         continue;
       }
       const std::string_view text = as_view(resources[i]);
+      const std::string at = pointer + "/" + std::to_string(i);
+      if (text.size() > max_pattern_bytes) {
+        all_parsed = false;
+        findings_.error("rn-too-long",
+                        "resource " + quote(text) + " has " + std::to_string(text.size()) +
+                            " bytes; a pattern may have at most " +
+                            std::to_string(max_pattern_bytes) + "; shorten it or use \"*\"",
+                        at, map_.value_offset(at));
+        continue;
+      }
       const auto parsed = parse_resource_pattern(text);
-      if (parsed) continue;
+      if (parsed) {
+        all_parsed = check_pattern_limits(*parsed, text, at) && all_parsed;
+        continue;
+      }
       all_parsed = false;
       const rn_error e = parsed.error();
-      const std::string at = pointer + "/" + std::to_string(i);
       findings_.error(std::string(finding_code(e.code)),
                       "resource " + quote(text) + ": " + make_error_code(e.code).message() +
                           " at character " + std::to_string(character_number(text, e.offset)) +
@@ -929,6 +956,32 @@ class statement_checker {
                       at, offset_inside_string(map_.value_offset(at), e.offset));
     }
     return all_parsed;
+  }
+
+  // Reports the segment and tag limits; returns whether the pattern is within them.
+  bool check_pattern_limits(const resource_pattern& pattern, std::string_view text,
+                            const std::string& at) {
+    if (pattern.segments.size() > max_pattern_segments) {
+      findings_.error(
+          "rn-too-deep",
+          "resource " + quote(text) + " has " + std::to_string(pattern.segments.size()) +
+              " segments; a pattern may have at most " + std::to_string(max_pattern_segments) +
+              " (resource names have at most 4); a shorter pattern already matches "
+              "everything below it",
+          at, map_.value_offset(at));
+      return false;
+    }
+    for (std::size_t i = 0; i < pattern.segments.size(); ++i) {
+      const std::size_t tags = pattern.segments[i].tags.size();
+      if (tags <= max_segment_tags) continue;
+      findings_.error("rn-too-many-tags",
+                      "resource " + quote(text) + ": segment " + std::to_string(i + 1) + " has " +
+                          std::to_string(tags) + " tags; a segment may have at most " +
+                          std::to_string(max_segment_tags) + "; use a tag glob such as \"beta-*\"",
+                      at, map_.value_offset(at));
+      return false;
+    }
+    return true;
   }
 
   // The byte offset of character `offset` of the string whose opening quote is at `quote_at`;
@@ -1011,20 +1064,35 @@ policy_document build_document(const json_value& root) {
   return doc;
 }
 
-load_result too_large(std::string what) {
+std::string byte_size(std::size_t bytes) {
+  if (bytes % (std::size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+load_result too_large(std::string what, std::size_t limit) {
   load_result result;
   result.findings.push_back({severity::error, "document-too-large",
-                             std::move(what) + " is larger than " +
-                                 std::to_string(max_document_bytes >> 20) +
-                                 " MiB; split the policy into several documents",
+                             std::move(what) + " is larger than " + byte_size(limit) +
+                                 "; split the policy into several documents",
                              "", 1, 1});
   return result;
 }
 
+// The statements of a document the schema may not have accepted, and the pointer of their array.
+std::pair<const json_value*, std::string> statements_of(const json_value& root) {
+  if (root.IsArray()) return {&root, ""};
+  if (!root.IsObject()) return {nullptr, ""};
+  const auto statements = root.FindMember("statements");
+  if (statements == root.MemberEnd() || !statements->value.IsArray()) return {nullptr, ""};
+  return {&statements->value, "/statements"};
+}
+
 }  // namespace
 
-load_result load_policy(std::string_view json) {
-  if (json.size() > max_document_bytes) return too_large("the document");
+load_result load_policy(std::string_view json, const load_options& options) {
+  const std::size_t max_bytes = std::min(options.max_bytes, max_document_bytes);
+  if (json.size() > max_bytes) return too_large("the document", max_bytes);
   // A UTF-8 byte order mark is invisible in editors, so positions are counted after it.
   if (json.substr(0, 3) == "\xEF\xBB\xBF") json.remove_prefix(3);
 
@@ -1037,16 +1105,22 @@ load_result load_policy(std::string_view json) {
   schema_explainer explainer(schema, map, findings);
   explainer.explain(dom, schema.root(), "");
 
-  statement_checker checker(map, findings);
-  if (dom.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < dom.Size(); ++i)
-      checker.check(dom[i], "/" + std::to_string(i));
-  } else if (dom.IsObject()) {
-    const auto statements = dom.FindMember("statements");
-    if (statements != dom.MemberEnd() && statements->value.IsArray()) {
-      for (rapidjson::SizeType i = 0; i < statements->value.Size(); ++i) {
-        checker.check(statements->value[i], "/statements/" + std::to_string(i));
-      }
+  const auto [statements, pointer] = statements_of(dom);
+  if (statements != nullptr) {
+    if (statements->Size() > options.max_statements) {
+      findings.add(
+          options.over_max_statements, "too-many-statements",
+          std::to_string(statements->Size()) + " statements; " +
+              (options.over_max_statements == severity::error
+                   ? "at most " + std::to_string(options.max_statements) +
+                         " can be stored here; split them over several policies"
+                   : "the service stores at most " + std::to_string(options.max_statements) +
+                         " per policy; split them over several policies"),
+          pointer, map.value_offset(pointer));
+    }
+    statement_checker checker(map, findings);
+    for (rapidjson::SizeType i = 0; i < statements->Size(); ++i) {
+      checker.check((*statements)[i], pointer + "/" + std::to_string(i));
     }
   }
 
@@ -1056,7 +1130,7 @@ load_result load_policy(std::string_view json) {
   return result;
 }
 
-load_result load_policy_file(const std::string& path) {
+load_result load_policy_file(const std::string& path, const load_options& options) {
   auto unreadable = [&](const std::string& why) {
     load_result result;
     result.findings.push_back(
@@ -1077,8 +1151,39 @@ load_result load_policy_file(const std::string& path) {
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
   }
   if (in.bad()) return unreadable("read error");
-  if (text.size() > max_document_bytes) return too_large("the file");
-  return load_policy(text);
+  if (text.size() > max_document_bytes) return too_large("the file", max_document_bytes);
+  return load_policy(text, options);
+}
+
+std::optional<std::vector<statement>> read_statements_as_stored(std::string_view json) {
+  rapidjson::Document dom;
+  dom.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  if (dom.HasParseError()) return std::nullopt;
+  const auto [list, pointer] = statements_of(dom);
+  if (list == nullptr) return std::nullopt;
+  const auto text = [](const json_value& obj, const char* name) {
+    return std::string(obj.IsObject() ? string_member_or(obj, name, {}) : std::string_view{});
+  };
+  const auto strings = [](const json_value& obj, const char* name) {
+    std::vector<std::string> out;
+    if (!obj.IsObject()) return out;
+    const auto it = obj.FindMember(name);
+    if (it == obj.MemberEnd() || !it->value.IsArray()) return out;
+    for (const auto& v : it->value.GetArray()) out.emplace_back(v.IsString() ? as_view(v) : "");
+    return out;
+  };
+  std::vector<statement> out;
+  out.reserve(list->Size());
+  for (const auto& s : list->GetArray()) {
+    statement st;
+    st.id = text(s, "id");
+    st.resource_type = text(s, "resourceType");
+    st.effect = text(s, "effect") == "allow" ? effect::allow : effect::deny;
+    st.actions = strings(s, "actions");
+    st.resources = strings(s, "resources");
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 std::string format_finding(std::string_view file, const finding& f) {

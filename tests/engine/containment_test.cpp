@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(limit_fails_closed) {
   const auto g = testing::compile_or_fail({allow({"*"}, {"project/*"})});
   const auto r = testing::compile_or_fail(requested);
   BOOST_TEST(engine::contains(*g, *r)->contained);
-  const auto result = engine::contains(*g, *r, {.max_candidates = 5});
+  const auto result = engine::contains(*g, *r, {.max_work = 5});
   BOOST_REQUIRE(!result.has_value());
   BOOST_TEST((result.error() == engine::containment_errc::too_complex));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gatehouse/policy/catalogue.hpp>
+#include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 #include <gatehouse/policy/statement.hpp>
 
@@ -44,21 +45,30 @@ struct compiled_statement {
   std::string policy_id;
   std::string statement_id;
   policy::effect effect = policy::effect::allow;
-  /// `resourceType "*"`: matches every request, actions and resources unconsulted.
+  /// Matches every resource name, the empty one included, for its `actions`: `resourceType "*"`
+  /// (every action), or a deny that failed closed (its own actions).
   bool universal = false;
   policy::action_set actions = 0;
   std::vector<policy::resource_pattern> patterns;
 };
 
-/// Why a statement set failed to compile.
+/// Why a statement failed to compile.
 struct compile_error {
   enum class reason : std::uint8_t {
     /// An action name that is neither `*` nor in the catalogue.
     unknown_action,
     /// A resource pattern that does not parse; `rn` says where and why.
     bad_resource,
-    /// A resource pattern with more than `compiled_policy::max_pattern_depth` segments.
+    /// A resource pattern with more than `policy::max_pattern_segments` segments.
     too_deep,
+    /// A resource pattern longer than `policy::max_pattern_bytes`.
+    pattern_too_long,
+    /// A pattern segment with more than `policy::max_segment_tags` tags.
+    too_many_tags,
+    /// A statement with more than `policy::max_statement_actions` actions.
+    too_many_actions,
+    /// A statement with more than `policy::max_statement_resources` resources.
+    too_many_resources,
   };
   compile_error::reason what = reason::bad_resource;
   std::size_t statement_index = 0;
@@ -71,20 +81,36 @@ struct compile_error {
 [[nodiscard]] std::string describe(const compile_error& e,
                                    std::span<const sourced_statement> statements);
 
+class compiled_policy;
+
+/// A statement set compiled whatever it holds: each statement that does not compile fails
+/// closed on its own (SPEC §10). An allow that does not compile grants nothing; a deny that does
+/// not compile denies its actions on every resource. `failures` says which and why.
+struct fail_closed_compilation {
+  std::shared_ptr<const compiled_policy> policy;
+  std::vector<compile_error> failures;
+};
+
 /// An immutable compiled statement set. Build it with `compile`, share it as
 /// `std::shared_ptr<const compiled_policy>`; every member function is safe to call concurrently.
 class compiled_policy {
  public:
   /// The deepest resource pattern a statement may have; FeatBit's deepest names have four.
-  static constexpr std::size_t max_pattern_depth = 16;
+  static constexpr std::size_t max_pattern_depth = policy::max_pattern_segments;
   /// How many statements one walk of `evaluate` collects from (an 8 KiB bitmap on the stack);
   /// larger sets are walked once per window.
   static constexpr std::size_t evaluate_window = std::size_t{1} << 16;
 
-  /// Compiles `statements`. Fails on the first unknown action or unparsable resource pattern;
-  /// `resourceType "*"` statements are not looked into, as they match everything.
+  /// Compiles `statements`. Fails on the first statement that does not compile: an unknown
+  /// action, an unparsable resource pattern, or a pattern or statement beyond the size limits of
+  /// policy/limits.hpp. The actions and resources of `resourceType "*"` statements are not looked
+  /// into, as they match everything, but are held to the size limits.
   [[nodiscard]] static boost::system::result<std::shared_ptr<const compiled_policy>, compile_error>
   compile(std::span<const sourced_statement> statements);
+
+  /// Compiles `statements`, each statement that does not compile failing closed on its own.
+  [[nodiscard]] static fail_closed_compilation compile_fail_closed(
+      std::span<const sourced_statement> statements);
 
   /// Evaluates (action, resource); writes determining statement indices into `determining`,
   /// the lowest first when they do not all fit. Allocation-free and noexcept.
@@ -130,10 +156,18 @@ class compiled_policy {
   compiled_policy();
   struct builder;
   struct walker;
+  enum class on_failure : std::uint8_t { refuse, fail_closed };
+  static boost::system::result<std::shared_ptr<const compiled_policy>, compile_error> build(
+      std::span<const sourced_statement> statements, on_failure mode,
+      std::vector<compile_error>* failures);
+  void lay_out(builder& trie);
 
   std::vector<compiled_statement> statements_;
   std::vector<std::uint32_t> universal_allows_;
   std::vector<std::uint32_t> universal_denies_;
+  /// The actions of the universal allows and denies, each set the union over its statements.
+  policy::action_set universal_allow_actions_ = 0;
+  policy::action_set universal_deny_actions_ = 0;
   /// Bit i set when statement i is a deny.
   std::vector<std::uint64_t> deny_words_;
   std::vector<node> nodes_;
@@ -144,11 +178,10 @@ class compiled_policy {
   std::uint64_t literal_mask_ = 0;
   std::size_t max_depth_ = 0;
   std::vector<text_ref> tag_globs_;
+  /// Per tag glob, the fewest bytes a tag it matches can have.
+  std::vector<std::uint32_t> tag_min_lengths_;
   std::vector<prefix_group> prefix_groups_;
   std::string strings_;
 };
-
-/// Whether glob `pattern` (`*` matches any run, everything else literal) matches `text` whole.
-[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
 
 }  // namespace gatehouse::engine

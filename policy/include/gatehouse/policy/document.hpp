@@ -1,6 +1,7 @@
 // Loading policy documents from JSON text, with validation findings that point at line:column.
 #pragma once
 
+#include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/statement.hpp>
 
 #include <cstddef>
@@ -33,11 +34,37 @@ struct load_result {
   [[nodiscard]] bool ok() const noexcept { return document.has_value(); }
 };
 
+/// What a document is loaded as. Every per-pattern and per-statement limit is always an error;
+/// the statement count is a warning for a file checked on its own and an error for what the
+/// service stores (SPEC §10).
+struct load_options {
+  std::size_t max_statements = max_policy_statements;
+  policy::severity over_max_statements = severity::warning;
+  /// The largest document, in bytes; beyond it, one `document-too-large` error.
+  std::size_t max_bytes = std::size_t{4} << 20;
+};
+
+/// A policy's statements as the service stores them (`gatehouse check --stored`).
+inline constexpr load_options stored_policy{max_policy_statements, severity::error};
+/// An access token's permissions.
+inline constexpr load_options token_permissions{max_token_statements, severity::error,
+                                                max_token_permissions_bytes};
+
 /// Parses and validates `json`, a policy document or a bare array of statements.
-[[nodiscard]] load_result load_policy(std::string_view json);
+[[nodiscard]] load_result load_policy(std::string_view json, const load_options& options = {});
 
 /// Reads `path` and loads it; a file that cannot be read gives one `unreadable-file` error.
-[[nodiscard]] load_result load_policy_file(const std::string& path);
+[[nodiscard]] load_result load_policy_file(const std::string& path,
+                                           const load_options& options = {});
+
+/// The statements of `json` (a statement array, or a document holding one) as they are written,
+/// checked for shape only: for statements stored long ago that the validator of today refuses,
+/// which then compile fail-closed, statement by statement. An effect other than "allow" reads as
+/// "deny", and an action or resource that is not a string as an empty one (which never compiles),
+/// so that nothing read here grants more than was written. Nothing when the text is not JSON or
+/// holds no statement array.
+[[nodiscard]] std::optional<std::vector<statement>> read_statements_as_stored(
+    std::string_view json);
 
 /// Formats a finding as `file:line:col: severity code: message`.
 [[nodiscard]] std::string format_finding(std::string_view file, const finding& f);

@@ -1,0 +1,84 @@
+// Linear glob matching: anchored head and tail, then the pieces between stars left to right.
+#include <gatehouse/policy/glob.hpp>
+
+#include <gatehouse/policy/limits.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace gatehouse::policy {
+namespace {
+
+constexpr std::size_t npos = std::string_view::npos;
+
+// The leftmost start of `piece` in `text` at or after `from`, or npos. Knuth-Morris-Pratt with
+// its border table on the stack; while no prefix of the piece is matched, memchr skips to the
+// next byte that could begin one.
+std::size_t find_piece(std::string_view text, std::size_t from, std::string_view piece) noexcept {
+  const std::size_t m = piece.size();
+  const std::size_t n = text.size();
+  if (from > n || m > n - from) return npos;
+  if (m > max_pattern_bytes) {
+    // Beyond the pattern limit, which nothing compiled or validated can hold; std::string_view's
+    // search is correct there, if not linear.
+    return text.find(piece, from);
+  }
+  // border[i]: the length of the longest proper prefix of piece[0, i] that is also its suffix.
+  std::array<std::uint16_t, max_pattern_bytes> border;  // NOLINT: filled up to m before use
+  border[0] = 0;
+  for (std::size_t i = 1, k = 0; i < m; ++i) {
+    while (k > 0 && piece[i] != piece[k]) k = border[k - 1];
+    if (piece[i] == piece[k]) ++k;
+    border[i] = static_cast<std::uint16_t>(k);
+  }
+  std::size_t k = 0;
+  for (std::size_t i = from; i < n; ++i) {
+    if (k == 0) {
+      const void* next = std::memchr(text.data() + i, piece[0], n - i);
+      if (next == nullptr) return npos;
+      i = static_cast<std::size_t>(static_cast<const char*>(next) - text.data());
+    }
+    while (k > 0 && text[i] != piece[k]) k = border[k - 1];
+    if (text[i] == piece[k]) ++k;
+    if (k == m) return i + 1 - m;
+  }
+  return npos;
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  const std::size_t first_star = pattern.find('*');
+  if (first_star == npos) return pattern == text;
+  const std::size_t last_star = pattern.rfind('*');
+  const std::string_view head = pattern.substr(0, first_star);
+  const std::string_view tail = pattern.substr(last_star + 1);
+  if (text.size() < head.size() + tail.size()) return false;
+  if (!text.starts_with(head) || !text.ends_with(tail)) return false;
+  // The pieces between the first and the last star, each after the one before, inside what the
+  // head and the tail leave of the text. The leftmost place of each piece leaves the most room
+  // for those after it, so no choice is ever revisited.
+  const std::string_view window = text.substr(head.size(), text.size() - head.size() - tail.size());
+  std::string_view middle = pattern.substr(first_star + 1, last_star - first_star);
+  std::size_t at = 0;
+  while (!middle.empty()) {
+    const std::size_t star = middle.find('*');
+    const std::string_view piece = middle.substr(0, star);
+    if (!piece.empty()) {
+      const std::size_t found = find_piece(window, at, piece);
+      if (found == npos) return false;
+      at = found + piece.size();
+    }
+    if (star == npos) break;
+    middle.remove_prefix(star + 1);
+  }
+  return true;
+}
+
+std::size_t glob_min_length(std::string_view pattern) noexcept {
+  return pattern.size() - static_cast<std::size_t>(std::count(pattern.begin(), pattern.end(), '*'));
+}
+
+}  // namespace gatehouse::policy
