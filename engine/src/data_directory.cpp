@@ -47,7 +47,8 @@ outcome<std::vector<policy::policy_document>> load_builtin_policies(const std::s
 }
 
 outcome<data_directory> open_data_directory(const std::string& dir,
-                                            std::vector<policy::policy_document> builtins) {
+                                            std::vector<policy::policy_document> builtins,
+                                            iam_hooks hooks) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return failure(iam_errc::storage_failure, "cannot create " + dir + ": " + ec.message());
@@ -64,7 +65,8 @@ outcome<data_directory> open_data_directory(const std::string& dir,
   if (!jwt_key) return failure(iam_errc::storage_failure, "jwt.key: " + jwt_key.error().message());
   auto store = open_sqlite_store(db_path);
   if (!store) return failure(iam_errc::storage_failure, "gatehouse.db: " + store.error().message());
-  auto iam = iam_service::open(std::move(*store), std::move(*token_key), std::move(builtins));
+  auto iam = iam_service::open(std::move(*store), std::move(*token_key), std::move(builtins), {},
+                               std::move(hooks));
   if (!iam) return iam.error();
 
   data_directory out;

@@ -35,6 +35,12 @@ class iam_category_impl final : public boost::system::error_category {
         return "a limit of the service was reached";
       case iam_errc::storage_failure:
         return "the store failed; the change was not applied";
+      case iam_errc::last_owner:
+        return "the change would leave the organization without an owner who can manage IAM";
+      case iam_errc::too_many_statements:
+        return "the change would give a member more effective statements than allowed";
+      case iam_errc::check_too_complex:
+        return "the statements are too complex to compare; nothing was granted";
     }
     return "unknown IAM error";
   }

@@ -135,44 +135,59 @@ struct statement_set {
   std::shared_ptr<const compiled_policy> compiled;
 };
 
-std::shared_ptr<const compiled_policy> compile_or_deny_all(
-    const std::vector<sourced_statement>& statements) {
-  auto compiled = compiled_policy::compile(statements);
-  if (compiled) return *compiled;
-  // Validated statements always compile; should stored ones not, they grant nothing.
-  return *compiled_policy::compile({});
+/// Hears of each stored statement that does not compile and fails closed.
+using failure_reporter = std::function<void(const std::string&)>;
+
+/// Compiles statements that passed validation when they were written; should one not compile
+/// anyway (a store written by hand or by another version), it fails closed on its own and is
+/// reported. Never deny-all for the whole set.
+std::shared_ptr<const compiled_policy> compile_statements(
+    std::span<const sourced_statement> statements, const failure_reporter& report) {
+  auto compiled = compiled_policy::compile_fail_closed(statements);
+  for (const auto& e : compiled.failures) report(describe(e, statements));
+  return std::move(compiled.policy);
 }
 
-/// Parses a JSON array of statements as `gatehouse check` does; errors name `field`.
+/// Parses new statements, a JSON array, as `gatehouse check` does with `options`; errors name
+/// `field`.
 outcome<std::vector<policy::statement>> parse_statements(std::string_view json,
                                                          std::string_view field,
-                                                         std::size_t max_statements) {
-  const auto loaded = policy::load_policy(json);
+                                                         const policy::load_options& options) {
+  auto loaded = policy::load_policy(json, options);
   if (!loaded.ok()) {
-    std::string detail;
+    std::string detail(field);
     for (const auto& f : loaded.findings) {
       if (f.severity != policy::severity::error) continue;
-      detail = f.pointer + ": " + f.message;
+      detail += ": ";
+      if (!f.pointer.empty()) detail += f.pointer + ": ";
+      detail += f.message;
       break;
     }
-    return failure(iam_errc::field_invalid, std::string(field) + ": " + detail);
+    return failure(iam_errc::field_invalid, std::move(detail));
   }
-  if (loaded.document->statements.size() > max_statements) {
-    return failure(iam_errc::limit_exceeded, std::string(field) + ": at most " +
-                                                 std::to_string(max_statements) + " statements");
-  }
-  return loaded.document->statements;
+  return std::move(loaded.document->statements);
+}
+
+/// Reads statements stored earlier: validated as they were when written or, should that fail now
+/// (a stricter validator, or a store edited by hand), as written, to fail closed when compiled.
+outcome<std::vector<policy::statement>> read_stored_statements(
+    std::string_view json, const policy::load_options& options) {
+  auto loaded = policy::load_policy(json, options);
+  if (loaded.ok()) return std::move(loaded.document->statements);
+  if (auto as_stored = policy::read_statements_as_stored(json)) return std::move(*as_stored);
+  return failure(iam_errc::storage_failure, "stored statements are not a JSON statement array");
 }
 
 std::shared_ptr<const statement_set> make_statement_set(std::string json,
-                                                        std::vector<policy::statement> statements) {
+                                                        std::vector<policy::statement> statements,
+                                                        const failure_reporter& report) {
   std::vector<sourced_statement> sourced;
   sourced.reserve(statements.size());
   for (const auto& s : statements) sourced.push_back({std::string(token_policy_id), s});
   auto set = std::make_shared<statement_set>();
   set->json = std::move(json);
   set->statements = std::move(statements);
-  set->compiled = compile_or_deny_all(sourced);
+  set->compiled = compile_statements(sourced, report);
   return set;
 }
 
@@ -254,11 +269,13 @@ std::string policy_entry::statements_json() const {
   return out;
 }
 
-/// Per organization: how many members, groups and policies it has, for the limits.
+/// Per organization: how many members, groups, policies and owners it has, for the limits.
 struct organization_tally {
   std::size_t members = 0;
   std::size_t groups = 0;
   std::size_t policies = 0;
+  /// Members who hold Owner and may manage IAM.
+  std::size_t owners = 0;
 };
 
 /// Shared immutable values by key, held weakly: an entry serves as long as someone else holds
@@ -309,7 +326,16 @@ struct directory {
   cow_map<std::vector<std::string>> member_groups;              // member id -> group ids
   cow_map<compiled_policy> rights;                              // member id -> compiled rights
   cow_map<member_record> members_by_email;                      // email_key -> member
+  cow_map<std::string> owners;                                  // owner's member id -> org id
   std::unordered_map<std::string, organization_tally> tallies;  // organization id -> counts
+
+  /// What `derive` found that the change must not do.
+  struct derive_report {
+    /// Members who would hold more than `policy::max_effective_statements` statements.
+    std::vector<std::string> over_statement_limit;
+    /// Organizations that had an owner before the change and have none after it.
+    std::vector<std::string> without_owner;
+  };
 
   template <class T>
   [[nodiscard]] const T* find(const cow_map<T>& map, std::string_view id,
@@ -338,10 +364,43 @@ struct directory {
         ids.insert(ids.end(), group.policy_ids.begin(), group.policy_ids.end());
       }
     }
+    return known_policies(std::move(ids));
+  }
+
+  /// `ids` sorted, each once, without those that name no policy.
+  [[nodiscard]] std::vector<std::string> known_policies(std::vector<std::string> ids) const {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     std::erase_if(ids, [&](const std::string& id) { return !policies.contains(id); });
     return ids;
+  }
+
+  /// The statements of the policies `ids` (known, sorted, unique), compiled; shared through
+  /// `cache` by everyone who holds the same policies at the same generations.
+  std::shared_ptr<const compiled_policy> compiled_policies(const std::vector<std::string>& ids,
+                                                           rights_cache& cache,
+                                                           const failure_reporter& report) const {
+    std::string key;
+    for (const auto& p : ids) {
+      key += p;
+      key += '@';
+      key += std::to_string(policies.at(p).generation);
+      key += '|';
+    }
+    if (auto compiled = cache.find(key)) return compiled;
+    std::vector<sourced_statement> statements;
+    for (const auto& p : ids) {
+      for (const auto& s : policies.at(p).view.statements) statements.push_back({p, s});
+    }
+    auto compiled = compile_statements(statements, report);
+    cache.put(std::move(key), compiled);
+    return compiled;
+  }
+
+  [[nodiscard]] std::size_t statement_count(const std::vector<std::string>& policy_ids) const {
+    std::size_t n = 0;
+    for (const auto& p : policy_ids) n += policies.at(p).view.statements.size();
+    return n;
   }
 
   /// Brings the derived indexes up to date after this copy of `previous` was edited, or builds
@@ -349,8 +408,52 @@ struct directory {
   /// their rights looked up again: the edited members, the members who joined or left a group,
   /// every member of a group whose policies changed, and the holders of edited or deleted
   /// policies.
-  void derive(const directory& previous, rights_cache& cache) {
+  derive_report derive(const directory& previous, rights_cache& cache,
+                       const failure_reporter& report) {
     std::unordered_set<std::string> affected;
+    derive_groups(previous, affected);
+    derive_members(previous, affected);
+    derive_policies(previous, affected);
+    derive_report out;
+    std::unordered_set<std::string> owners_changed;
+    for (const auto& id : affected) {
+      const auto* member = members.find(id);
+      if (const auto* was_owner = owners.find(id)) {
+        owners_changed.insert(*was_owner);
+        --tallies[*was_owner].owners;
+        owners.erase(id);
+      }
+      if (member == nullptr) {
+        rights.erase(id);
+        continue;
+      }
+      const auto policy_ids = effective_policy_ids(*member);
+      if (statement_count(policy_ids) > policy::max_effective_statements) {
+        out.over_statement_limit.push_back(id);
+      }
+      auto compiled = compiled_policies(policy_ids, cache, report);
+      if (is_owner(policy_ids, *compiled)) {
+        owners.set(id, std::make_shared<const std::string>(member->organization_id));
+        ++tallies[member->organization_id].owners;
+        owners_changed.insert(member->organization_id);
+      }
+      rights.set(id, std::move(compiled));
+    }
+    for (const auto& org : owners_changed) {
+      if (previous.tally(org).owners > 0 && tally(org).owners == 0)
+        out.without_owner.push_back(org);
+    }
+    return out;
+  }
+
+ private:
+  /// An owner holds the Owner policy and may manage IAM (SPEC §10: owners cannot vanish).
+  static bool is_owner(const std::vector<std::string>& policy_ids, const compiled_policy& rights) {
+    return std::binary_search(policy_ids.begin(), policy_ids.end(), owner_policy_id) &&
+           rights.decide(manage_iam, iam_resource) == decision::allow;
+  }
+
+  void derive_groups(const directory& previous, std::unordered_set<std::string>& affected) {
     cow_map<group_record>::for_each_difference(
         previous.groups, groups,
         [&](const std::string& id, const group_record* before, const group_record* after) {
@@ -375,6 +478,9 @@ struct directory {
           if (before && after && before->policy_ids == after->policy_ids) return;
           affected.insert(is.begin(), is.end());
         });
+  }
+
+  void derive_members(const directory& previous, std::unordered_set<std::string>& affected) {
     cow_map<member_record>::for_each_difference(
         previous.members, members,
         [&](const std::string& id, const member_record* before, const member_record* after) {
@@ -392,6 +498,9 @@ struct directory {
                                  *members.find_ptr(id));
           }
         });
+  }
+
+  void derive_policies(const directory& previous, std::unordered_set<std::string>& affected) {
     // A policy that is new cannot be attached to anyone yet; an edited or deleted one may be.
     std::unordered_set<std::string> edited_policies;
     cow_map<policy_entry>::for_each_difference(
@@ -403,29 +512,19 @@ struct directory {
           }
           if (after && !after->builtin()) ++tallies[after->organization_id].policies;
         });
-    if (!edited_policies.empty()) {
-      const auto holds_edited = [&](const std::vector<std::string>& policy_ids) {
-        return std::any_of(policy_ids.begin(), policy_ids.end(),
-                           [&](const std::string& p) { return edited_policies.contains(p); });
-      };
-      groups.for_each([&](const std::string&, const group_record& g) {
-        if (holds_edited(g.policy_ids)) affected.insert(g.member_ids.begin(), g.member_ids.end());
-      });
-      members.for_each([&](const std::string& id, const member_record& m) {
-        if (holds_edited(m.policy_ids)) affected.insert(id);
-      });
-    }
-    for (const auto& id : affected) {
-      const auto* member = members.find(id);
-      if (member == nullptr) {
-        rights.erase(id);
-      } else {
-        rights.set(id, compiled_rights(*member, cache));
-      }
-    }
+    if (edited_policies.empty()) return;
+    const auto holds_edited = [&](const std::vector<std::string>& policy_ids) {
+      return std::any_of(policy_ids.begin(), policy_ids.end(),
+                         [&](const std::string& p) { return edited_policies.contains(p); });
+    };
+    groups.for_each([&](const std::string&, const group_record& g) {
+      if (holds_edited(g.policy_ids)) affected.insert(g.member_ids.begin(), g.member_ids.end());
+    });
+    members.for_each([&](const std::string& id, const member_record& m) {
+      if (holds_edited(m.policy_ids)) affected.insert(id);
+    });
   }
 
- private:
   void set_member_group(const std::string& member_id, const std::string& group_id, bool in) {
     const auto* current = member_groups.find(member_id);
     std::vector<std::string> ids = current ? *current : std::vector<std::string>{};
@@ -437,26 +536,6 @@ struct directory {
       member_groups.set(member_id,
                         std::make_shared<const std::vector<std::string>>(std::move(ids)));
     }
-  }
-
-  std::shared_ptr<const compiled_policy> compiled_rights(const member_record& m,
-                                                         rights_cache& cache) const {
-    const auto policy_ids = effective_policy_ids(m);
-    std::string key;
-    for (const auto& p : policy_ids) {
-      key += p;
-      key += '@';
-      key += std::to_string(policies.at(p).generation);
-      key += '|';
-    }
-    if (auto compiled = cache.find(key)) return compiled;
-    std::vector<sourced_statement> statements;
-    for (const auto& p : policy_ids) {
-      for (const auto& s : policies.at(p).view.statements) statements.push_back({p, s});
-    }
-    auto compiled = compile_or_deny_all(statements);
-    cache.put(std::move(key), compiled);
-    return compiled;
   }
 };
 
@@ -599,6 +678,28 @@ class string_pool {
   std::unordered_map<std::string, std::uint32_t> index_;
 };
 
+/// Fails unless the current rights of `who` contain `granted`: nobody grants what they do not
+/// hold (SPEC §10). A personal token acts with its creator's rights narrowed by its scope, so both
+/// must contain it; a refusal carries a request that `granted` allows and `who` may not make.
+outcome<void> require_holds(const caller& who, const compiled_policy& granted,
+                            std::string_view what) {
+  if (!who.rights)
+    return failure(iam_errc::forbidden, std::string(what) + ": the caller has no rights");
+  for (const compiled_policy* side : {who.rights.get(), who.scope.get()}) {
+    if (side == nullptr) continue;
+    const auto contained = contains(*side, granted);
+    if (!contained) {
+      return failure(iam_errc::check_too_complex,
+                     std::string(what) + ": too complex to compare with the caller's rights");
+    }
+    if (!contained->contained) {
+      return failure(iam_errc::forbidden, std::string(what) + " beyond the caller's rights",
+                     contained->counterexample);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 // ---- Service state ---------------------------------------------------------------------------
@@ -607,6 +708,7 @@ struct iam_service::state {
   std::unique_ptr<engine::store> store;
   secret_hasher hasher;
   iam_limits limits;
+  iam_hooks hooks;
 
   // Directory: readers load the pointer; writers serialize on `directory_write`.
   std::atomic<std::shared_ptr<const directory>> current;
@@ -618,6 +720,8 @@ struct iam_service::state {
   std::mutex token_write;
   token_index tokens;
   string_pool pool;
+  /// Tokens by status, kept with the index so that metrics never walk it.
+  std::array<std::atomic<std::size_t>, 3> tokens_by_status{};
 
   // Members with the same effective policies share compiled rights; guarded by `directory_write`.
   rights_cache rights;
@@ -626,28 +730,62 @@ struct iam_service::state {
   std::mutex sets_lock;
   weak_cache<statement_set> sets;
 
-  state(std::unique_ptr<engine::store> s, server_key key, iam_limits l)
-      : store(std::move(s)), hasher(std::move(key)), limits(l) {}
+  std::atomic<std::uint64_t> failed_closed{0};
+  /// Counts and logs a stored statement that does not compile.
+  const failure_reporter report_failure = [this](const std::string& what) {
+    failed_closed.fetch_add(1, std::memory_order_relaxed);
+    if (hooks.log) hooks.log("stored statement fails closed: " + what);
+  };
+
+  state(std::unique_ptr<engine::store> s, server_key key, iam_limits l, iam_hooks h)
+      : store(std::move(s)), hasher(std::move(key)), limits(l), hooks(std::move(h)) {}
 
   [[nodiscard]] std::shared_ptr<const directory> snapshot() const {
     return current.load(std::memory_order_acquire);
   }
 
-  outcome<std::shared_ptr<const statement_set>> statements_for(std::string json,
-                                                               std::string_view field) {
+  /// The statement set of `json`, shared with every token that has the same; `read` turns the
+  /// text into statements when no token has it yet.
+  template <class Read>
+  outcome<std::shared_ptr<const statement_set>> statement_set_of(std::string json, Read&& read) {
     {
       std::lock_guard lock(sets_lock);
       if (auto set = sets.find(json)) return set;
     }
-    auto parsed = parse_statements(json, field, limits.max_statements);
-    if (!parsed) return parsed.error();
-    auto set = make_statement_set(json, std::move(*parsed));
+    auto statements = read(json);
+    if (!statements) return statements.error();
+    auto set = make_statement_set(json, std::move(*statements), report_failure);
     std::lock_guard lock(sets_lock);
     sets.put(std::move(json), set);
     return set;
   }
 
-  /// Applies `edit` to a copy of the directory, commits its changes, then publishes the copy.
+  /// New permissions of a token, validated as a token's.
+  outcome<std::shared_ptr<const statement_set>> new_permissions(std::string json) {
+    return statement_set_of(std::move(json), [](std::string_view text) {
+      return parse_statements(text, "permissions", policy::token_permissions);
+    });
+  }
+
+  /// The stored permissions of a token.
+  outcome<std::shared_ptr<const statement_set>> stored_permissions(std::string json) {
+    return statement_set_of(std::move(json), [](std::string_view text) {
+      return read_stored_statements(text, policy::token_permissions);
+    });
+  }
+
+  /// `require_holds` for the policies `ids` of `d`, compiled through the rights cache; called
+  /// inside `mutate`.
+  outcome<void> holds(const caller& who, const directory& d, const std::vector<std::string>& ids,
+                      std::string_view what) {
+    const auto known = d.known_policies(ids);
+    if (known.empty()) return {};
+    return require_holds(who, *d.compiled_policies(known, rights, report_failure), what);
+  }
+
+  /// Applies `edit` to a copy of the directory, derives what follows from it, and unless that
+  /// breaks an invariant (an owner left, a member over the statement limit) commits the changes,
+  /// then publishes the copy.
   template <class Edit>
   auto mutate(Edit&& edit)
       -> decltype(edit(std::declval<directory&>(), std::declval<std::vector<change>&>())) {
@@ -657,7 +795,18 @@ struct iam_service::state {
     std::vector<change> changes;
     auto result = edit(*next, changes);
     if (!result) return result;
-    next->derive(*previous, rights);
+    const auto report = next->derive(*previous, rights, report_failure);
+    if (!report.without_owner.empty()) {
+      return failure(iam_errc::last_owner,
+                     "no other member holds Owner and may manage IAM; make someone else an owner "
+                     "first");
+    }
+    if (!report.over_statement_limit.empty()) {
+      return failure(iam_errc::too_many_statements,
+                     "a member would hold more than " +
+                         std::to_string(policy::max_effective_statements) +
+                         " effective statements");
+    }
     if (!changes.empty()) {
       if (const auto ec = store->commit(changes)) {
         return failure(iam_errc::storage_failure, ec.message());
@@ -665,6 +814,13 @@ struct iam_service::state {
     }
     current.store(std::move(next), std::memory_order_release);
     return result;
+  }
+
+  /// Moves a token between the status counts: `before` is the status it had (none for a new one),
+  /// `after` the one it has now (none once deleted).
+  void count_status(std::optional<token_status> before, std::optional<token_status> after) {
+    if (before) tokens_by_status[static_cast<std::size_t>(*before)].fetch_sub(1);
+    if (after) tokens_by_status[static_cast<std::size_t>(*after)].fetch_add(1);
   }
 
   [[nodiscard]] token_record to_record(const token_entry& t) const {
@@ -684,6 +840,18 @@ struct iam_service::state {
     return r;
   }
 
+  /// Puts `t`, an edited copy of an indexed token, in the index in place of the old one, keeping
+  /// the last use of requests authenticated since it was copied; called with `tokens_lock` held
+  /// exclusively.
+  void replace_indexed(token_entry t) {
+    auto& index = tokens.get<by_id>();
+    const auto indexed = index.find(t.id);
+    if (indexed == index.end()) return;
+    t.last_used = indexed->last_used;
+    count_status(indexed->status, t.status);
+    index.replace(indexed, std::move(t));
+  }
+
   /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
   /// place of the old one; called with `token_write` held.
   outcome<token_record> save_token(token_entry t) {
@@ -694,20 +862,16 @@ struct iam_service::state {
       return failure(iam_errc::storage_failure, ec.message());
     }
     std::unique_lock lock(tokens_lock);
-    auto& index = tokens.get<by_id>();
-    const auto indexed = index.find(t.id);
-    // Requests authenticated since `t` was copied have moved the last use on; keep their time.
-    t.last_used = indexed->last_used;
-    index.replace(indexed, std::move(t));
+    replace_indexed(std::move(t));
     return record;
   }
 
-  /// Builds the in-memory entry of a record; called with `token_write` held (interning).
-  outcome<token_entry> to_entry(const token_record& r) {
+  /// Builds the in-memory entry of a record with its permissions; called with `token_write` held
+  /// (interning).
+  outcome<token_entry> to_entry(const token_record& r,
+                                std::shared_ptr<const statement_set> permissions) {
     const auto id = parse_uuid(r.id);
     if (!id) return failure(iam_errc::storage_failure, "a stored token has a malformed id");
-    auto permissions = statements_for(r.permissions_json, "permissions");
-    if (!permissions) return permissions.error();
     token_entry t;
     t.id = *id;
     t.hash = r.secret_hash;
@@ -722,7 +886,7 @@ struct iam_service::state {
     t.updated_at = r.updated_at;
     t.last_used = shared_time(r.last_used_at);
     t.persisted_last_used = shared_time(r.last_used_at);
-    t.permissions = std::move(*permissions);
+    t.permissions = std::move(permissions);
     return t;
   }
 };
@@ -775,8 +939,9 @@ iam_service::~iam_service() = default;
 
 outcome<std::unique_ptr<iam_service>> iam_service::open(
     std::unique_ptr<engine::store> store, server_key token_key,
-    std::vector<policy::policy_document> builtins, iam_limits limits) {
-  auto s = std::make_unique<state>(std::move(store), std::move(token_key), limits);
+    std::vector<policy::policy_document> builtins, iam_limits limits, iam_hooks hooks) {
+  auto s =
+      std::make_unique<state>(std::move(store), std::move(token_key), limits, std::move(hooks));
   auto dir = std::make_shared<directory>();
   for (const auto& doc : builtins) {
     put(dir->policies, builtin_entry(doc));
@@ -796,11 +961,14 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
   }
   auto loaded = s->store->load([&](token_record&& r) {
     if (token_failure) return;
-    auto entry = s->to_entry(r);
+    auto permissions = s->stored_permissions(r.permissions_json);
+    auto entry = permissions ? s->to_entry(r, std::move(*permissions))
+                             : outcome<token_entry>(permissions.error());
     if (!entry) {
       token_failure = entry.error();
       return;
     }
+    s->count_status(std::nullopt, entry->status);
     s->tokens.insert(std::move(*entry));
   });
   if (!loaded) return failure(iam_errc::storage_failure, loaded.error().message());
@@ -810,7 +978,7 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
   for (auto& m : loaded->members) put(dir->members, std::move(m));
   for (auto& g : loaded->groups) put(dir->groups, std::move(g));
   for (auto& p : loaded->policies) {
-    auto statements = parse_statements(p.statements_json, "statements", SIZE_MAX);
+    auto statements = read_stored_statements(p.statements_json, policy::stored_policy);
     if (!statements) {
       return failure(iam_errc::storage_failure,
                      "stored policy " + p.id + " does not load: " + statements.error().detail);
@@ -823,7 +991,8 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
     e.generation = static_cast<std::uint64_t>(p.updated_at);
     put(dir->policies, std::move(e));
   }
-  dir->derive(directory{}, s->rights);
+  // What was stored is what it is: no invariant can refuse it now.
+  static_cast<void>(dir->derive(directory{}, s->rights, s->report_failure));
   s->current.store(std::move(dir));
   return std::unique_ptr<iam_service>(new iam_service(std::move(s)));
 }
@@ -1014,6 +1183,17 @@ outcome<member_record> iam_service::add_member(const caller& who, new_member m) 
     if (m.policy_ids.empty() && m.group_ids.empty()) {
       record.policy_ids = d.organizations.at(who.organization_id).default_policy_ids;
     }
+    // The new member's rights are granted by the caller, and capped at the caller's own.
+    std::vector<std::string> granted = record.policy_ids;
+    for (const auto& g : m.group_ids) {
+      const auto& group_policies = d.groups.at(g).policy_ids;
+      granted.insert(granted.end(), group_policies.begin(), group_policies.end());
+    }
+    if (auto ok =
+            state_->holds(who, d, d.known_policies(std::move(granted)), "the member's rights");
+        !ok) {
+      return ok.error();
+    }
     for (const auto& g : m.group_ids) {
       auto group = d.groups.at(g);
       append_unique(group.member_ids, record.id);
@@ -1064,13 +1244,7 @@ outcome<void> iam_service::remove_member(const caller& who, std::string_view mem
   });
   if (!done) return done;
   std::unique_lock lock(state_->tokens_lock);
-  auto& index = state_->tokens.get<by_id>();
-  for (auto& t : revoked) {
-    const auto it = index.find(t.id);
-    if (it == index.end()) continue;
-    t.last_used = it->last_used;  // uses between the copy and now, as in save_token
-    index.replace(it, std::move(t));
-  }
+  for (auto& t : revoked) state_->replace_indexed(std::move(t));
   return {};
 }
 
@@ -1086,6 +1260,9 @@ outcome<member_record> iam_service::attach_member_policy(const caller& who,
     }
     auto changed = *member;
     if (attach) {
+      if (auto ok = state_->holds(who, d, {std::string(policy_id)}, "the policy"); !ok) {
+        return ok.error();
+      }
       append_unique(changed.policy_ids, policy_id);
     } else {
       std::erase(changed.policy_ids, policy_id);
@@ -1116,10 +1293,31 @@ outcome<std::vector<policy_view>> iam_service::member_policies(const caller& who
 }
 
 outcome<std::vector<policy_view>> iam_service::own_policies(const caller& who) const {
+  std::vector<policy_view> out;
+  if (who.kind != subject_kind::member) {
+    // A token answers what it may do itself, never its creator's policies as if it were them.
+    const auto id = parse_uuid(who.id);
+    if (!id) return failure(iam_errc::unauthorized);
+    std::shared_lock lock(state_->tokens_lock);
+    const auto& index = state_->tokens.get<by_id>();
+    const auto it = index.find(*id);
+    if (it == index.end()) return failure(iam_errc::unauthorized);
+    if (who.kind == subject_kind::service_token || !it->permissions->statements.empty()) {
+      out.push_back({std::string(token_policy_id), std::string(token_policy_id), it->name,
+                     who.kind == subject_kind::service_token
+                         ? "The statements of this service token"
+                         : "The scope of this personal token, within its creator's policies",
+                     "AccessToken", it->permissions->statements});
+    }
+    if (who.kind == subject_kind::service_token) return out;
+  }
   const auto dir = state_->snapshot();
   const auto* member = dir->find(dir->members, who.member_id, who.organization_id);
   if (!member) return failure(iam_errc::unauthorized);
-  return views_of(*dir, *member);
+  auto policies = views_of(*dir, *member);
+  out.insert(out.end(), std::make_move_iterator(policies.begin()),
+             std::make_move_iterator(policies.end()));
+  return out;
 }
 
 // ---- Groups ------------------------------------------------------------------------------------
@@ -1174,6 +1372,11 @@ outcome<group_record> iam_service::change_group(const caller& who, std::string_v
         return failure(iam_errc::not_found, "member");
       }
       if (add) {
+        if (auto ok =
+                state_->holds(who, d, d.known_policies(changed.policy_ids), "the group's rights");
+            !ok) {
+          return ok.error();
+        }
         append_unique(changed.member_ids, member_id);
       } else {
         std::erase(changed.member_ids, member_id);
@@ -1184,6 +1387,9 @@ outcome<group_record> iam_service::change_group(const caller& who, std::string_v
         return failure(iam_errc::not_found, "policy");
       }
       if (add) {
+        if (auto ok = state_->holds(who, d, {std::string(policy_id)}, "the policy"); !ok) {
+          return ok.error();
+        }
         append_unique(changed.policy_ids, policy_id);
       } else {
         std::erase(changed.policy_ids, policy_id);
@@ -1277,8 +1483,17 @@ outcome<policy_view> iam_service::set_policy_statements(const caller& who,
                                                         std::string_view policy_id,
                                                         std::string_view statements_json) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  auto statements = parse_statements(statements_json, "statements", state_->limits.max_statements);
+  auto statements = parse_statements(statements_json, "statements", policy::stored_policy);
   if (!statements) return statements.error();
+  // Whoever holds the policy gets what it says: the statements are granted by the caller.
+  std::vector<sourced_statement> sourced;
+  sourced.reserve(statements->size());
+  for (const auto& st : *statements) sourced.push_back({std::string(policy_id), st});
+  const auto compiled = compiled_policy::compile(sourced);
+  if (!compiled) {
+    return failure(iam_errc::field_invalid, "statements: " + describe(compiled.error(), sourced));
+  }
+  if (auto ok = require_holds(who, **compiled, "the statements"); !ok) return ok.error();
   return state_->mutate([&](directory& d, std::vector<change>& changes) -> outcome<policy_view> {
     const auto* p = d.find(d.policies, policy_id, who.organization_id);
     if (!p) return failure(iam_errc::not_found, "policy");
@@ -1415,9 +1630,8 @@ outcome<token_view> iam_service::create_token(const caller& who, std::string nam
   if (auto ok = require_member(who); !ok) return ok.error();
   if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
   if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
-  auto permissions = state_->statements_for(
-      std::string(permissions_json.empty() ? std::string_view("[]") : permissions_json),
-      "permissions");
+  auto permissions = state_->new_permissions(
+      std::string(permissions_json.empty() ? std::string_view("[]") : permissions_json));
   if (!permissions) return permissions.error();
   const auto& requested = **permissions;
   if (type == token_type::service && requested.statements.empty()) {
@@ -1425,17 +1639,18 @@ outcome<token_view> iam_service::create_token(const caller& who, std::string nam
   }
   // Capping: the token may grant nothing beyond its creator's rights as they are now.
   if (!requested.statements.empty()) {
-    const auto contained = contains(*who.rights, *requested.compiled);
-    if (!contained) {
-      return failure(iam_errc::forbidden, "the permissions are too complex to check");
-    }
-    if (!contained->contained) {
-      return failure(iam_errc::forbidden, "the permissions exceed the creator's rights",
-                     contained->counterexample);
+    if (auto ok = require_holds(who, *requested.compiled, "the permissions"); !ok) {
+      return ok.error();
     }
   }
 
   std::lock_guard write(state_->token_write);
+  // A member removed since authenticating is gone from the directory by now: removal revokes
+  // tokens under `token_write`, so a token written after it would escape the revocation.
+  const auto dir = state_->snapshot();
+  if (dir->find(dir->members, who.member_id, who.organization_id) == nullptr) {
+    return failure(iam_errc::unauthorized, "the creator is no longer a member");
+  }
   token_record record;
   {
     std::shared_lock lock(state_->tokens_lock);
@@ -1468,7 +1683,7 @@ outcome<token_view> iam_service::create_token(const caller& who, std::string nam
   record.secret_prefix = secret->substr(0, secret_prefix_length);
   record.permissions_json = requested.json;
   record.created_at = record.updated_at = now;
-  auto entry = state_->to_entry(record);
+  auto entry = state_->to_entry(record, *permissions);
   if (!entry) return entry.error();
   const change c = put_token{record};
   if (const auto ec = state_->store->commit({&c, 1})) {
@@ -1476,6 +1691,7 @@ outcome<token_view> iam_service::create_token(const caller& who, std::string nam
   }
   {
     std::unique_lock lock(state_->tokens_lock);
+    state_->count_status(std::nullopt, entry->status);
     state_->tokens.insert(std::move(*entry));
   }
   return token_view{std::move(record), std::move(*secret)};
@@ -1524,12 +1740,54 @@ outcome<token_record> iam_service::rename_token(const caller& who, std::string_v
   return state_->save_token(std::move(*token));
 }
 
+namespace {
+
+/// Whether `who` may switch `token` back on: the caller's current rights must contain the token's
+/// (SPEC §10), so that a leaked token an owner switched off stays off. A service token's rights
+/// are its statements; a personal token's are its creator's current rights within its scope,
+/// which the creator always holds. Called with `token_write` held.
+outcome<void> may_reactivate(const state_t& s, const caller& who, const token_entry& token) {
+  const auto& permissions = *token.permissions;
+  if (token.type == token_type::service) {
+    return require_holds(who, *permissions.compiled, "the token's permissions");
+  }
+  const std::string& creator = s.pool.at(token.creator);
+  if (who.member_id == creator) return {};
+  const auto dir = s.snapshot();
+  const auto* creator_rights = dir->rights.find_ptr(creator);
+  if (creator_rights == nullptr) return failure(iam_errc::forbidden, "the token's creator left");
+  auto whole = require_holds(who, **creator_rights, "the token's rights");
+  if (whole || permissions.statements.empty()) return whole;
+  // Holding either the creator's rights or the scope is holding their intersection. When the
+  // caller holds neither, a counterexample is shown only if the token itself allows it.
+  auto scoped = require_holds(who, *permissions.compiled, "the token's rights");
+  if (scoped) return {};
+  const std::array<failure, 2> refusals = {whole.error(), scoped.error()};
+  for (const auto& refusal : refusals) {
+    if (refusal.code == iam_errc::check_too_complex) return refusal;
+  }
+  for (const auto& refusal : refusals) {
+    const auto& example = refusal.counterexample;
+    if (example &&
+        (*creator_rights)->decide(example->action, example->resource) == decision::allow &&
+        permissions.compiled->decide(example->action, example->resource) == decision::allow) {
+      return refusal;
+    }
+  }
+  return failure(iam_errc::forbidden, "the token's rights are not within the caller's");
+}
+
+}  // namespace
+
 outcome<token_record> iam_service::toggle_token(const caller& who, std::string_view token_id) {
   std::lock_guard write(state_->token_write);
   auto token = managed_token(*this, *state_, who, token_id);
   if (!token) return token.error();
   if (token->status == token_status::revoked) {
     return failure(iam_errc::conflict, "a revoked token cannot be activated");
+  }
+  if (token->status == token_status::inactive) {
+    if (auto ok = may_reactivate(*state_, who, *token); !ok) return ok.error();
   }
   token->status =
       token->status == token_status::active ? token_status::inactive : token_status::active;
@@ -1545,7 +1803,9 @@ outcome<void> iam_service::delete_token(const caller& who, std::string_view toke
     return failure(iam_errc::storage_failure, ec.message());
   }
   std::unique_lock lock(state_->tokens_lock);
-  state_->tokens.get<by_id>().erase(token->id);
+  if (state_->tokens.get<by_id>().erase(token->id) > 0) {
+    state_->count_status(token->status, std::nullopt);
+  }
   return {};
 }
 
@@ -1568,23 +1828,15 @@ boost::system::error_code iam_service::flush_last_used() {
   return {};
 }
 
-iam_service::token_counts iam_service::count_tokens() const {
-  token_counts counts;
-  std::shared_lock lock(state_->tokens_lock);
-  for (const auto& t : state_->tokens) {
-    switch (t.status) {
-      case token_status::active:
-        ++counts.active;
-        break;
-      case token_status::inactive:
-        ++counts.inactive;
-        break;
-      case token_status::revoked:
-        ++counts.revoked;
-        break;
-    }
-  }
-  return counts;
+iam_service::token_counts iam_service::count_tokens() const noexcept {
+  const auto count = [&](token_status s) {
+    return state_->tokens_by_status[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+  };
+  return {count(token_status::active), count(token_status::inactive), count(token_status::revoked)};
+}
+
+std::uint64_t iam_service::statements_failed_closed() const noexcept {
+  return state_->failed_closed.load(std::memory_order_relaxed);
 }
 
 }  // namespace gatehouse::engine

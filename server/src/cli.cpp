@@ -644,7 +644,9 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   const auto& policies = values["policies"].as<std::string>();
   auto builtins = load_builtins("serve", policies, err);
   if (!builtins) return exit_bad_input;
-  auto opened = engine::open_data_directory(data, std::move(*builtins));
+  engine::iam_hooks hooks;
+  hooks.log = server::log_event;
+  auto opened = engine::open_data_directory(data, std::move(*builtins), std::move(hooks));
   if (!opened) {
     err << "gatehouse serve: cannot open the data directory '" << data
         << "': " << opened.error().detail << '\n';

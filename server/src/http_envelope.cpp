@@ -107,6 +107,12 @@ error_row map_failure(const engine::failure& f) {
       // One fixed code, the limit named in `data.message`: limits are few and their wording may
       // change, codes may not.
       return {400, "LimitExceeded", message_data(f.detail)};
+    case iam_errc::last_owner:
+      return {422, "LastOwner", message_data(f.detail)};
+    case iam_errc::too_many_statements:
+      return {422, "TooManyStatements", message_data(f.detail)};
+    case iam_errc::check_too_complex:
+      return {403, "CheckTooComplex", message_data(f.detail)};
     case iam_errc::storage_failure:
       // The store's message names internals; the caller learns only that nothing was changed.
       return {500, "InternalServerError"};

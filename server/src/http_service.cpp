@@ -6,6 +6,8 @@
 #include "http_json.hpp"
 #include "http_target.hpp"
 
+#include <gatehouse/policy/limits.hpp>
+
 #include <array>
 #include <chrono>
 #include <optional>
@@ -115,6 +117,11 @@ engine::outcome<check> read_check(const rapidjson::Value& v) {
   if (!action) return action.error();
   const auto resource = required_string(v, "resource");
   if (!resource) return resource.error();
+  if (resource->size() > policy::max_request_resource_bytes) {
+    return failure(
+        iam_errc::field_invalid,
+        "resource: longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
+  }
   return check{*action, *resource};
 }
 

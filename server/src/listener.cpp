@@ -159,17 +159,6 @@ void write_out(std::string_view text) {
   }
 }
 
-/// Logs an event of the server (not of a request) at once: timestamp, then `message` on one line.
-void log_event(std::string_view message) {
-  std::string line;
-  line.reserve(32 + message.size());
-  append_timestamp(line);
-  line.push_back(' ');
-  for (const char c : message) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  line.push_back('\n');
-  write_out(line);
-}
-
 /// The access log. Lines collect in one buffer per I/O thread and go out in one write(2) when
 /// the buffer fills or at the periodic flush: a write per request cost a quarter of the
 /// throughput of the decision endpoint (bench/README.md, "HTTP"). Each buffer has its own mutex,
@@ -782,6 +771,16 @@ int run_server(http_service& service, metrics& service_metrics, const serve_opti
   state.log.flush();
   log_event(state.forced.load() ? "stopped without waiting for open connections" : "stopped");
   return state.forced.load() ? 1 : 0;
+}
+
+void log_event(std::string_view message) {
+  std::string line;
+  line.reserve(32 + message.size());
+  append_timestamp(line);
+  line.push_back(' ');
+  for (const char c : message) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
+  line.push_back('\n');
+  write_out(line);
 }
 
 }  // namespace gatehouse::server

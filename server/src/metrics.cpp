@@ -115,6 +115,10 @@ std::string metrics::render(const engine::iam_service& iam) const {
   append_line(out, "gatehouse_access_tokens", "{state=\"inactive\"}", tokens.inactive);
   append_line(out, "gatehouse_access_tokens", "{state=\"revoked\"}", tokens.revoked);
 
+  append_header(out, "gatehouse_statements_failed_closed_total", "counter",
+                "Stored statements that did not compile and fail closed (see the log).");
+  append_line(out, "gatehouse_statements_failed_closed_total", "", iam.statements_failed_closed());
+
   append_header(out, "gatehouse_http_responses_total", "counter",
                 "HTTP responses sent, by status code.");
   for (std::size_t status = 0; status < responses_.size(); ++status) {

@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 const std::string jwt_secret = "gatehouse-http-test-secret-0123456789";
 const std::string flag = "project/web:env/prod:flag/dark-mode";
 constexpr std::size_t test_max_batch = 4;
-constexpr std::size_t test_max_body = 64 * std::size_t{1024};
+constexpr std::size_t test_max_body = 256 * std::size_t{1024};
 
 std::string b64(std::string_view text) {
   return engine::base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
@@ -966,22 +966,23 @@ BOOST_AUTO_TEST_CASE(iam_routes_need_can_manage_iam) {
 
 // ---- Limits and failures of the engine ------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(engine_limits_answer_limit_exceeded) {
+BOOST_AUTO_TEST_CASE(statement_limits_answer_400_naming_the_field) {
   const std::string id = str(
       expect(201, "", "POST", "/api/v1/policies", owner, R"({"name":"big","key":"big"})").data(),
       "id");
-  // One statement more than the engine's default of 200.
+  // One statement more than a stored policy may hold (SPEC §10).
   std::string statements = "[";
-  for (int i = 0; i <= 200; ++i) {
+  for (int i = 0; i <= 1000; ++i) {
     if (i > 0) statements += ',';
     statements += R"({"id":"s)" + std::to_string(i) +
                   R"(","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
                   R"("resources":["project/*"]})";
   }
   statements += ']';
-  auto a = expect(400, "LimitExceeded", "PUT", "/api/v1/policies/" + id + "/statements", owner,
-                  statements);
+  auto a = expect(400, "statements_is_invalid", "PUT", "/api/v1/policies/" + id + "/statements",
+                  owner, statements);
   BOOST_TEST(has_message(a));
+  BOOST_TEST(str(a.data(), "message").find("at most 1000") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(store_failures_answer_500_and_change_nothing, scripted_store_fixture) {

@@ -31,8 +31,9 @@ struct data_directory {
 [[nodiscard]] outcome<std::vector<policy::policy_document>> load_builtin_policies(
     const std::string& dir);
 
-/// Opens `dir`, creating it and initializing it when it holds no database yet.
+/// Opens `dir`, creating it and initializing it when it holds no database yet; `hooks` go to the
+/// IAM service.
 [[nodiscard]] outcome<data_directory> open_data_directory(
-    const std::string& dir, std::vector<policy::policy_document> builtins);
+    const std::string& dir, std::vector<policy::policy_document> builtins, iam_hooks hooks = {});
 
 }  // namespace gatehouse::engine

@@ -36,6 +36,14 @@ enum class iam_errc {
   limit_exceeded,
   /// The store failed; the change was not applied.
   storage_failure,
+  /// The change would leave the organization without a member who holds Owner and may manage
+  /// IAM (SPEC §10).
+  last_owner,
+  /// The change would give a member more effective statements than the limit allows.
+  too_many_statements,
+  /// Comparing the statements needed more work than the containment budget allows; nothing was
+  /// granted.
+  check_too_complex,
 };
 
 const boost::system::error_category& iam_category() noexcept;
@@ -48,8 +56,9 @@ struct failure {
   iam_errc code = iam_errc::forbidden;
   /// The field for field errors; a human-readable reason otherwise (never a secret).
   std::string detail;
-  /// For a token scope refused by the containment check: a request the token would allow that
-  /// its creator may not make.
+  /// For a grant refused by the containment check (a token's scope, an attached policy, a group,
+  /// new statements, a token switched back on): a request it would allow that the caller may
+  /// not make.
   std::optional<request> counterexample;
 
   failure() = default;

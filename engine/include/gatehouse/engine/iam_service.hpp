@@ -10,6 +10,7 @@
 #include <gatehouse/policy/statement.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,16 +25,22 @@ inline constexpr std::string_view owner_policy_id = "98881f6a-5c6c-4277-bcf7-fda
 inline constexpr std::string_view administrator_policy_id = "3e961f0f-6fd4-4cf4-910f-52d356f8cc08";
 inline constexpr std::string_view developer_policy_id = "66f3687f-939d-4257-bd3f-c3553d39e1b6";
 
-/// Limits on everything callers can grow.
+/// Limits on everything callers can grow, beside the statement limits of policy/limits.hpp.
 struct iam_limits {
   std::size_t max_name_length = 128;
   std::size_t max_description_length = 1024;
-  std::size_t max_statements = 200;
   std::size_t max_tokens_per_organization = 100'000;
   std::size_t max_members_per_organization = 100'000;
   std::size_t max_groups_per_organization = 10'000;
   std::size_t max_policies_per_organization = 10'000;
   std::size_t max_page_size = 100;
+};
+
+/// What the service tells its host about itself; each callback may be empty.
+struct iam_hooks {
+  /// One line for the operator's log, never a secret: e.g. a stored statement that does not
+  /// compile and fails closed.
+  std::function<void(std::string_view)> log;
 };
 
 enum class subject_kind : std::uint8_t { member, personal_token, service_token };
@@ -107,7 +114,7 @@ class iam_service {
   /// contain Owner, Administrator and Developer by id).
   [[nodiscard]] static outcome<std::unique_ptr<iam_service>> open(
       std::unique_ptr<store> store, server_key token_key,
-      std::vector<policy::policy_document> builtins, iam_limits limits = {});
+      std::vector<policy::policy_document> builtins, iam_limits limits = {}, iam_hooks hooks = {});
 
   ~iam_service();
   iam_service(const iam_service&) = delete;
@@ -155,7 +162,9 @@ class iam_service {
   /// The member's effective policies (direct and through groups), each once.
   [[nodiscard]] outcome<std::vector<policy_view>> member_policies(const caller& who,
                                                                   std::string_view member_id) const;
-  /// The caller's own effective policies (no IAM right needed); for a token, its creator's.
+  /// The caller's own effective policies (no IAM right needed). A service token answers its own
+  /// statements; a personal token its creator's policies and, when it has one, its scope (its
+  /// rights are their intersection).
   [[nodiscard]] outcome<std::vector<policy_view>> own_policies(const caller& who) const;
 
   // ---- Groups (need CanManageIAM on iam/*) -----------------------------------------------------
@@ -201,13 +210,15 @@ class iam_service {
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.
   [[nodiscard]] boost::system::error_code flush_last_used();
 
-  /// Counts for metrics.
+  /// Counts for metrics, kept up to date on every change: reading them takes no lock.
   struct token_counts {
     std::size_t active = 0;
     std::size_t inactive = 0;
     std::size_t revoked = 0;
   };
-  [[nodiscard]] token_counts count_tokens() const;
+  [[nodiscard]] token_counts count_tokens() const noexcept;
+  /// Stored statements that did not compile and failed closed, since the service opened.
+  [[nodiscard]] std::uint64_t statements_failed_closed() const noexcept;
 
   struct state;
 

@@ -50,6 +50,10 @@ struct reload_outcome {
 /// Reloads the built-in policies (SIGHUP). On failure the old policies must stay in force.
 using reload_callback = std::function<reload_outcome()>;
 
+/// Writes one event line, `TIME MESSAGE`, to standard output at once (beside the access log);
+/// line breaks in `message` become spaces. Never give it a secret.
+void log_event(std::string_view message);
+
 /// Called once the socket listens, with the local endpoint as `HOST:PORT`.
 using ready_callback = std::function<void(std::string_view endpoint)>;
 
