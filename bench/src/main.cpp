@@ -1,7 +1,8 @@
 // gatehouse-bench: subcommand dispatch (decide, contains, compile, generate, generate-contains,
-// suite, tokens, directory). Exit codes: 0 success, 1 a check failed (disagreement, wrong
+// suite, tokens, directory, hostile). Exit codes: 0 success, 1 a check failed (disagreement, wrong
 // containment), 2 bad input.
 #include "directory.hpp"
+#include "hostile.hpp"
 #include "inputs.hpp"
 #include "runs.hpp"
 #include "suite.hpp"
@@ -43,6 +44,9 @@ commands:
   directory [--members N] [--policies DIR] [--out FILE]
             fill one organization to N members through the service, timing each addition,
             then time policy, group and member changes at that size; one JSON object
+  hostile   [--runs N] [--policies DIR] [--out FILE]
+            the slowest decisions and token creations built within the size limits, timed,
+            with their answers checked; one JSON object
 
 Run `gatehouse-bench <command> --help` for a command's options.
 )";
@@ -300,6 +304,26 @@ int directory_command(const command_line& cl) {
   return 0;
 }
 
+int hostile_command(const command_line& cl) {
+  hostile_options h;
+  std::string out_path;
+  po::options_description options("options");
+  options.add_options()("runs", po::value(&h.runs)->default_value(h.runs),
+                        "timed runs of each case (median and slowest reported)");
+  add_service_options(options, h.policies_dir, out_path);
+  po::variables_map vm;
+  if (!parse(cl, "hostile", options, vm)) return 0;
+  if (h.runs == 0) throw po::error("--runs must be at least 1");
+  const auto result = run_hostile(h);
+  emit(to_json(result), out_path);
+  if (result.mismatches > 0) {
+    std::fprintf(stderr, "gatehouse-bench hostile: %zu cases got an unexpected answer\n",
+                 result.mismatches);
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace gatehouse::bench
 
@@ -318,6 +342,7 @@ int main(int argc, char** argv) {
       {"suite", suite_command},
       {"tokens", tokens_command},
       {"directory", directory_command},
+      {"hostile", hostile_command},
   };
   const auto command = commands.find(std::string_view(argv[1]));
   if (command == commands.end()) {

@@ -110,6 +110,10 @@ struct compiled_policy::node {
   /// This node's prefix globs (`abc*`), one group per text, sorted by text.
   std::uint32_t prefixes_begin = 0;
   std::uint32_t prefixes_end = 0;
+  /// The distinct lengths of the prefix texts, ascending, in `prefix_lengths_`: a path meets the
+  /// prefix groups of a crowded node by one look-up per length.
+  std::uint32_t prefix_lengths_begin = 0;
+  std::uint32_t prefix_lengths_end = 0;
   bool has_literals = false;
 };
 
@@ -191,6 +195,11 @@ struct rn_segment {
   std::uint32_t tags_size;
   bool tagged;
   mutable bool hashed;
+  /// Where the walk keeps this segment's tags, sorted: not yet, in `tag_scratch` from
+  /// `sorted_begin` to `sorted_end`, or not at all (too many; they are then scanned).
+  mutable enum : std::uint8_t { unsorted, sorted, unsortable } tag_order;
+  mutable std::uint16_t sorted_begin;
+  mutable std::uint16_t sorted_end;
   mutable std::uint64_t path_hash;
 
   [[nodiscard]] std::string_view path() const noexcept { return {path_data, path_size}; }
@@ -238,6 +247,14 @@ const char* find_byte(const char* floor, const char* p, const char* end, char c)
   return end;
 }
 
+// The tags of the request's segments, sorted as the walk first needs them, so that a literal or
+// prefix tag glob is a binary search however many tags a name carries. One per thread: a walk
+// never starts another on its thread. A name within the request limit always fits.
+struct tag_scratch {
+  std::array<std::string_view, policy::max_request_resource_bytes / 2 + 1> tags;
+};
+thread_local tag_scratch scratch;
+
 // Splits the first `out.size()` segments of a resource name once: the walk visits a segment at
 // several nodes when globs branch, and must not scan it again each time.
 std::size_t split_segments(std::string_view resource, std::span<rn_segment> out) noexcept {
@@ -254,6 +271,7 @@ std::size_t split_segments(std::string_view resource, std::span<rn_segment> out)
     segment.tags_data = segment.tagged ? semicolon + 1 : colon;
     segment.tags_size = segment.tagged ? static_cast<std::uint32_t>(colon - semicolon - 1) : 0;
     segment.hashed = false;
+    segment.tag_order = rn_segment::unsorted;
     if (colon == end) break;
     p = colon + 1;
   }
@@ -449,6 +467,7 @@ struct compiled_policy::builder {
     for (const auto& tag : e.tags) {
       out.tag_globs_.push_back(intern(out, tag));
       out.tag_min_lengths_.push_back(static_cast<std::uint32_t>(policy::glob_min_length(tag)));
+      out.tag_kinds_.push_back(static_cast<std::uint8_t>(kind_of(tag)));
     }
     flat.tags_end = static_cast<std::uint32_t>(out.tag_globs_.size());
     out.edges_.push_back(flat);
@@ -464,10 +483,12 @@ struct compiled_policy::builder {
       const auto kind = kind_of(e.path);
       return kind == path_kind::prefix ? 1 : kind == path_kind::literal ? 2 : 0;
     };
-    std::stable_sort(edges.begin(), edges.end(), [&](auto& a, auto& b) {
-      return std::pair(rank(a), std::string_view(a.path)) <
-             std::pair(rank(b), std::string_view(b.path));
-    });
+    // Prefix edges by their text (the path less its star), so that the groups are in text order.
+    const auto key = [&](const build_edge& e) {
+      const std::string_view path = e.path;
+      return std::pair(rank(e), rank(e) == 1 ? path.substr(0, path.size() - 1) : path);
+    };
+    std::stable_sort(edges.begin(), edges.end(), [&](auto& a, auto& b) { return key(a) < key(b); });
     const auto prefix_first =
         std::find_if(edges.begin(), edges.end(), [&](auto& e) { return rank(e) > 0; });
     target.globs_begin = static_cast<std::uint32_t>(out.edges_.size());
@@ -483,7 +504,7 @@ struct compiled_policy::builder {
       for (auto e = it; e != group_end; ++e) path = emit(out, *e);
       const auto end = static_cast<std::uint32_t>(out.edges_.size());
       if (rank(*it) == 1) {
-        --path.length;  // the trailing star; sorting by path kept the texts in order
+        --path.length;  // the trailing star
         const std::string_view prefix_text(out.strings_.data() + path.offset, path.length);
         const auto head_size = std::min<std::size_t>(8, path.length);
         out.prefix_groups_.push_back(
@@ -496,6 +517,15 @@ struct compiled_policy::builder {
       it = group_end;
     }
     target.prefixes_end = static_cast<std::uint32_t>(out.prefix_groups_.size());
+    target.prefix_lengths_begin = static_cast<std::uint32_t>(out.prefix_lengths_.size());
+    for (auto g = target.prefixes_begin; g != target.prefixes_end; ++g) {
+      out.prefix_lengths_.push_back(out.prefix_groups_[g].text.length);
+    }
+    const auto lengths = out.prefix_lengths_.begin() + target.prefix_lengths_begin;
+    std::sort(lengths, out.prefix_lengths_.end());
+    out.prefix_lengths_.erase(std::unique(lengths, out.prefix_lengths_.end()),
+                              out.prefix_lengths_.end());
+    target.prefix_lengths_end = static_cast<std::uint32_t>(out.prefix_lengths_.size());
   }
 
   /// The open-addressed table of literal edge groups, keyed by (parent node, path).
@@ -613,6 +643,8 @@ struct compiled_policy::walker {
   std::uint32_t window = 0;
   std::array<rn_segment, max_pattern_depth> segments;  // filled by run(), up to `depth`
   std::size_t depth = 0;
+  /// Entries of `scratch.tags` this walk has taken.
+  std::size_t scratch_used = 0;
 
   [[nodiscard]] bool done() const noexcept { return stop_at_deny && denied != 0; }
 
@@ -628,16 +660,73 @@ struct compiled_policy::walker {
     return {policy.strings_.data() + ref.offset, ref.length};
   }
 
-  [[nodiscard]] bool tags_match(const edge& e, const rn_segment& segment) const noexcept {
+  /// The segment's non-empty tags, sorted, or nothing when they do not fit the scratch.
+  std::optional<std::span<const std::string_view>> sorted_tags(const rn_segment& segment) noexcept {
+    auto& tags = scratch.tags;
+    if (segment.tag_order == rn_segment::unsorted) {
+      segment.tag_order = rn_segment::unsortable;
+      std::size_t n = scratch_used;
+      std::string_view rest = segment.tags();
+      for (;;) {
+        const auto comma = rest.find(',');
+        if (const auto tag = rest.substr(0, comma); !tag.empty()) {
+          if (n == tags.size()) return std::nullopt;
+          tags[n++] = tag;
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      std::sort(tags.begin() + static_cast<std::ptrdiff_t>(scratch_used),
+                tags.begin() + static_cast<std::ptrdiff_t>(n));
+      segment.sorted_begin = static_cast<std::uint16_t>(scratch_used);
+      segment.sorted_end = static_cast<std::uint16_t>(n);
+      segment.tag_order = rn_segment::sorted;
+      scratch_used = n;
+    }
+    if (segment.tag_order != rn_segment::sorted) return std::nullopt;
+    return std::span<const std::string_view>(tags.data() + segment.sorted_begin,
+                                             segment.sorted_end - segment.sorted_begin);
+  }
+
+  // Whether one of the sorted `tags` matches tag glob `g`: `*`, a literal and a prefix by look-up,
+  // any other glob by trying the tags long enough for it.
+  [[nodiscard]] bool tag_glob_matches(std::uint32_t g,
+                                      std::span<const std::string_view> tags) const noexcept {
+    const std::string_view glob = text(policy.tag_globs_[g]);
+    switch (static_cast<path_kind>(policy.tag_kinds_[g])) {
+      case path_kind::any:
+        return !tags.empty();
+      case path_kind::literal:
+        return std::binary_search(tags.begin(), tags.end(), glob);
+      case path_kind::prefix: {
+        const auto prefix = glob.substr(0, glob.size() - 1);
+        const auto it = std::lower_bound(tags.begin(), tags.end(), prefix);
+        return it != tags.end() && it->starts_with(prefix);
+      }
+      case path_kind::glob:
+        break;
+    }
+    return std::any_of(tags.begin(), tags.end(), [&](std::string_view tag) {
+      return tag.size() >= policy.tag_min_lengths_[g] && policy::glob_match(glob, tag);
+    });
+  }
+
+  [[nodiscard]] bool tags_match(const edge& e, const rn_segment& segment) noexcept {
     if (e.tags_begin == e.tags_end) return true;
     if (!segment.tagged) return false;
+    if (const auto tags = sorted_tags(segment)) {
+      for (auto g = e.tags_begin; g != e.tags_end; ++g) {
+        if (tag_glob_matches(g, *tags)) return true;
+      }
+      return false;
+    }
+    // More tags than a request may carry: each tag against each glob, the length test first.
     std::string_view rest = segment.tags();
     for (;;) {
       const auto comma = rest.find(',');
       const auto tag = rest.substr(0, comma);
       if (!tag.empty()) {
         for (auto g = e.tags_begin; g != e.tags_end; ++g) {
-          // The length test first: a long glob is never scanned against each of many short tags.
           if (tag.size() >= policy.tag_min_lengths_[g] &&
               policy::glob_match(text(policy.tag_globs_[g]), tag)) {
             return true;
@@ -700,15 +789,44 @@ struct compiled_policy::walker {
   // Follows every prefix glob of node `n` whose text starts the segment's path.
   void follow_prefixes(const node& n, const rn_segment& segment, std::size_t level) noexcept {
     const std::string_view path = segment.path();
+    if (n.prefixes_end - n.prefixes_begin > crowded_prefixes) {
+      return follow_crowded_prefixes(n, segment, level);
+    }
     const std::uint64_t path_head = first_bytes(path);
     for (auto g = n.prefixes_begin; g != n.prefixes_end && !done(); ++g) {
       const prefix_group& group = policy.prefix_groups_[g];
       if ((path_head & group.mask) != group.head) continue;
       if (group.text.length > 8 && !path.starts_with(text(group.text))) continue;
       if (group.text.length > path.size()) continue;
-      for (auto e = group.edges_begin; e != group.edges_end && !done(); ++e) {
-        follow(policy.edges_[e], segment, level + 1);
-      }
+      follow_group(group, segment, level);
+    }
+  }
+
+  /// Above this many prefix groups at a node, they are looked up by length rather than tried.
+  static constexpr std::uint32_t crowded_prefixes = 8;
+
+  // Follows the prefix groups of a crowded node whose text starts the path: for each length the
+  // node's texts have, the group whose text is the path's first bytes, found by binary search.
+  void follow_crowded_prefixes(const node& n, const rn_segment& segment,
+                               std::size_t level) noexcept {
+    const std::string_view path = segment.path();
+    const auto first = policy.prefix_groups_.begin() + n.prefixes_begin;
+    const auto last = policy.prefix_groups_.begin() + n.prefixes_end;
+    for (auto l = n.prefix_lengths_begin; l != n.prefix_lengths_end && !done(); ++l) {
+      const std::uint32_t length = policy.prefix_lengths_[l];
+      if (length > path.size()) return;
+      const std::string_view key = path.substr(0, length);
+      const auto it = std::lower_bound(
+          first, last, key,
+          [&](const prefix_group& g, std::string_view k) { return text(g.text) < k; });
+      if (it != last && text(it->text) == key) follow_group(*it, segment, level);
+    }
+  }
+
+  void follow_group(const prefix_group& group, const rn_segment& segment,
+                    std::size_t level) noexcept {
+    for (auto e = group.edges_begin; e != group.edges_end && !done(); ++e) {
+      follow(policy.edges_[e], segment, level + 1);
     }
   }
 

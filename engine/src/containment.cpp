@@ -148,6 +148,7 @@ class candidate_search {
       if (denies_everything(s)) return containment{true, {}};
     }
     if (!pick_fresh_character()) return containment_errc::too_complex;
+    find_tagged_depths();
 
     // Statements that share a pattern are one pattern with the union of their actions.
     const auto allows = merged(requested_, policy::effect::allow);
@@ -162,13 +163,18 @@ class candidate_search {
       }
     }
 
+    const deny_index index(denies);
+    std::vector<std::size_t> meeting;
     for (const auto& [pattern, actions] : allows) {
       // A request of `pattern` that no allow of `granted` covers, or that a universal deny of
       // `granted` refuses.
       if (try_pattern(actions, *pattern, nullptr)) return found();
       if (granted_denies_everything) continue;
       // A request of `pattern` that a deny of `granted` refuses.
-      for (const auto& [denied, denied_actions] : denies) {
+      index.may_meet(pattern->segments.front().path, meeting);
+      for (const std::size_t d : meeting) {
+        const auto& [denied, denied_actions] = denies[d];
+        if (!budget_.spend(1)) return containment_errc::too_complex;
         const action_set shared = actions & denied_actions;
         if (shared == 0 || !may_overlap(*pattern, *denied)) continue;
         if (try_pattern(shared, *pattern, denied)) return found();
@@ -185,6 +191,25 @@ class candidate_search {
   }
 
   containment found() const { return containment{false, counterexample_}; }
+
+  // The depths at which a tag can change a verdict: where a pattern of `granted`, or a deny of
+  // `requested`, has tags. Elsewhere every tag choice of a requested allow gives the same two
+  // verdicts (a segment pattern without tags ignores tags; other requested allows only add), so
+  // one choice stands for all of them, and a token with many tags per segment is not checked
+  // once per combination.
+  void find_tagged_depths() {
+    const auto mark = [&](const compiled_statement& s) {
+      for (const auto& p : s.patterns) {
+        for (std::size_t i = 0; i < p.segments.size(); ++i) {
+          if (!p.segments[i].tags.empty()) tagged_depths_[i] = true;
+        }
+      }
+    };
+    for (const auto& s : granted_.statements()) mark(s);
+    for (const auto& s : requested_.statements()) {
+      if (s.effect == policy::effect::deny) mark(s);
+    }
+  }
 
   // Picks a character that no pattern of either side contains: a path or tag instantiated with
   // it is matched by another glob only through that glob's `*` (containment.md, lemma 1).
@@ -219,6 +244,56 @@ class candidate_search {
   }
 
   using pattern_actions = std::vector<std::pair<const policy::resource_pattern*, action_set>>;
+
+  // The literal text of `glob` before its first star (all of it when it has none).
+  static std::string_view head_of(std::string_view glob) noexcept {
+    return glob.substr(0, glob.find('*'));
+  }
+
+  // The denies by the literal head of their first segment, so that an allow pattern meets only
+  // those that can share a name with it rather than every one: two globs share a string only if
+  // one's head starts the other's.
+  class deny_index {
+   public:
+    explicit deny_index(const pattern_actions& denies) {
+      for (std::size_t i = 0; i < denies.size(); ++i) {
+        by_head_.push_back({head_of(denies[i].first->segments.front().path), i});
+        head_sizes_.push_back(by_head_.back().first.size());
+      }
+      std::sort(by_head_.begin(), by_head_.end());
+      std::sort(head_sizes_.begin(), head_sizes_.end());
+      head_sizes_.erase(std::unique(head_sizes_.begin(), head_sizes_.end()), head_sizes_.end());
+    }
+
+    /// Into `out`, ascending: the denies whose first segment may share a path with `path`: those
+    /// whose head starts `path`'s head, and, when `path` has a star after its head, those whose
+    /// head its head starts.
+    void may_meet(std::string_view path, std::vector<std::size_t>& out) const {
+      out.clear();
+      const std::string_view head = head_of(path);
+      const auto by_text = [](const entry& e, std::string_view key) { return e.first < key; };
+      const auto text_by = [](std::string_view key, const entry& e) { return key < e.first; };
+      for (const std::size_t size : head_sizes_) {
+        if (size > head.size()) break;
+        const auto key = head.substr(0, size);
+        const auto first = std::lower_bound(by_head_.begin(), by_head_.end(), key, by_text);
+        const auto last = std::upper_bound(first, by_head_.end(), key, text_by);
+        for (auto it = first; it != last; ++it) out.push_back(it->second);
+      }
+      if (head.size() < path.size()) {
+        // Heads that this head starts, longer than it: they follow it in order.
+        auto it = std::upper_bound(by_head_.begin(), by_head_.end(), head, text_by);
+        for (; it != by_head_.end() && it->first.starts_with(head); ++it) out.push_back(it->second);
+      }
+      std::sort(out.begin(), out.end());
+    }
+
+   private:
+    using entry = std::pair<std::string_view, std::size_t>;
+
+    std::vector<entry> by_head_;
+    std::vector<std::size_t> head_sizes_;
+  };
 
   // The patterns of `side`'s statements of effect `e`, each once, with the union of the actions
   // of the statements that hold it; a universal statement counts as the pattern `*` on its
@@ -332,7 +407,9 @@ class candidate_search {
       choices.push_back(in_p && in_d ? both(p[i], denied->segments[i])
                                      : single(in_p ? p[i] : denied->segments[i]));
       if (budget_.exhausted()) return false;
-      if (choices.back().paths.empty() || choices.back().tag_sets.empty()) return false;
+      auto& tag_sets = choices.back().tag_sets;
+      if (choices.back().paths.empty() || tag_sets.empty()) return false;
+      if (!tagged_depths_[i]) tag_sets.resize(1);
     }
     return expand(actions, choices);
   }
@@ -373,7 +450,7 @@ class candidate_search {
         resource += rn[i].tags[t];
       }
     }
-    if (!budget_.spend(walk_cost + resource.size())) return false;
+    if (!budget_.spend(walk_cost * rn.size() + resource.size())) return false;
     const action_set gap = requested_.allowed_actions(actions, resource) &
                            ~granted_.allowed_actions(actions, resource);
     if (gap == 0) return false;
@@ -382,12 +459,13 @@ class candidate_search {
     return true;
   }
 
-  /// The fixed part of a candidate's cost, beside its length: two walks from the root.
-  static constexpr std::size_t walk_cost = 64;
+  /// A candidate's cost per segment, beside its length: the two walks meet nodes level by level.
+  static constexpr std::size_t walk_cost = 32;
 
   const compiled_policy& granted_;
   const compiled_policy& requested_;
   work_budget budget_;
+  std::array<bool, policy::max_pattern_segments> tagged_depths_{};
   char fresh_ = '#';
   request counterexample_;
 };

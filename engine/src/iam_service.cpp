@@ -193,12 +193,33 @@ std::shared_ptr<const statement_set> make_statement_set(std::string json,
 
 // ---- Directory snapshot --------------------------------------------------------------------
 
+/// The scanning globs of `statements` (policy/limits.hpp); those of resourceType "*" are never
+/// compiled and do not count.
+std::size_t scanning_globs_of(const std::vector<policy::statement>& statements) {
+  std::size_t n = 0;
+  for (const auto& s : statements) {
+    if (s.resource_type == "*") continue;
+    for (const auto& r : s.resources) {
+      if (const auto pattern = policy::parse_resource_pattern(r))
+        n += policy::scanning_globs(*pattern);
+    }
+  }
+  return n;
+}
+
 struct policy_entry {
   policy_view view;
   std::string organization_id;  // empty for built-ins
   std::uint64_t generation = 0;
   timestamp created_at = 0;
   timestamp updated_at = 0;
+  /// Of `view.statements`; set with them.
+  std::size_t scanning_globs = 0;
+
+  void set_statements(std::vector<policy::statement> statements) {
+    scanning_globs = scanning_globs_of(statements);
+    view.statements = std::move(statements);
+  }
 
   [[nodiscard]] bool builtin() const noexcept { return organization_id.empty(); }
   [[nodiscard]] policy_record record() const {
@@ -331,8 +352,8 @@ struct directory {
 
   /// What `derive` found that the change must not do.
   struct derive_report {
-    /// Members who would hold more than `policy::max_effective_statements` statements.
-    std::vector<std::string> over_statement_limit;
+    /// Members who would hold more effective statements or scanning globs than allowed.
+    std::vector<std::string> over_member_limits;
     /// Organizations that had an owner before the change and have none after it.
     std::vector<std::string> without_owner;
   };
@@ -397,10 +418,18 @@ struct directory {
     return compiled;
   }
 
-  [[nodiscard]] std::size_t statement_count(const std::vector<std::string>& policy_ids) const {
-    std::size_t n = 0;
-    for (const auto& p : policy_ids) n += policies.at(p).view.statements.size();
-    return n;
+  /// Whether the policies `policy_ids` together stay within the limits of one member's
+  /// effective statements and scanning globs.
+  [[nodiscard]] bool within_member_limits(const std::vector<std::string>& policy_ids) const {
+    std::size_t statements = 0;
+    std::size_t globs = 0;
+    for (const auto& p : policy_ids) {
+      const auto& entry = policies.at(p);
+      statements += entry.view.statements.size();
+      globs += entry.scanning_globs;
+    }
+    return statements <= policy::max_effective_statements &&
+           globs <= policy::max_effective_scanning_globs;
   }
 
   /// Brings the derived indexes up to date after this copy of `previous` was edited, or builds
@@ -428,9 +457,7 @@ struct directory {
         continue;
       }
       const auto policy_ids = effective_policy_ids(*member);
-      if (statement_count(policy_ids) > policy::max_effective_statements) {
-        out.over_statement_limit.push_back(id);
-      }
+      if (!within_member_limits(policy_ids)) out.over_member_limits.push_back(id);
       auto compiled = compiled_policies(policy_ids, cache, report);
       if (is_owner(policy_ids, *compiled)) {
         owners.set(id, std::make_shared<const std::string>(member->organization_id));
@@ -801,11 +828,12 @@ struct iam_service::state {
                      "no other member holds Owner and may manage IAM; make someone else an owner "
                      "first");
     }
-    if (!report.over_statement_limit.empty()) {
-      return failure(iam_errc::too_many_statements,
-                     "a member would hold more than " +
-                         std::to_string(policy::max_effective_statements) +
-                         " effective statements");
+    if (!report.over_member_limits.empty()) {
+      return failure(
+          iam_errc::too_many_statements,
+          "a member would hold more than " + std::to_string(policy::max_effective_statements) +
+              " effective statements or " + std::to_string(policy::max_effective_scanning_globs) +
+              " globs that scan a name (such as *web*)");
     }
     if (!changes.empty()) {
       if (const auto ec = store->commit(changes)) {
@@ -897,7 +925,8 @@ using state_t = iam_service::state;
 
 policy_entry builtin_entry(const policy::policy_document& doc) {
   policy_entry e;
-  e.view = {doc.id, doc.key, doc.name, doc.description, "SysManaged", doc.statements};
+  e.view = {doc.id, doc.key, doc.name, doc.description, "SysManaged", {}};
+  e.set_statements(doc.statements);
   return e;
 }
 
@@ -984,7 +1013,8 @@ outcome<std::unique_ptr<iam_service>> iam_service::open(
                      "stored policy " + p.id + " does not load: " + statements.error().detail);
     }
     policy_entry e;
-    e.view = {p.id, p.key, p.name, p.description, "CustomerManaged", std::move(*statements)};
+    e.view = {p.id, p.key, p.name, p.description, "CustomerManaged", {}};
+    e.set_statements(std::move(*statements));
     e.organization_id = p.organization_id;
     e.created_at = p.created_at;
     e.updated_at = p.updated_at;
@@ -1499,7 +1529,7 @@ outcome<policy_view> iam_service::set_policy_statements(const caller& who,
     if (!p) return failure(iam_errc::not_found, "policy");
     if (p->builtin()) return failure(iam_errc::sys_managed_policy);
     auto changed = *p;
-    changed.view.statements = std::move(*statements);
+    changed.set_statements(std::move(*statements));
     changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
     changed.generation = static_cast<std::uint64_t>(changed.updated_at);
     changes.push_back(put_policy{changed.record()});

@@ -3,6 +3,7 @@
 #include <gatehouse/policy/document.hpp>
 
 #include <gatehouse/policy/catalogue.hpp>
+#include <gatehouse/policy/glob.hpp>
 #include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
@@ -841,8 +842,8 @@ std::string type_sequence(const resource_pattern& pattern) {
 
 class statement_checker {
  public:
-  statement_checker(const source_map& map, finding_list& findings)
-      : map_(map), findings_(findings) {}
+  statement_checker(const source_map& map, finding_list& findings, const load_options& options)
+      : map_(map), findings_(findings), options_(options) {}
 
   void check(const json_value& stmt, const std::string& pointer) {
     if (!stmt.IsObject()) return;
@@ -872,7 +873,7 @@ class statement_checker {
     if (const json_value* resources = array_member(stmt, "resources")) {
       check_count(*resources, max_statement_resources, "too-many-resources", "resources",
                   pointer + "/resources");
-      const bool all_parsed = check_resources(*resources, pointer + "/resources");
+      const bool all_parsed = check_resources(*resources, pointer + "/resources", !any_type);
       if (any_type) {
         warn_ignored(*resources, "resources", pointer + "/resources");
       } else if (all_parsed && !resources->Empty() && is_resource_type(resource_type)) {
@@ -924,7 +925,9 @@ class statement_checker {
   }
 
   // Returns whether every resource is a string that parses.
-  bool check_resources(const json_value& resources, const std::string& pointer) {
+  // `compiled`: whether the patterns will be compiled (not so under resourceType "*"), and so
+  // count toward the scanning globs.
+  bool check_resources(const json_value& resources, const std::string& pointer, bool compiled) {
     bool all_parsed = true;
     for (rapidjson::SizeType i = 0; i < resources.Size(); ++i) {
       if (!resources[i].IsString()) {
@@ -945,6 +948,7 @@ class statement_checker {
       const auto parsed = parse_resource_pattern(text);
       if (parsed) {
         all_parsed = check_pattern_limits(*parsed, text, at) && all_parsed;
+        if (compiled) count_scanning_globs(*parsed, at);
         continue;
       }
       all_parsed = false;
@@ -956,6 +960,26 @@ class statement_checker {
                       at, offset_inside_string(map_.value_offset(at), e.offset));
     }
     return all_parsed;
+  }
+
+  // Adds the pattern's scanning globs to the set's, reporting where the set first goes over.
+  void count_scanning_globs(const resource_pattern& pattern, const std::string& at) {
+    const std::size_t before = scanning_globs_;
+    scanning_globs_ += scanning_globs(pattern);
+    if (before > options_.max_scanning_globs || scanning_globs_ <= options_.max_scanning_globs) {
+      return;
+    }
+    findings_.add(
+        options_.over_set_limits, "too-many-scanning-globs",
+        "this pattern brings the globs that scan a name to " + std::to_string(scanning_globs_) +
+            "; " +
+            (options_.over_set_limits == severity::error ? "at most "
+                                                         : "the service stores at most ") +
+            std::to_string(options_.max_scanning_globs) +
+            " (a glob with text of two or more bytes between two stars, like *web*, "
+            "or a tag glob other than a literal, * or a prefix like beta*, costs the "
+            "length of the name on every decision); use literals, prefixes or *",
+        at, map_.value_offset(at));
   }
 
   // Reports the segment and tag limits; returns whether the pattern is within them.
@@ -1021,7 +1045,9 @@ class statement_checker {
 
   const source_map& map_;
   finding_list& findings_;
+  const load_options& options_;
   std::unordered_map<std::string, std::string> first_with_id_;
+  std::size_t scanning_globs_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,16 +1135,16 @@ load_result load_policy(std::string_view json, const load_options& options) {
   if (statements != nullptr) {
     if (statements->Size() > options.max_statements) {
       findings.add(
-          options.over_max_statements, "too-many-statements",
+          options.over_set_limits, "too-many-statements",
           std::to_string(statements->Size()) + " statements; " +
-              (options.over_max_statements == severity::error
+              (options.over_set_limits == severity::error
                    ? "at most " + std::to_string(options.max_statements) +
                          " can be stored here; split them over several policies"
                    : "the service stores at most " + std::to_string(options.max_statements) +
                          " per policy; split them over several policies"),
           pointer, map.value_offset(pointer));
     }
-    statement_checker checker(map, findings);
+    statement_checker checker(map, findings, options);
     for (rapidjson::SizeType i = 0; i < statements->Size(); ++i) {
       checker.check((*statements)[i], pointer + "/" + std::to_string(i));
     }

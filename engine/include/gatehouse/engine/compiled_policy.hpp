@@ -180,7 +180,10 @@ class compiled_policy {
   std::vector<text_ref> tag_globs_;
   /// Per tag glob, the fewest bytes a tag it matches can have.
   std::vector<std::uint32_t> tag_min_lengths_;
+  /// Per tag glob, how it is matched (literal, `*`, prefix or general).
+  std::vector<std::uint8_t> tag_kinds_;
   std::vector<prefix_group> prefix_groups_;
+  std::vector<std::uint32_t> prefix_lengths_;
   std::string strings_;
 };
 

@@ -35,20 +35,22 @@ struct load_result {
 };
 
 /// What a document is loaded as. Every per-pattern and per-statement limit is always an error;
-/// the statement count is a warning for a file checked on its own and an error for what the
-/// service stores (SPEC §10).
+/// the limits of the whole set (statements, scanning globs) are warnings for a file checked on
+/// its own and errors for what the service stores (SPEC §10).
 struct load_options {
   std::size_t max_statements = max_policy_statements;
-  policy::severity over_max_statements = severity::warning;
+  std::size_t max_scanning_globs = max_policy_scanning_globs;
+  policy::severity over_set_limits = severity::warning;
   /// The largest document, in bytes; beyond it, one `document-too-large` error.
   std::size_t max_bytes = std::size_t{4} << 20;
 };
 
 /// A policy's statements as the service stores them (`gatehouse check --stored`).
-inline constexpr load_options stored_policy{max_policy_statements, severity::error};
+inline constexpr load_options stored_policy{max_policy_statements, max_policy_scanning_globs,
+                                            severity::error};
 /// An access token's permissions.
-inline constexpr load_options token_permissions{max_token_statements, severity::error,
-                                                max_token_permissions_bytes};
+inline constexpr load_options token_permissions{max_token_statements, max_token_scanning_globs,
+                                                severity::error, max_token_permissions_bytes};
 
 /// Parses and validates `json`, a policy document or a bare array of statements.
 [[nodiscard]] load_result load_policy(std::string_view json, const load_options& options = {});

@@ -17,4 +17,13 @@ namespace gatehouse::policy {
 /// The fewest bytes a text that `pattern` matches can have: its bytes other than `*`.
 [[nodiscard]] std::size_t glob_min_length(std::string_view pattern) noexcept;
 
+/// Whether matching path glob `glob` scans the path: a piece of two bytes or more between two
+/// stars (`*web*`, `a*bc*d`) is searched for along it. A literal, `*`, a prefix (`abc*`) or its
+/// ends alone (`*-beta`, `a*b`) are compared in place, and a one-byte piece is found by memchr.
+[[nodiscard]] bool scans_path(std::string_view glob) noexcept;
+
+/// Whether matching tag glob `glob` scans the tags of a name: every glob but a literal, `*` or a
+/// prefix (`beta*`), which are looked up among the sorted tags.
+[[nodiscard]] bool scans_tags(std::string_view glob) noexcept;
+
 }  // namespace gatehouse::policy

@@ -69,6 +69,10 @@ struct rn_error {
 /// Renders a pattern back to its text form; `parse_resource_pattern(to_string(p)) == p`.
 [[nodiscard]] std::string to_string(const resource_pattern& pattern);
 
+/// The scanning globs of `pattern`: its segment paths that scan (`scans_path`) and its tag globs
+/// that scan (`scans_tags`), each counted once per place it holds.
+[[nodiscard]] std::size_t scanning_globs(const resource_pattern& pattern) noexcept;
+
 }  // namespace gatehouse::policy
 
 namespace boost::system {
