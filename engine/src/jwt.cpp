@@ -1,5 +1,5 @@
-// Member JWTs on libjwt 1.10 (OpenSSL backend): shape and algorithm checked before libjwt sees a
-// token, the signature verified by libjwt with the configured key, the claims checked after.
+// Member JWTs on libjwt 1.10 (OpenSSL backend): shape, key and algorithm settled before libjwt
+// sees a token, the signature verified by libjwt with the chosen key, the claims checked after.
 #include <gatehouse/engine/jwt.hpp>
 
 #include <jwt.h>
@@ -51,7 +51,16 @@ class jwt_category_impl final : public boost::system::error_category {
       case jwt_errc::not_yet_valid:
         return "JWT is not valid yet (nbf is in the future)";
       case jwt_errc::unusable_key:
-        return "the configured JWT key is unusable for its algorithm";
+        return "the configured JWT keys are unusable: a key unfit for its algorithm, a kid taken "
+               "twice, or no key";
+      case jwt_errc::issued_in_future:
+        return "JWT was issued in the future (iat is ahead of the clock by more than the leeway)";
+      case jwt_errc::wrong_issuer:
+        return "JWT iss claim is missing or not the configured issuer";
+      case jwt_errc::wrong_audience:
+        return "JWT aud claim is missing or does not name the configured audience";
+      case jwt_errc::unknown_key:
+        return "JWT kid names no configured key, or is missing while several keys are configured";
     }
     return "unknown JWT error";
   }
@@ -176,7 +185,39 @@ bool usable_public_key(const std::string& pem, jwt_algorithm algorithm) {
          std::string_view(group.data(), group_length) == "prime256v1";
 }
 
-bool usable_key(jwt_algorithm algorithm, const std::string& key) {
+std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+bool has_string_value(const rapidjson::Value& value, std::string_view text) {
+  return value.IsString() && std::string_view(value.GetString(), value.GetStringLength()) == text;
+}
+
+// RFC 7519 §4.1.3: `aud` is one StringOrURI or an array of them; the token is for us when any
+// one of them is our audience.
+boost::system::result<void> check_audience(const rapidjson::Value* aud, std::string_view audience) {
+  if (aud == nullptr) return jwt_errc::wrong_audience;
+  if (aud->IsString()) {
+    if (has_string_value(*aud, audience)) return {};
+    return jwt_errc::wrong_audience;
+  }
+  if (!aud->IsArray()) return jwt_errc::malformed;
+  bool named = false;
+  for (const auto& element : aud->GetArray()) {
+    if (!element.IsString()) return jwt_errc::malformed;
+    named = named || has_string_value(element, audience);
+  }
+  if (!named) return jwt_errc::wrong_audience;
+  return {};
+}
+
+bool by_id(const jwt_key& a, const jwt_key& b) { return a.id < b.id; }
+
+}  // namespace
+
+const boost::system::error_category& jwt_category() noexcept { return jwt_category_instance; }
+
+bool is_usable_jwt_key(jwt_algorithm algorithm, const std::string& key) {
   bool usable = false;
   switch (algorithm) {
     case jwt_algorithm::hs256:
@@ -193,27 +234,37 @@ bool usable_key(jwt_algorithm algorithm, const std::string& key) {
   return usable;
 }
 
-std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
-  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+jwt_verifier::jwt_verifier(jwt_algorithm algorithm, std::string key, jwt_claim_rules rules)
+    : rules_(std::move(rules)) {
+  keys_.reserve(1);  // no reallocation leaves a copy of the secret behind
+  keys_.push_back({std::string(), algorithm, std::move(key)});
+  usable_ = is_usable_jwt_key(algorithm, keys_.front().material);
 }
 
-}  // namespace
+jwt_verifier::jwt_verifier(std::vector<jwt_key> keys, jwt_claim_rules rules)
+    : keys_(std::move(keys)), by_kid_(true), rules_(std::move(rules)) {
+  std::sort(keys_.begin(), keys_.end(), by_id);
+  const auto same_id = [](const jwt_key& a, const jwt_key& b) { return a.id == b.id; };
+  usable_ = !keys_.empty() &&
+            std::adjacent_find(keys_.begin(), keys_.end(), same_id) == keys_.end() &&
+            std::all_of(keys_.begin(), keys_.end(), [](const jwt_key& key) {
+              return is_usable_jwt_key(key.algorithm, key.material);
+            });
+}
 
-const boost::system::error_category& jwt_category() noexcept { return jwt_category_instance; }
-
-jwt_verifier::jwt_verifier(jwt_algorithm algorithm, std::string key)
-    : algorithm_(algorithm), key_(std::move(key)), key_usable_(usable_key(algorithm_, key_)) {}
-
-jwt_verifier::~jwt_verifier() { OPENSSL_cleanse(key_.data(), key_.size()); }
+jwt_verifier::~jwt_verifier() {
+  for (auto& key : keys_) OPENSSL_cleanse(key.material.data(), key.material.size());
+}
 
 boost::system::result<member_claims> jwt_verifier::verify(
     std::string_view token, std::chrono::system_clock::time_point now) const {
-  if (!key_usable_) return jwt_errc::unusable_key;
+  // A moved-from verifier has no keys left.
+  if (!usable_ || keys_.empty()) return jwt_errc::unusable_key;
 
-  // 1. Shape and algorithm, before any key is used: exactly three non-empty base64url parts, and
-  // a header naming the configured algorithm. An HS256 header never reaches an RS256 or ES256
-  // verifier (where libjwt would otherwise HMAC with the public key as the secret), and `none`
-  // never reaches libjwt at all.
+  // 1. Shape, key and algorithm, before any key is used: exactly three non-empty base64url parts,
+  // a key chosen by `kid`, and a header naming that key's algorithm. An HS256 header never
+  // reaches an RS256 or ES256 key (where libjwt would otherwise HMAC with the public key as the
+  // secret), and `none` never reaches libjwt at all.
   if (token.empty() || token.size() > max_token_length) return jwt_errc::malformed;
   const auto first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return jwt_errc::malformed;
@@ -227,11 +278,25 @@ boost::system::result<member_claims> jwt_verifier::verify(
   if (!header) return jwt_errc::malformed;
   const auto* alg = find_member(*header, "alg");
   if (alg == nullptr || !alg->IsString()) return jwt_errc::malformed;
-  // Checked before the signature's shape, so that an unsigned `none` token (empty third part)
-  // is reported for what it is.
-  if (std::string_view(alg->GetString(), alg->GetStringLength()) != algorithm_name(algorithm_)) {
-    return jwt_errc::wrong_algorithm;
+  const jwt_key* key = &keys_.front();
+  if (by_kid_) {
+    const auto* kid = find_member(*header, "kid");
+    if (kid == nullptr) {
+      // Which of several keys was meant is not ours to guess.
+      if (keys_.size() != 1) return jwt_errc::unknown_key;
+    } else {
+      if (!kid->IsString()) return jwt_errc::malformed;
+      const std::string_view wanted(kid->GetString(), kid->GetStringLength());
+      const auto found = std::lower_bound(
+          keys_.begin(), keys_.end(), wanted,
+          [](const jwt_key& candidate, std::string_view id) { return candidate.id < id; });
+      if (found == keys_.end() || found->id != wanted) return jwt_errc::unknown_key;
+      key = &*found;
+    }
   }
+  // The key decides the algorithm, never the header. Checked before the signature's shape, so
+  // that an unsigned `none` token (empty third part) is reported for what it is.
+  if (!has_string_value(*alg, algorithm_name(key->algorithm))) return jwt_errc::wrong_algorithm;
   // RFC 7515 §4.1.11: a `crit` extension we do not implement must make the token invalid.
   if (find_member(*header, "crit") != nullptr) return jwt_errc::malformed;
   const auto claims = parse_object(claims_text);
@@ -239,13 +304,13 @@ boost::system::result<member_claims> jwt_verifier::verify(
     return jwt_errc::malformed;
   }
 
-  // 2. The signature, by libjwt under the configured key. After the checks above a failure here
+  // 2. The signature, by libjwt under the chosen key. After the checks above a failure here
   // is the signature's (or, rarely, a claims text jansson refuses and RapidJSON accepted).
   const std::string terminated(token);
   jwt_t* raw = nullptr;
-  const int decode_result =
-      jwt_decode(&raw, terminated.c_str(), reinterpret_cast<const unsigned char*>(key_.data()),
-                 static_cast<int>(key_.size()));
+  const int decode_result = jwt_decode(&raw, terminated.c_str(),
+                                       reinterpret_cast<const unsigned char*>(key->material.data()),
+                                       static_cast<int>(key->material.size()));
   const jwt_ptr decoded(raw);
   if (decode_result == ENOMEM) {
     return boost::system::errc::make_error_code(boost::system::errc::not_enough_memory);
@@ -255,20 +320,40 @@ boost::system::result<member_claims> jwt_verifier::verify(
     return jwt_errc::bad_signature;
   }
   // 3. What libjwt verified with must be what we pinned, whatever it read from the header.
-  if (jwt_get_alg(decoded.get()) != libjwt_algorithm(algorithm_)) return jwt_errc::wrong_algorithm;
+  if (jwt_get_alg(decoded.get()) != libjwt_algorithm(key->algorithm)) {
+    return jwt_errc::wrong_algorithm;
+  }
 
   // 4, 5. Claims. libjwt 1.10's getters answer 0 both for `"exp": 0` and for `"exp": "soon"`,
-  // so types are checked on our own parse of the claims text, which the signature covers.
+  // so types are checked on our own parse of the claims text, which the signature covers. Times
+  // are compared with the leeway on the side of `now`, which no claim can make overflow.
   member_claims out;
   const auto now_seconds = seconds_since_epoch(now);
+  const auto leeway = jwt_clock_leeway.count();
   const auto* exp = find_member(*claims, "exp");
   if (exp == nullptr) return jwt_errc::missing_expiry;
   if (!exp->IsInt64()) return jwt_errc::malformed;
   out.expires_at = exp->GetInt64();
-  if (now_seconds >= out.expires_at) return jwt_errc::expired;  // RFC 7519 §4.1.4: "on or after"
+  // RFC 7519 §4.1.4: refused "on or after" the expiry, here the expiry plus the leeway.
+  if (now_seconds - leeway >= out.expires_at) return jwt_errc::expired;
   if (const auto* nbf = find_member(*claims, "nbf")) {
     if (!nbf->IsInt64()) return jwt_errc::malformed;
-    if (now_seconds < nbf->GetInt64()) return jwt_errc::not_yet_valid;
+    if (nbf->GetInt64() > now_seconds + leeway) return jwt_errc::not_yet_valid;
+  }
+  if (const auto* iat = find_member(*claims, "iat")) {
+    if (!iat->IsInt64()) return jwt_errc::malformed;
+    if (iat->GetInt64() > now_seconds + leeway) return jwt_errc::issued_in_future;
+  }
+  if (!rules_.issuer.empty()) {
+    const auto* iss = find_member(*claims, "iss");
+    if (iss == nullptr) return jwt_errc::wrong_issuer;
+    if (!iss->IsString()) return jwt_errc::malformed;
+    if (!has_string_value(*iss, rules_.issuer)) return jwt_errc::wrong_issuer;
+  }
+  if (!rules_.audience.empty()) {
+    if (auto named = check_audience(find_member(*claims, "aud"), rules_.audience); !named) {
+      return named.error();
+    }
   }
   const auto* sub = find_member(*claims, "sub");
   if (sub == nullptr) return jwt_errc::missing_subject;
@@ -286,6 +371,7 @@ boost::system::result<member_claims> jwt_verifier::verify(
 
 boost::system::result<std::string> mint_hs256(std::string_view secret, const std::string& member_id,
                                               const std::string& organization,
+                                              const jwt_claim_rules& binding,
                                               std::chrono::seconds ttl,
                                               std::chrono::system_clock::time_point now) {
   using boost::system::errc::make_error_code;
@@ -295,8 +381,8 @@ boost::system::result<std::string> mint_hs256(std::string_view secret, const std
   }
   const auto issued_at = seconds_since_epoch(now);
   // NUL would cut the claim short inside libjwt: a token for "alice\0x" would name "alice".
-  if (member_id.empty() || has_nul(member_id) || has_nul(organization) ||
-      ttl <= std::chrono::seconds::zero() ||
+  if (member_id.empty() || has_nul(member_id) || has_nul(organization) || has_nul(binding.issuer) ||
+      has_nul(binding.audience) || ttl <= std::chrono::seconds::zero() ||
       (issued_at > 0 && ttl.count() > std::numeric_limits<std::int64_t>::max() - issued_at)) {
     return make_error_code(boost::system::errc::invalid_argument);
   }
@@ -306,6 +392,12 @@ boost::system::result<std::string> mint_hs256(std::string_view secret, const std
   int result = jwt_add_grant(token.get(), "sub", member_id.c_str());
   if (result == 0 && !organization.empty()) {
     result = jwt_add_grant(token.get(), "org", organization.c_str());
+  }
+  if (result == 0 && !binding.issuer.empty()) {
+    result = jwt_add_grant(token.get(), "iss", binding.issuer.c_str());
+  }
+  if (result == 0 && !binding.audience.empty()) {
+    result = jwt_add_grant(token.get(), "aud", binding.audience.c_str());
   }
   if (result == 0) result = jwt_add_grant_int(token.get(), "iat", static_cast<long>(issued_at));
   if (result == 0) {
@@ -326,6 +418,13 @@ boost::system::result<std::string> mint_hs256(std::string_view secret, const std
   std::string out(encoded);
   std::free(encoded);  // libjwt 1.10 allocates with malloc and has no jwt_free_str
   return out;
+}
+
+boost::system::result<std::string> mint_hs256(std::string_view secret, const std::string& member_id,
+                                              const std::string& organization,
+                                              std::chrono::seconds ttl,
+                                              std::chrono::system_clock::time_point now) {
+  return mint_hs256(secret, member_id, organization, {}, ttl, now);
 }
 
 }  // namespace gatehouse::engine

@@ -1,6 +1,7 @@
 // The `gatehouse` command: argument parsing (Boost.Program_options); the policy tools `check`,
 // `decide` and `contains` with their JSON input and output (RapidJSON); `serve`, which runs the
-// HTTP service on a data directory, and `jwt`, which mints a member JWT for local use.
+// HTTP service on a data directory with its member-JWT keys, and `jwt`, which mints a member JWT
+// for local use.
 #include "cli.hpp"
 
 #include <gatehouse/engine/compiled_policy.hpp>
@@ -52,7 +53,7 @@ Commands:
                       whether --requested allows nothing beyond --granted, with a counterexample
   serve [--data DIR] [--listen HOST:PORT] [--policies DIR] [--threads N]
                       run the HTTP service on a data directory (initialized on first start)
-  jwt --data DIR --member EMAIL [--ttl 1h]
+  jwt --data DIR --member EMAIL [--ttl 1h] [--jwt-issuer ISS] [--jwt-audience AUD]
                       print a JWT that acts as that member of the playground organization
 
 A policy FILE holds a policy document or a bare array of statements.
@@ -99,23 +100,30 @@ constexpr std::string_view serve_usage =
 
 Serves the HTTP API (decisions, access tokens, IAM, /healthz, /metrics) on the data directory DIR.
 An empty or missing DIR is initialized first: server keys (mode 0600), the SQLite database, the
-organization "playground" and its owner owner@example.com with the Owner policy. Member JWTs are
-verified with DIR's HS256 key (mint one with `gatehouse jwt`) unless --jwt-public-key names the
-host application's RS256 or ES256 public key.
+organization "playground" and its owner owner@example.com with the Owner policy.
+Member JWTs are verified with DIR's HS256 key (mint one with `gatehouse jwt`), or with the host
+application's RS256 or ES256 public keys, as --jwt-alg says: one key for every token with
+--jwt-public-key, or with --jwt-key-dir one per file named KID.pem, chosen by the token's `kid`
+header (a token without `kid` only while there is one key). --jwt-issuer and --jwt-audience make
+`iss` and `aud` required claims that must match (`aud` may be an array). `exp`, `nbf` and `iat`
+are allowed 30 s of clock skew.
 Prints `listening on HOST:PORT` once ready, then one access-log line per request:
   TIME REMOTE METHOD PATH?QUERY-KEYS STATUS DURATIONus SUBJECT
 Signals: SIGTERM or SIGINT stop accepting, let the requests in flight finish and exit 0 (a second
-one exits 1 at once); SIGHUP reloads the built-in policies from --policies, keeping the old ones if
-any file fails to load. DURATION is a number and a unit: 500ms, 10s, 5m, 1h, 2d.
+one exits 1 at once); SIGHUP reloads the built-in policies from --policies and the keys of
+--jwt-key-dir, each keeping the old set if the new one fails to load or, for keys, is empty; one
+log line says what happened to each. DURATION is a number and a unit: 500ms, 10s, 5m, 1h, 2d.
 Exit status: 0 after a graceful stop, 1 after a forced one, 2 when the server cannot start.
 )";
 
 constexpr std::string_view jwt_usage =
     R"(usage: gatehouse jwt --data DIR --member EMAIL [--ttl DURATION]
+                     [--jwt-issuer ISS] [--jwt-audience AUD]
 
 Prints a member JWT (HS256, signed with the key of the data directory DIR) for the member EMAIL
 of the playground organization, valid for DURATION (30m, 1h, 2d; default 1h). Use it as
-`Authorization: Bearer JWT`. Works while a server runs on DIR.
+`Authorization: Bearer JWT`. Works while a server runs on DIR. --jwt-issuer and --jwt-audience
+put `iss` and `aud` into the token, for a server started with the same flags.
 Exit status: 0 success, 2 on usage error, no data directory at DIR, or no such member.
 )";
 
@@ -524,30 +532,181 @@ server::reload_outcome reload_builtins(engine::iam_service& iam, const std::stri
   }
 }
 
+// ---- Member JWT keys ----------------------------------------------------------------------
+
+/// Why a key, or a flag's value, cannot be used: one line for the operator.
+struct problem {
+  std::string message;
+};
+
+/// A value, or the problem that stands in its way.
+template <class T>
+using loaded = boost::system::result<T, problem>;
+
+/// How `serve` verifies member JWTs, as its command line said.
+struct jwt_settings {
+  /// Of --jwt-public-key or of every key of --jwt-key-dir; DIR's key is always HS256.
+  engine::jwt_algorithm algorithm = engine::jwt_algorithm::hs256;
+  std::string public_key_file;  // --jwt-public-key: one key, whatever the token's `kid`
+  std::string key_dir;          // --jwt-key-dir: KID.pem files, read again on SIGHUP
+  engine::jwt_claim_rules rules;
+};
+
+std::string_view key_requirement(engine::jwt_algorithm algorithm) {
+  return algorithm == engine::jwt_algorithm::es256
+             ? "a P-256 public key in PEM, as --jwt-alg ES256 says"
+             : "an RSA public key of 2048 bits or more in PEM, as --jwt-alg RS256 says";
+}
+
 /// Reads a PEM public key file; the key is public, but a huge file is certainly not one.
-std::optional<std::string> read_key_file(const std::string& path, std::ostream& err) {
+loaded<std::string> read_key_file(const std::string& path) {
   constexpr std::uintmax_t max_key_file_bytes = 64ULL * 1024;
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec || size > max_key_file_bytes) {
-    err << "gatehouse serve: cannot use --jwt-public-key '" << path
-        << "': " << (ec ? ec.message() : "larger than 64 KiB") << '\n';
-    return std::nullopt;
-  }
+  if (ec) return problem{"cannot read '" + path + "': " + ec.message()};
+  if (size > max_key_file_bytes) return problem{"'" + path + "' is larger than 64 KiB"};
   std::ifstream in(path, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    err << "gatehouse serve: cannot read --jwt-public-key '" << path << "'\n";
-    return std::nullopt;
+  if (!in && !in.eof()) return problem{"cannot read '" + path + "'"};
+  // Said outright: a string could make a `problem` as well.
+  return {boost::system::in_place_value, std::move(key)};
+}
+
+/// Far above what a rotation needs (the old key, the current one, the next) and a bound on
+/// the work of a reload.
+constexpr std::size_t max_jwt_keys = 64;
+
+/// The keys of --jwt-key-dir: each `KID.pem` directly in `dir` is the public key that tokens
+/// with that `kid` are verified with. Sorted by kid. Fails when any key is unusable, when there
+/// are too many, or when there is none: a partial set would refuse members without saying why.
+loaded<std::vector<engine::jwt_key>> load_key_dir(const std::string& dir,
+                                                  engine::jwt_algorithm algorithm) {
+  namespace fs = std::filesystem;
+  std::vector<engine::jwt_key> keys;
+  std::error_code ec;
+  fs::directory_iterator entry(dir, ec);
+  for (; !ec && entry != fs::directory_iterator(); entry.increment(ec)) {
+    const fs::path& path = entry->path();
+    const std::string name = path.filename().string();
+    // Hidden entries are no keys: editors' backups, the `..data` links of mounted secrets.
+    if (name.starts_with('.') || path.extension() != ".pem") continue;
+    std::error_code type_ec;
+    if (!entry->is_regular_file(type_ec)) continue;  // a link counts by what it points to
+    if (keys.size() == max_jwt_keys) {
+      return problem{"'" + dir + "' holds more than " + std::to_string(max_jwt_keys) + " keys"};
+    }
+    auto key = read_key_file(path.string());
+    if (!key) return std::move(key).error();
+    if (!engine::is_usable_jwt_key(algorithm, *key)) {
+      return problem{"'" + path.string() + "' is not " + std::string(key_requirement(algorithm))};
+    }
+    keys.push_back({path.stem().string(), algorithm, std::move(*key)});
   }
-  return key;
+  if (ec) return problem{"cannot read '" + dir + "': " + ec.message()};
+  if (keys.empty()) return problem{"'" + dir + "' holds no KID.pem key"};
+  std::sort(keys.begin(), keys.end(),
+            [](const engine::jwt_key& a, const engine::jwt_key& b) { return a.id < b.id; });
+  return keys;
+}
+
+/// "a, b, c": the kids of `keys`, for the log.
+std::string key_ids(const std::vector<engine::jwt_key>& keys) {
+  std::string ids;
+  for (const auto& key : keys) {
+    if (!ids.empty()) ids += ", ";
+    ids += key.id;
+  }
+  return ids;
+}
+
+/// The verifier of the host application's keys, --jwt-public-key or --jwt-key-dir. A key that
+/// cannot be used fails here, at start, rather than as a 401 for every member later.
+loaded<engine::jwt_verifier> host_jwt_verifier(const jwt_settings& settings) {
+  if (!settings.key_dir.empty()) {
+    auto keys = load_key_dir(settings.key_dir, settings.algorithm);
+    if (!keys) return problem{"cannot use --jwt-key-dir: " + keys.error().message};
+    return engine::jwt_verifier(std::move(*keys), settings.rules);
+  }
+  auto key = read_key_file(settings.public_key_file);
+  if (!key) return problem{"cannot use --jwt-public-key: " + key.error().message};
+  engine::jwt_verifier verifier(settings.algorithm, std::move(*key), settings.rules);
+  if (!verifier.usable()) {
+    return problem{"the JWT key cannot be used: --jwt-public-key must be " +
+                   std::string(key_requirement(settings.algorithm))};
+  }
+  return verifier;
+}
+
+/// SIGHUP: reads --jwt-key-dir again and swaps the new key set in whole, or keeps the old one.
+/// Catches what it calls, as reload_builtins does.
+server::reload_outcome reload_jwt_keys(server::http_service& service,
+                                       const jwt_settings& settings) {
+  constexpr std::string_view kept = "JWT keys not reloaded, the old ones stay: ";
+  try {
+    auto keys = load_key_dir(settings.key_dir, settings.algorithm);
+    if (!keys) return {false, std::string(kept) + keys.error().message};
+    std::string message = "reloaded " + count_of(keys->size(), "JWT key") + " (" + key_ids(*keys) +
+                          ") from " + settings.key_dir;
+    service.replace_jwt_verifier(
+        std::make_shared<const engine::jwt_verifier>(std::move(*keys), settings.rules));
+    return {true, std::move(message)};
+  } catch (const std::exception& e) {
+    return {false, std::string(kept) + e.what()};
+  }
+}
+
+/// SIGHUP: the built-in policies, then the JWT keys when they come from --jwt-key-dir; each
+/// keeps its old state on failure, and the one line says what happened to both.
+server::reload_outcome reload_all(engine::iam_service& iam, const std::string& policies,
+                                  server::http_service& service, const jwt_settings& settings) {
+  auto builtins = reload_builtins(iam, policies);
+  if (settings.key_dir.empty()) return builtins;
+  auto keys = reload_jwt_keys(service, settings);
+  try {
+    return {builtins.ok && keys.ok, builtins.message + "; " + keys.message};
+  } catch (const std::exception& e) {
+    return {false, std::string("reload: ") + e.what()};
+  }
+}
+
+/// --jwt-issuer and --jwt-audience, shared by `serve` and `jwt`. An empty value is refused: it
+/// would silently turn the requirement off.
+loaded<engine::jwt_claim_rules> jwt_claim_rules_of(const po::variables_map& values) {
+  engine::jwt_claim_rules rules;
+  if (values.count("jwt-issuer") != 0) rules.issuer = values["jwt-issuer"].as<std::string>();
+  if (values.count("jwt-audience") != 0) rules.audience = values["jwt-audience"].as<std::string>();
+  if ((values.count("jwt-issuer") != 0 && rules.issuer.empty()) ||
+      (values.count("jwt-audience") != 0 && rules.audience.empty())) {
+    return problem{"--jwt-issuer and --jwt-audience must not be empty"};
+  }
+  return rules;
+}
+
+/// `text` as one word for a POSIX shell, quoted only when it needs to be.
+std::string shell_word(std::string_view text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("_-.,/:@%+=").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(text);
+  std::string quoted = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
 }
 
 void print_getting_started(std::ostream& out, std::string_view endpoint, const std::string& data,
-                           const std::string& policies) {
+                           const std::string& policies, const engine::jwt_claim_rules& rules) {
   const std::string program = program_path();
   std::string jwt_command = program + " jwt --data " + data;
   if (policies != default_policies_dir) jwt_command += " --policies " + policies;
+  if (!rules.issuer.empty()) jwt_command += " --jwt-issuer " + shell_word(rules.issuer);
+  if (!rules.audience.empty()) jwt_command += " --jwt-audience " + shell_word(rules.audience);
   jwt_command += " --member ";
   jwt_command += engine::default_owner_email;
   out << "\nInitialized " << data << ": organization \"" << engine::default_organization
@@ -580,8 +739,14 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
       "threads answering requests")(
       "jwt-public-key", po::value<std::string>()->value_name("FILE"),
       "verify member JWTs with this PEM public key instead of DIR's HS256 key")(
-      "jwt-alg", po::value<std::string>()->value_name("RS256|ES256"),
-      "the algorithm of --jwt-public-key")(
+      "jwt-key-dir", po::value<std::string>()->value_name("DIR"),
+      "verify member JWTs with the PEM public keys KID.pem in DIR, chosen by the token's kid; "
+      "read again on SIGHUP")("jwt-alg", po::value<std::string>()->value_name("RS256|ES256"),
+                              "the algorithm of --jwt-public-key or of every --jwt-key-dir key")(
+      "jwt-issuer", po::value<std::string>()->value_name("ISS"),
+      "member JWTs must carry this iss claim")(
+      "jwt-audience", po::value<std::string>()->value_name("AUD"),
+      "member JWTs must carry an aud claim naming this audience")(
       "max-connections",
       po::value<std::size_t>()->default_value(defaults.max_connections)->value_name("N"),
       "open connections at most; more are closed at once")(
@@ -627,17 +792,35 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   options.read_timeout = *read_timeout;
   options.idle_timeout = *idle_timeout;
 
-  std::optional<std::pair<engine::jwt_algorithm, std::string>> host_key;
-  if (values.count("jwt-public-key") != values.count("jwt-alg")) {
-    return usage_error("--jwt-public-key and --jwt-alg go together");
+  jwt_settings jwt;
+  const bool public_key = values.count("jwt-public-key") != 0;
+  const bool key_dir = values.count("jwt-key-dir") != 0;
+  if (public_key && key_dir) {
+    return usage_error("--jwt-public-key and --jwt-key-dir exclude each other");
   }
-  if (values.count("jwt-public-key") != 0) {
+  if ((public_key || key_dir) != (values.count("jwt-alg") != 0)) {
+    return usage_error("--jwt-alg goes with --jwt-public-key or --jwt-key-dir, and they need it");
+  }
+  if (public_key || key_dir) {
     const auto& alg = values["jwt-alg"].as<std::string>();
     if (alg != "RS256" && alg != "ES256") return usage_error("--jwt-alg must be RS256 or ES256");
-    auto key = read_key_file(values["jwt-public-key"].as<std::string>(), err);
-    if (!key) return exit_bad_input;
-    host_key.emplace(alg == "RS256" ? engine::jwt_algorithm::rs256 : engine::jwt_algorithm::es256,
-                     std::move(*key));
+    jwt.algorithm = alg == "RS256" ? engine::jwt_algorithm::rs256 : engine::jwt_algorithm::es256;
+    if (public_key) jwt.public_key_file = values["jwt-public-key"].as<std::string>();
+    if (key_dir) jwt.key_dir = values["jwt-key-dir"].as<std::string>();
+  }
+  auto rules = jwt_claim_rules_of(values);
+  if (!rules) return usage_error(rules.error().message);
+  jwt.rules = std::move(*rules);
+  // The host's keys are read before the data directory is opened, so that a mistake leaves
+  // nothing initialized behind.
+  std::optional<engine::jwt_verifier> verifier;
+  if (public_key || key_dir) {
+    auto host = host_jwt_verifier(jwt);
+    if (!host) {
+      err << "gatehouse serve: " << host.error().message << '\n';
+      return exit_bad_input;
+    }
+    verifier.emplace(std::move(*host));
   }
 
   const auto& data = values["data"].as<std::string>();
@@ -653,33 +836,28 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
     return exit_bad_input;
   }
   engine::data_directory directory = std::move(*opened);
-  // The HS256 secret moves into the verifier, which wipes it; no other copy stays.
-  engine::jwt_verifier verifier =
-      host_key
-          ? engine::jwt_verifier(host_key->first, std::move(host_key->second))
-          : engine::jwt_verifier(engine::jwt_algorithm::hs256, std::move(directory.jwt_secret));
-  // Fail closed at start rather than answer 401 to every member later.
-  if (const auto probe = verifier.verify("");
-      !probe && probe.error() == engine::jwt_errc::unusable_key) {
-    err << "gatehouse serve: the JWT key cannot be used: "
-        << (host_key ? "--jwt-public-key must be an RSA (2048 bits or more) or P-256 public key "
-                       "in PEM, as --jwt-alg says"
-                     : "the data directory's jwt.key is too short")
-        << '\n';
-    return exit_bad_input;
+  if (!verifier) {
+    // The HS256 secret moves into the verifier, which wipes it; no other copy stays.
+    verifier.emplace(engine::jwt_algorithm::hs256, std::move(directory.jwt_secret), jwt.rules);
+    if (!verifier->usable()) {
+      err << "gatehouse serve: the JWT key cannot be used: the data directory's jwt.key is too "
+             "short\n";
+      return exit_bad_input;
+    }
   }
 
   server::metrics metrics;
   server::http_limits limits;
   limits.max_body_bytes = options.body_limit;
-  server::http_service service(*directory.iam, std::move(verifier), metrics, limits);
+  server::http_service service(*directory.iam, std::move(*verifier), metrics, limits);
   engine::iam_service& iam = *directory.iam;
   const bool initialized = directory.initialized;
   return server::run_server(
-      service, metrics, options, [&iam, &policies] { return reload_builtins(iam, policies); },
+      service, metrics, options,
+      [&iam, &policies, &service, &jwt] { return reload_all(iam, policies, service, jwt); },
       [&](std::string_view endpoint) {
         out << "listening on " << endpoint << '\n';
-        if (initialized) print_getting_started(out, endpoint, data, policies);
+        if (initialized) print_getting_started(out, endpoint, data, policies, jwt.rules);
         // The access log that follows is written to the same descriptor, unbuffered.
         out.flush();
       });
@@ -697,13 +875,20 @@ int run_jwt(std::span<const std::string> args, std::ostream& out, std::ostream& 
       "lifetime of the token, in whole seconds: 30s, 30m, 1h, 2d")(
       "policies",
       po::value<std::string>()->default_value(std::string(default_policies_dir))->value_name("DIR"),
-      "folder of the built-in policies, needed to open the data directory");
+      "folder of the built-in policies, needed to open the data directory")(
+      "jwt-issuer", po::value<std::string>()->value_name("ISS"), "the token's iss claim")(
+      "jwt-audience", po::value<std::string>()->value_name("AUD"), "the token's aud claim");
   const auto parsed = parse_arguments("jwt", jwt_usage, visible, {}, {}, args, out, err);
   if (parsed.exit) return *parsed.exit;
   const auto& values = parsed.values;
   const auto ttl = parse_duration(values["ttl"].as<std::string>());
   if (!ttl || ttl->count() % 1000 != 0) {
     err << "gatehouse jwt: --ttl takes whole seconds or more: 30s, 30m, 1h, 2d\n\n" << jwt_usage;
+    return exit_bad_input;
+  }
+  const auto rules = jwt_claim_rules_of(values);
+  if (!rules) {
+    err << "gatehouse jwt: " << rules.error().message << "\n\n" << jwt_usage;
     return exit_bad_input;
   }
   const auto& data = values["data"].as<std::string>();
@@ -730,8 +915,9 @@ int run_jwt(std::span<const std::string> args, std::ostream& out, std::ostream& 
         << engine::default_organization << '\n';
     return exit_bad_input;
   }
-  const auto token = engine::mint_hs256(opened->jwt_secret, member->id, opened->organization_id,
-                                        std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+  const auto token =
+      engine::mint_hs256(opened->jwt_secret, member->id, opened->organization_id, *rules,
+                         std::chrono::duration_cast<std::chrono::seconds>(*ttl));
   if (!token) {
     err << "gatehouse jwt: cannot sign the token: " << token.error().message() << '\n';
     return exit_bad_input;

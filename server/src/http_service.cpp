@@ -487,16 +487,20 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
 /// SPEC §6: `api-…` raw (as FeatBit) or after `Bearer` is a token; any other bearer credential
 /// is a member JWT. Every failure is `unauthorized` (401) except an inactive token, which the
 /// engine answers `forbidden` (403). Nothing here is logged: the credential is a secret.
-engine::outcome<engine::caller> authenticate(const engine::iam_service& iam,
-                                             const engine::jwt_verifier& jwt,
-                                             const http_request& request) {
+engine::outcome<engine::caller> authenticate(
+    const engine::iam_service& iam,
+    const std::atomic<std::shared_ptr<const engine::jwt_verifier>>& jwt,
+    const http_request& request) {
   std::string_view credential = trim(request.authorization);
   const auto space = credential.find_first_of(" \t");
   if (space != std::string_view::npos &&
       equals_ignoring_case(credential.substr(0, space), "Bearer")) {
     credential = trim(credential.substr(space + 1));
     if (!credential.starts_with(token_secret_prefix)) {
-      const auto claims = jwt.verify(credential);
+      // Held to the end of the verification, should SIGHUP swap the keys meanwhile.
+      const auto verifier = jwt.load(std::memory_order_acquire);
+      if (!verifier) return failure(iam_errc::unauthorized);
+      const auto claims = verifier->verify(credential);
       if (!claims) return failure(iam_errc::unauthorized);
       // The signed claim wins over the header: the header is the caller's word only.
       const std::string_view organization = claims->organization.empty()
@@ -523,7 +527,7 @@ std::string subject_of(const engine::caller& who) {
 
 struct service_parts {
   engine::iam_service& iam;
-  const engine::jwt_verifier& jwt;
+  const std::atomic<std::shared_ptr<const engine::jwt_verifier>>& jwt;
   server::metrics& metrics;
   const http_limits& limits;
 };
@@ -574,7 +578,14 @@ void respond(const service_parts& service, const http_request& request, http_res
 
 http_service::http_service(engine::iam_service& iam, engine::jwt_verifier jwt, metrics& m,
                            http_limits limits)
-    : iam_(iam), jwt_(std::move(jwt)), metrics_(m), limits_(limits) {}
+    : iam_(iam),
+      jwt_(std::make_shared<const engine::jwt_verifier>(std::move(jwt))),
+      metrics_(m),
+      limits_(limits) {}
+
+void http_service::replace_jwt_verifier(std::shared_ptr<const engine::jwt_verifier> jwt) noexcept {
+  jwt_.store(std::move(jwt), std::memory_order_release);
+}
 
 http_response http_service::handle_request(const http_request& request) noexcept {
   http_response response;

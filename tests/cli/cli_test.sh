@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the `gatehouse` command line (SPEC §8): exit codes and exact output of check,
-# decide and contains on the fixtures beside this script. Usage: cli_test.sh GATEHOUSE SOURCE_DIR
+# decide and contains on the fixtures beside this script, and the usage errors of the member-JWT
+# flags of serve and jwt. Usage: cli_test.sh GATEHOUSE SOURCE_DIR
 #
 # Every expected line below was worked out by hand from SPEC §2.3 and the fixtures, not copied
 # from the program's output.
@@ -88,6 +89,63 @@ for command in check decide contains; do
   [ "$status" -eq 0 ] || fail "$command --help: exit status $status, expected 0"
   grep -Fq "usage: gatehouse $command" "$work/out" || fail "$command --help: no usage on stdout"
 done
+
+# expect_usage_error NAME LINE ARGS...: gatehouse ARGS exits 2 with LINE, whole, on stderr. A
+# `serve` that wrongly starts is stopped after 10 s, so that the test fails instead of hanging.
+expect_usage_error() {
+  local name=$1 line=$2
+  shift 2
+  (cd "$work" && timeout 10 "$gatehouse" "$@") >"$work/out" 2>"$work/err"
+  status=$?
+  [ "$status" -eq 2 ] || fail "$name: exit status $status, expected 2"
+  expect_stderr "$name" "$line"
+}
+
+run serve --help
+grep -Fq -- "--jwt-key-dir DIR" "$work/out" && grep -Fq -- "--jwt-audience AUD" "$work/out" ||
+  fail "serve --help: the member-JWT flags are missing"
+run jwt --help
+grep -Fq -- "--jwt-issuer ISS" "$work/out" && grep -Fq -- "--jwt-audience AUD" "$work/out" ||
+  fail "jwt --help: --jwt-issuer and --jwt-audience are missing"
+
+serve=(serve --data "$work/data" --listen 127.0.0.1:0)
+expect_usage_error "serve --jwt-alg alone" \
+  "gatehouse serve: --jwt-alg goes with --jwt-public-key or --jwt-key-dir, and they need it" \
+  "${serve[@]}" --jwt-alg RS256
+expect_usage_error "serve --jwt-key-dir without --jwt-alg" \
+  "gatehouse serve: --jwt-alg goes with --jwt-public-key or --jwt-key-dir, and they need it" \
+  "${serve[@]}" --jwt-key-dir "$work"
+expect_usage_error "serve --jwt-public-key without --jwt-alg" \
+  "gatehouse serve: --jwt-alg goes with --jwt-public-key or --jwt-key-dir, and they need it" \
+  "${serve[@]}" --jwt-public-key "$fixtures/good.json"
+expect_usage_error "serve with both key sources" \
+  "gatehouse serve: --jwt-public-key and --jwt-key-dir exclude each other" \
+  "${serve[@]}" --jwt-public-key "$fixtures/good.json" --jwt-key-dir "$work" --jwt-alg RS256
+expect_usage_error "serve --jwt-alg HS256" "gatehouse serve: --jwt-alg must be RS256 or ES256" \
+  "${serve[@]}" --jwt-key-dir "$work" --jwt-alg HS256
+expect_usage_error "serve --jwt-alg none" "gatehouse serve: --jwt-alg must be RS256 or ES256" \
+  "${serve[@]}" --jwt-key-dir "$work" --jwt-alg none
+expect_usage_error "serve --jwt-issuer ''" \
+  "gatehouse serve: --jwt-issuer and --jwt-audience must not be empty" "${serve[@]}" --jwt-issuer ""
+expect_usage_error "serve --jwt-audience ''" \
+  "gatehouse serve: --jwt-issuer and --jwt-audience must not be empty" \
+  "${serve[@]}" --jwt-issuer https://issuer.test --jwt-audience ""
+expect_usage_error "serve --jwt-issuer without a value" \
+  "gatehouse serve: the required argument for option '--jwt-issuer' is missing" \
+  "${serve[@]}" --jwt-issuer
+expect_usage_error "serve --jwt-issuer twice" \
+  "gatehouse serve: option '--jwt-issuer' cannot be specified more than once" \
+  "${serve[@]}" --jwt-issuer a --jwt-issuer b
+expect_usage_error "jwt --jwt-issuer ''" \
+  "gatehouse jwt: --jwt-issuer and --jwt-audience must not be empty" \
+  jwt --data "$work/data" --member owner@example.com --jwt-issuer ""
+expect_usage_error "jwt --jwt-audience ''" \
+  "gatehouse jwt: --jwt-issuer and --jwt-audience must not be empty" \
+  jwt --data "$work/data" --member owner@example.com --jwt-audience ""
+expect_usage_error "jwt --jwt-audience without a value" \
+  "gatehouse jwt: the required argument for option '--jwt-audience' is missing" \
+  jwt --data "$work/data" --member owner@example.com --jwt-audience
+[ ! -e "$work/data" ] || fail "a usage error created a data directory"
 
 expect "check without files" 2 check </dev/null
 expect_stderr "check without files" "gatehouse check: no FILE given"

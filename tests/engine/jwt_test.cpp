@@ -1,6 +1,6 @@
 // Member JWTs: HS256 round trips, every refusal (tampering, expiry, missing claims, `none`,
-// algorithm confusion, malformed input, unusable keys), and RS256/ES256 tokens signed by libjwt
-// and, for ES256, by OpenSSL directly.
+// algorithm confusion, malformed input, unusable keys), clock leeway, issuer and audience, keys
+// chosen by `kid`, and RS256/ES256 tokens signed by libjwt and, for ES256, by OpenSSL directly.
 #include <gatehouse/engine/jwt.hpp>
 
 #include <gatehouse/engine/secrets.hpp>
@@ -18,6 +18,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,7 +29,9 @@ namespace {
 namespace data = boost::unit_test::data;
 using namespace std::chrono_literals;
 using gatehouse::engine::jwt_algorithm;
+using gatehouse::engine::jwt_claim_rules;
 using gatehouse::engine::jwt_errc;
+using gatehouse::engine::jwt_key;
 using gatehouse::engine::jwt_verifier;
 using gatehouse::engine::mint_hs256;
 
@@ -89,12 +93,15 @@ std::string claims_json(std::int64_t exp = 1'700'003'600) {
   return R"({"sub":"m1","org":"o1","exp":)" + std::to_string(exp) + "}";
 }
 
-// A token signed by libjwt with `key` (HS secret or PEM private key) over `claims`.
-std::string libjwt_sign(jwt_alg_t algorithm, const std::string& key, const std::string& claims) {
+// A token signed by libjwt with `key` (HS secret or PEM private key) over `claims`, with `kid`
+// in its header when given.
+std::string libjwt_sign(jwt_alg_t algorithm, const std::string& key, const std::string& claims,
+                        const std::optional<std::string>& kid = std::nullopt) {
   jwt_t* raw = nullptr;
   BOOST_REQUIRE(jwt_new(&raw) == 0);
   std::unique_ptr<jwt_t, decltype(&jwt_free)> token(raw, &jwt_free);
   BOOST_REQUIRE(jwt_add_grants_json(token.get(), claims.c_str()) == 0);
+  if (kid) BOOST_REQUIRE(jwt_add_header(token.get(), "kid", kid->c_str()) == 0);
   BOOST_REQUIRE(jwt_set_alg(token.get(), algorithm,
                             reinterpret_cast<const unsigned char*>(key.data()),
                             static_cast<int>(key.size())) == 0);
@@ -193,6 +200,8 @@ BOOST_AUTO_TEST_CASE(minted_hs256_token_verifies_with_its_claims) {
   jwt_verifier copy = hs256();
   const jwt_verifier moved = std::move(copy);
   BOOST_TEST(refusal(moved, token) == jwt_errc{});
+  // What is left behind has no key, and must not verify as if an empty key were one.
+  BOOST_TEST(refusal(copy, token) == jwt_errc::unusable_key);  // NOLINT(bugprone-use-after-move)
 }
 
 BOOST_AUTO_TEST_CASE(token_without_org_verifies_with_empty_organization) {
@@ -201,11 +210,57 @@ BOOST_AUTO_TEST_CASE(token_without_org_verifies_with_empty_organization) {
   BOOST_TEST(claims->organization.empty());
 }
 
-BOOST_AUTO_TEST_CASE(expiry_is_exclusive) {
-  const auto token = minted(1h);
+BOOST_AUTO_TEST_CASE(expiry_is_exclusive_after_the_leeway) {
+  const auto token = minted(1h);  // exp = t0 + 3600 s
   BOOST_TEST(refusal(hs256(), token, t0 + 3599s) == jwt_errc{});
-  BOOST_TEST(refusal(hs256(), token, t0 + 3600s) == jwt_errc::expired);
+  BOOST_TEST(refusal(hs256(), token, t0 + 3600s + 29s) == jwt_errc{});
+  BOOST_TEST(refusal(hs256(), token, t0 + 3600s + 30s) == jwt_errc::expired);
   BOOST_TEST(refusal(hs256(), token, t0 + 24h) == jwt_errc::expired);
+}
+
+namespace {
+
+/// A time claim set `offset` seconds from t0, checked at t0.
+struct clock_case {
+  const char* claim;  // "exp", "nbf" or "iat"
+  int offset;
+  jwt_errc expected;
+};
+std::ostream& operator<<(std::ostream& out, const clock_case& c) {
+  return out << c.claim << " at t0" << (c.offset < 0 ? "" : "+") << c.offset << "s";
+}
+
+// 30 s of leeway each way: expired 10 s ago still passes, 40 s ago does not; the same for `nbf`
+// ahead of the clock; `iat` up to 30 s ahead passes, beyond is refused.
+const std::vector<clock_case> clock_cases = {
+    {"exp", 1, jwt_errc{}},
+    {"exp", -10, jwt_errc{}},
+    {"exp", -29, jwt_errc{}},
+    {"exp", -30, jwt_errc::expired},
+    {"exp", -31, jwt_errc::expired},
+    {"exp", -40, jwt_errc::expired},
+    {"nbf", -3600, jwt_errc{}},
+    {"nbf", 10, jwt_errc{}},
+    {"nbf", 30, jwt_errc{}},
+    {"nbf", 31, jwt_errc::not_yet_valid},
+    {"nbf", 40, jwt_errc::not_yet_valid},
+    {"iat", -3600, jwt_errc{}},
+    {"iat", 0, jwt_errc{}},
+    {"iat", 29, jwt_errc{}},
+    {"iat", 30, jwt_errc{}},
+    {"iat", 31, jwt_errc::issued_in_future},
+    {"iat", 3600, jwt_errc::issued_in_future},
+};
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(time_claims_get_30_seconds_of_leeway, data::make(clock_cases), c) {
+  const std::string claim = c.claim;
+  const std::string at = std::to_string(1'700'000'000 + c.offset);
+  const std::string claims = claim == "exp"
+                                 ? R"({"sub":"m1","exp":)" + at + "}"
+                                 : R"({"sub":"m1","exp":1700003600,")" + claim + R"(":)" + at + "}";
+  BOOST_TEST(refusal(hs256(), hs256_by_hand(R"({"alg":"HS256"})", claims), t0) == c.expected);
 }
 
 BOOST_AUTO_TEST_CASE(tampered_claims_or_signature_or_other_key_is_bad_signature) {
@@ -242,6 +297,206 @@ BOOST_AUTO_TEST_CASE(not_before_in_the_future_is_refused) {
   BOOST_TEST(refusal(hs256(), token, t0 + 2min) == jwt_errc{});
 }
 
+// ---- Issuer and audience ----------------------------------------------------------------------
+
+namespace {
+
+const jwt_claim_rules bound = {"https://issuer.example", "gatehouse"};
+
+/// Claims with `extra` (`"iss": …, "aud": …` members) and what a verifier bound to `bound`
+/// answers.
+struct binding_case {
+  const char* extra;
+  jwt_errc expected;
+};
+std::ostream& operator<<(std::ostream& out, const binding_case& c) { return out << c.extra; }
+
+const std::vector<binding_case> binding_cases = {
+    {R"("iss":"https://issuer.example","aud":"gatehouse")", jwt_errc{}},
+    {R"("iss":"https://issuer.example","aud":["gatehouse"])", jwt_errc{}},
+    {R"("iss":"https://issuer.example","aud":["billing","gatehouse"])", jwt_errc{}},
+    {R"("aud":"gatehouse")", jwt_errc::wrong_issuer},
+    {R"("iss":"https://evil.example","aud":"gatehouse")", jwt_errc::wrong_issuer},
+    {R"("iss":"https://issuer.example/","aud":"gatehouse")", jwt_errc::wrong_issuer},
+    {R"("iss":"HTTPS://ISSUER.EXAMPLE","aud":"gatehouse")", jwt_errc::wrong_issuer},
+    {R"("iss":"","aud":"gatehouse")", jwt_errc::wrong_issuer},
+    {R"("iss":["https://issuer.example"],"aud":"gatehouse")", jwt_errc::malformed},
+    {R"("iss":null,"aud":"gatehouse")", jwt_errc::malformed},
+    {R"("iss":"https://issuer.example")", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":"billing")", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":"gatehous")", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":"gatehouse2")", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":["billing","gatehouse2"])", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":[])", jwt_errc::wrong_audience},
+    {R"("iss":"https://issuer.example","aud":["gatehouse",7])", jwt_errc::malformed},
+    {R"("iss":"https://issuer.example","aud":{"gatehouse":true})", jwt_errc::malformed},
+    {R"("iss":"https://issuer.example","aud":null)", jwt_errc::malformed},
+};
+
+std::string claims_with(std::string_view extra) {
+  return R"({"sub":"m1","org":"o1","exp":1700003600,)" + std::string(extra) + "}";
+}
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(issuer_and_audience_are_required_and_matched, data::make(binding_cases), c) {
+  const jwt_verifier verifier(jwt_algorithm::hs256, secret, bound);
+  BOOST_TEST(refusal(verifier, hs256_by_hand(R"({"alg":"HS256"})", claims_with(c.extra))) ==
+             c.expected);
+  // Unbound, the same claims are not looked at.
+  BOOST_TEST(refusal(hs256(), hs256_by_hand(R"({"alg":"HS256"})", claims_with(c.extra))) ==
+             jwt_errc{});
+}
+
+BOOST_AUTO_TEST_CASE(issuer_and_audience_are_each_required_only_when_configured) {
+  const jwt_verifier issuer_only(jwt_algorithm::hs256, secret, {"https://issuer.example", ""});
+  const jwt_verifier audience_only(jwt_algorithm::hs256, secret, {"", "gatehouse"});
+  const auto with_issuer =
+      hs256_by_hand(R"({"alg":"HS256"})", claims_with(R"("iss":"https://issuer.example")"));
+  const auto with_audience =
+      hs256_by_hand(R"({"alg":"HS256"})", claims_with(R"("aud":["gatehouse"])"));
+  BOOST_TEST(refusal(issuer_only, with_issuer) == jwt_errc{});
+  BOOST_TEST(refusal(issuer_only, with_audience) == jwt_errc::wrong_issuer);
+  BOOST_TEST(refusal(audience_only, with_audience) == jwt_errc{});
+  BOOST_TEST(refusal(audience_only, with_issuer) == jwt_errc::wrong_audience);
+}
+
+BOOST_AUTO_TEST_CASE(minted_tokens_carry_issuer_and_audience) {
+  const jwt_verifier verifier(jwt_algorithm::hs256, secret, bound);
+  auto token = mint_hs256(secret, "m1", "o1", bound, 1h, t0);
+  BOOST_REQUIRE_MESSAGE(token.has_value(), token.error().message());
+  auto claims = verifier.verify(*token, t0);
+  BOOST_REQUIRE_MESSAGE(claims.has_value(), claims.error().message());
+  BOOST_TEST(claims->member_id == "m1");
+  BOOST_TEST(refusal(verifier, minted()) == jwt_errc::wrong_issuer);
+  auto other_audience = mint_hs256(secret, "m1", "o1", {bound.issuer, "billing"}, 1h, t0);
+  BOOST_REQUIRE(other_audience.has_value());
+  BOOST_TEST(refusal(verifier, *other_audience) == jwt_errc::wrong_audience);
+  using boost::system::errc::invalid_argument;
+  BOOST_TEST((mint_hs256(secret, "m1", "o1", {std::string("a\0b", 3), ""}, 1h, t0).error() ==
+              invalid_argument));
+  BOOST_TEST((mint_hs256(secret, "m1", "o1", {"", std::string("a\0b", 3)}, 1h, t0).error() ==
+              invalid_argument));
+}
+
+// ---- Keys chosen by kid -----------------------------------------------------------------------
+
+namespace {
+
+/// An RS256 token over claims_json(), its header's `kid` and the key that signs it, against a
+/// verifier holding key "a" (rsa_keys), or keys "a" and "b" (other_rsa_keys).
+struct kid_case {
+  const char* name;
+  std::optional<std::string> kid;
+  char signer;  // 'a' or 'b'
+  bool both_keys;
+  jwt_errc expected;
+};
+std::ostream& operator<<(std::ostream& out, const kid_case& c) { return out << c.name; }
+
+const std::vector<kid_case> kid_cases = {
+    {"kid a, signed by a", "a", 'a', true, jwt_errc{}},
+    {"kid b, signed by b", "b", 'b', true, jwt_errc{}},
+    {"kid a, signed by b", "a", 'b', true, jwt_errc::bad_signature},
+    {"kid b, signed by a", "b", 'a', true, jwt_errc::bad_signature},
+    {"unknown kid", "c", 'a', true, jwt_errc::unknown_key},
+    {"kid differs in case", "A", 'a', true, jwt_errc::unknown_key},
+    {"empty kid", "", 'a', true, jwt_errc::unknown_key},
+    {"no kid, two keys", std::nullopt, 'a', true, jwt_errc::unknown_key},
+    {"no kid, one key", std::nullopt, 'a', false, jwt_errc{}},
+    {"no kid, one key, signed by another", std::nullopt, 'b', false, jwt_errc::bad_signature},
+    {"kid a, one key", "a", 'a', false, jwt_errc{}},
+    {"kid of a removed key", "b", 'b', false, jwt_errc::unknown_key},
+};
+
+jwt_verifier keys_by_kid(bool both_keys, jwt_claim_rules rules = {}) {
+  std::vector<jwt_key> keys = {{"a", jwt_algorithm::rs256, rsa_keys().public_pem}};
+  if (both_keys) keys.push_back({"b", jwt_algorithm::rs256, other_rsa_keys().public_pem});
+  return jwt_verifier(std::move(keys), std::move(rules));
+}
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(keys_are_chosen_by_kid, data::make(kid_cases), c) {
+  const auto& signer = c.signer == 'a' ? rsa_keys() : other_rsa_keys();
+  const auto token = libjwt_sign(JWT_ALG_RS256, signer.private_pem, claims_json(), c.kid);
+  BOOST_TEST(refusal(keys_by_kid(c.both_keys), token) == c.expected);
+}
+
+BOOST_AUTO_TEST_CASE(one_key_for_every_token_ignores_kid) {
+  // --jwt-public-key and DIR's key: one key, whatever the header names.
+  for (const char* kid : {"a", "anything", ""}) {
+    const auto token = libjwt_sign(JWT_ALG_RS256, rsa_keys().private_pem, claims_json(), kid);
+    BOOST_TEST(refusal(rs256(), token) == jwt_errc{}, kid);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(kid_of_the_wrong_type_is_malformed) {
+  const jwt_verifier verifier(std::vector<jwt_key>{{"7", jwt_algorithm::hs256, secret}});
+  BOOST_TEST(refusal(verifier, hs256_by_hand(R"({"alg":"HS256","kid":"7"})", claims_json())) ==
+             jwt_errc{});
+  BOOST_TEST(refusal(verifier, hs256_by_hand(R"({"alg":"HS256","kid":7})", claims_json())) ==
+             jwt_errc::malformed);
+  BOOST_TEST(refusal(verifier, hs256_by_hand(R"({"alg":"HS256","kid":["7"]})", claims_json())) ==
+             jwt_errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(the_chosen_key_pins_the_algorithm) {
+  // One RS256 and one ES256 key: whichever the kid names decides the algorithm; the header's
+  // `alg` never picks a key type.
+  const jwt_verifier verifier(
+      std::vector<jwt_key>{{"rsa", jwt_algorithm::rs256, rsa_keys().public_pem},
+                           {"ec", jwt_algorithm::es256, ec_keys().public_pem}});
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_RS256, rsa_keys().private_pem, claims_json(),
+                                           "rsa")) == jwt_errc{});
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_ES256, ec_keys().private_pem, claims_json(),
+                                           "ec")) == jwt_errc{});
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_ES256, ec_keys().private_pem, claims_json(),
+                                           "rsa")) == jwt_errc::wrong_algorithm);
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_RS256, rsa_keys().private_pem, claims_json(),
+                                           "ec")) == jwt_errc::wrong_algorithm);
+  // The classic confusion, with a kid: HS256 keyed with the public key the kid names.
+  for (const auto& [kid, pem] :
+       {std::pair{"rsa", rsa_keys().public_pem}, std::pair{"ec", ec_keys().public_pem}}) {
+    BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_HS256, pem, claims_json(), kid)) ==
+                   jwt_errc::wrong_algorithm,
+               kid);
+    const std::string unsigned_token =
+        b64(R"({"alg":"none","kid":")" + std::string(kid) + R"("})") + "." + b64(claims_json()) +
+        ".";
+    BOOST_TEST(refusal(verifier, unsigned_token) == jwt_errc::wrong_algorithm, kid);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(key_sets_that_cannot_be_used_refuse_every_token) {
+  const auto token = libjwt_sign(JWT_ALG_RS256, rsa_keys().private_pem, claims_json(), "a");
+  BOOST_TEST(keys_by_kid(true).usable());
+  const std::vector<std::vector<jwt_key>> unusable = {
+      {},
+      {{"a", jwt_algorithm::rs256, rsa_keys().public_pem},
+       {"a", jwt_algorithm::rs256, other_rsa_keys().public_pem}},
+      {{"a", jwt_algorithm::rs256, rsa_keys().public_pem},
+       {"b", jwt_algorithm::rs256, ec_keys().public_pem}},
+      {{"a", jwt_algorithm::rs256, rsa_keys().public_pem}, {"h", jwt_algorithm::hs256, "short"}},
+  };
+  std::size_t index = 0;
+  for (const auto& keys : unusable) {
+    const jwt_verifier verifier(keys);
+    BOOST_TEST(!verifier.usable(), "set " << index);
+    BOOST_TEST(refusal(verifier, token) == jwt_errc::unusable_key, "set " << index);
+    ++index;
+  }
+}
+
+BOOST_AUTO_TEST_CASE(key_sets_apply_issuer_and_audience) {
+  const auto verifier = keys_by_kid(true, bound);
+  const auto bound_claims = claims_with(R"("iss":"https://issuer.example","aud":"gatehouse")");
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_RS256, other_rsa_keys().private_pem,
+                                           bound_claims, "b")) == jwt_errc{});
+  BOOST_TEST(refusal(verifier, libjwt_sign(JWT_ALG_RS256, other_rsa_keys().private_pem,
+                                           claims_json(), "b")) == jwt_errc::wrong_issuer);
+}
+
 // Signed claims of the wrong types: libjwt 1.10 would read each as 0 or absent.
 const std::vector<std::string> mistyped_claims = {
     R"({"sub":"m1","exp":"1700003600"})",
@@ -251,6 +506,8 @@ const std::vector<std::string> mistyped_claims = {
     R"({"sub":["m1"],"exp":1700003600})",
     R"({"sub":"m1","org":7,"exp":1700003600})",
     R"({"sub":"m1","exp":1700003600,"nbf":"now"})",
+    R"({"sub":"m1","exp":1700003600,"iat":"now"})",
+    R"({"sub":"m1","exp":1700003600,"iat":1700000000.5})",
     R"({"sub":"m1","sub":"admin","exp":1700003600})",
     R"(["sub","m1"])",
     R"({"sub":"m1","exp":1700003600} trailing)",
@@ -322,7 +579,7 @@ BOOST_AUTO_TEST_CASE(rs256_token_signed_by_libjwt_verifies) {
   BOOST_REQUIRE_MESSAGE(claims.has_value(), claims.error().message());
   BOOST_TEST(claims->member_id == "m1");
   BOOST_TEST(claims->organization == "o1");
-  BOOST_TEST(refusal(rs256(), token, t0 + 1h) == jwt_errc::expired);
+  BOOST_TEST(refusal(rs256(), token, t0 + 1h + 30s) == jwt_errc::expired);
   const auto stranger = libjwt_sign(JWT_ALG_RS256, other_rsa_keys().private_pem, claims_json());
   BOOST_TEST(refusal(rs256(), stranger) == jwt_errc::bad_signature);
 }
@@ -430,10 +687,10 @@ BOOST_AUTO_TEST_CASE(minting_refuses_weak_secrets_and_bad_arguments) {
 BOOST_AUTO_TEST_CASE(jwt_error_codes_have_distinct_messages) {
   std::set<std::string> messages;
   for (int code = static_cast<int>(jwt_errc::malformed);
-       code <= static_cast<int>(jwt_errc::unusable_key); ++code) {
+       code <= static_cast<int>(jwt_errc::unknown_key); ++code) {
     messages.insert(make_error_code(static_cast<jwt_errc>(code)).message());
   }
-  BOOST_TEST(messages.size() == 8u);
+  BOOST_TEST(messages.size() == 12u);
   BOOST_TEST(messages.count("unknown JWT error") == 0u);
   BOOST_TEST(gatehouse::engine::jwt_category().name() == std::string("gatehouse.jwt"));
 }

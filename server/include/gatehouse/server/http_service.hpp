@@ -61,9 +61,14 @@ struct http_limits {
 
 class http_service {
  public:
-  /// `iam` and `m` must outlive the service. `jwt` verifies member JWTs.
+  /// `iam` and `m` must outlive the service. `jwt` verifies member JWTs until replaced.
   http_service(engine::iam_service& iam, engine::jwt_verifier jwt, metrics& m,
                http_limits limits = {});
+
+  /// Verifies member JWTs with `jwt` from the next request on (key rotation); requests that
+  /// have begun finish with the verifier they began with. Thread-safe. A null `jwt` refuses
+  /// every member JWT.
+  void replace_jwt_verifier(std::shared_ptr<const engine::jwt_verifier> jwt) noexcept;
 
   /// Maps one request to engine calls and back. Never throws: an unexpected failure is a 500
   /// with the envelope.
@@ -73,7 +78,9 @@ class http_service {
 
  private:
   engine::iam_service& iam_;
-  engine::jwt_verifier jwt_;
+  // Read by every request that carries a JWT, replaced whole on SIGHUP: a request copies the
+  // pointer and verifies with no lock held.
+  std::atomic<std::shared_ptr<const engine::jwt_verifier>> jwt_;
   metrics& metrics_;
   http_limits limits_;
 };
