@@ -484,11 +484,12 @@ struct compiled_policy::builder {
       return kind == path_kind::prefix ? 1 : kind == path_kind::literal ? 2 : 0;
     };
     // Prefix edges by their text (the path less its star), so that the groups are in text order.
-    const auto key = [&](const build_edge& e) {
+    const auto order = [&](const build_edge& e) {
       const std::string_view path = e.path;
       return std::pair(rank(e), rank(e) == 1 ? path.substr(0, path.size() - 1) : path);
     };
-    std::stable_sort(edges.begin(), edges.end(), [&](auto& a, auto& b) { return key(a) < key(b); });
+    std::stable_sort(edges.begin(), edges.end(),
+                     [&](auto& a, auto& b) { return order(a) < order(b); });
     const auto prefix_first =
         std::find_if(edges.begin(), edges.end(), [&](auto& e) { return rank(e) > 0; });
     target.globs_begin = static_cast<std::uint32_t>(out.edges_.size());
