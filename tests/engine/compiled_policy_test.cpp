@@ -2,6 +2,7 @@
 // policies, and the algebraic properties every IAM evaluator must have.
 #include <gatehouse/engine/compiled_policy.hpp>
 
+#include <gatehouse/engine/containment.hpp>
 #include <gatehouse/engine/reference.hpp>
 
 #include <algorithm>
@@ -271,6 +272,140 @@ BOOST_AUTO_TEST_CASE(compile_errors_name_the_item) {
   BOOST_TEST((compiled.error().what == engine::compile_error::reason::bad_resource));
   BOOST_TEST(compiled.error().item_index == 1U);
   BOOST_TEST((compiled.error().rn.code == policy::rn_errc::empty_segment));
+}
+
+struct limit_case {
+  const char* name;
+  policy::statement statement;
+  engine::compile_error::reason reason;
+};
+std::ostream& operator<<(std::ostream& os, const limit_case& c) { return os << c.name; }
+
+std::string tagged_pattern(std::size_t tags) {
+  std::string p = "project/*;t0";
+  for (std::size_t i = 1; i < tags; ++i) p += ",t" + std::to_string(i);
+  return p;
+}
+
+std::vector<std::string> numbered(const std::string& stem, std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(stem + std::to_string(i));
+  return out;
+}
+
+// One item past each per-pattern and per-statement limit of policy/limits.hpp; the compiler holds
+// them as the validator does, so nothing beyond them is ever compiled.
+const std::array<limit_case, 5> past_the_limits = {{
+    {"pattern bytes",
+     {"s",
+      "flag",
+      policy::effect::allow,
+      {"ToggleFlag"},
+      {"project/" + std::string(policy::max_pattern_bytes - 7, 'x')}},
+     engine::compile_error::reason::pattern_too_long},
+    {"tags",
+     {"s",
+      "flag",
+      policy::effect::allow,
+      {"ToggleFlag"},
+      {tagged_pattern(policy::max_segment_tags + 1)}},
+     engine::compile_error::reason::too_many_tags},
+    {"actions",
+     {"s",
+      "flag",
+      policy::effect::allow,
+      std::vector<std::string>(policy::max_statement_actions + 1, "ToggleFlag"),
+      {"project/*"}},
+     engine::compile_error::reason::too_many_actions},
+    {"resources",
+     {"s",
+      "flag",
+      policy::effect::allow,
+      {"ToggleFlag"},
+      numbered("project/p", policy::max_statement_resources + 1)},
+     engine::compile_error::reason::too_many_resources},
+    {"pattern bytes under resourceType *",
+     {"s",
+      "*",
+      policy::effect::allow,
+      {"*"},
+      {"project/" + std::string(policy::max_pattern_bytes - 7, 'x')}},
+     engine::compile_error::reason::pattern_too_long},
+}};
+
+BOOST_DATA_TEST_CASE(statements_past_a_limit_do_not_compile,
+                     boost::unit_test::data::make(past_the_limits), c) {
+  const std::vector<sourced_statement> past = {{"p", c.statement}};
+  const auto compiled = engine::compiled_policy::compile(past);
+  BOOST_REQUIRE(!compiled);
+  BOOST_TEST((compiled.error().what == c.reason));
+  BOOST_TEST(engine::describe(compiled.error(), past).find("statement 0") != std::string::npos);
+  // One item fewer compiles.
+  auto at = c.statement;
+  if (!at.resources.empty() && at.resources.size() > policy::max_statement_resources) {
+    at.resources.pop_back();
+  } else if (at.actions.size() > policy::max_statement_actions) {
+    at.actions.pop_back();
+  } else if (at.resources[0].find(';') != std::string::npos) {
+    at.resources[0] = tagged_pattern(policy::max_segment_tags);
+  } else {
+    at.resources[0].pop_back();
+  }
+  BOOST_TEST(
+      engine::compiled_policy::compile(std::vector<sourced_statement>{{"p", at}}).has_value());
+}
+
+// A stored statement that does not compile (an unknown action, a pattern past the limits) fails
+// closed alone: an allow grants nothing, a deny denies its actions everywhere, and every other
+// statement keeps its meaning.
+BOOST_AUTO_TEST_CASE(statements_that_do_not_compile_fail_closed_one_by_one) {
+  const std::string too_deep = [] {
+    std::string p = "project/a";
+    for (std::size_t i = 0; i < policy::max_pattern_segments; ++i) p += ":env/e";
+    return p;
+  }();
+  const std::vector<sourced_statement> stored = {
+      {"p", {"good", "flag", policy::effect::allow, {"*"}, {"project/*"}}},
+      {"p", {"bad-allow", "flag", policy::effect::allow, {"TogleFlag"}, {"project/*"}}},
+      {"p", {"bad-deny", "flag", policy::effect::deny, {"DeleteFlag"}, {too_deep}}},
+      {"p", {"good-deny", "flag", policy::effect::deny, {"ArchiveFlag"}, {"project/x"}}},
+      {"p", {"unknown-deny", "flag", policy::effect::deny, {"Nonsense"}, {"project/z"}}},
+  };
+  BOOST_TEST(!engine::compiled_policy::compile(stored).has_value());
+  const auto compiled = engine::compiled_policy::compile_fail_closed(stored);
+  BOOST_REQUIRE(compiled.policy);
+  BOOST_REQUIRE(compiled.failures.size() == 3U);
+  BOOST_TEST(compiled.failures[0].statement_index == 1U);
+  BOOST_TEST((compiled.failures[0].what == engine::compile_error::reason::unknown_action));
+  BOOST_TEST(compiled.failures[1].statement_index == 2U);
+  BOOST_TEST((compiled.failures[1].what == engine::compile_error::reason::too_deep));
+  BOOST_TEST(compiled.failures[2].statement_index == 4U);
+  const auto& p = *compiled.policy;
+  // The good allow still grants; the broken deny denies DeleteFlag on everything (the empty name
+  // included) and, for the unknown name, what a request naming it would resolve to.
+  BOOST_TEST(p.decide("ToggleFlag", "project/web") == decision::allow);
+  BOOST_TEST(p.decide("DeleteFlag", "project/web") == decision::explicit_deny);
+  BOOST_TEST(p.decide("DeleteFlag", "organization/o") == decision::explicit_deny);
+  BOOST_TEST(p.decide("DeleteFlag", "") == decision::explicit_deny);
+  BOOST_TEST(p.decide("Nonsense", "project/web") == decision::explicit_deny);
+  BOOST_TEST(p.decide("ArchiveFlag", "project/x") == decision::explicit_deny);
+  BOOST_TEST(p.decide("ArchiveFlag", "project/y") == decision::allow);
+  // Determining statements name the broken deny.
+  std::array<std::uint32_t, 8> buffer{};
+  const auto v = p.evaluate("DeleteFlag", "project/web", buffer);
+  BOOST_TEST((v.decision == decision::explicit_deny));
+  BOOST_TEST(v.written == 1U);
+  BOOST_TEST(buffer[0] == 2U);
+  // The broken allow alone grants nothing.
+  const std::vector<sourced_statement> allow_only = {stored[1]};
+  const auto nothing = engine::compiled_policy::compile_fail_closed(allow_only);
+  BOOST_TEST(nothing.policy->decide("ToggleFlag", "project/web") == decision::implicit_deny);
+  // A containment check sees the broken deny too: nothing that allows DeleteFlag fits inside.
+  const auto wants_delete = testing::compile_or_fail(
+      {{"t", {"t", "flag", policy::effect::allow, {"DeleteFlag"}, {"project/web"}}}});
+  const auto contained = engine::contains(p, *wants_delete);
+  BOOST_REQUIRE(contained.has_value());
+  BOOST_TEST(!contained->contained);
 }
 
 std::vector<std::uint32_t> determining_of(const engine::compiled_policy& p,

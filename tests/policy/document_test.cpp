@@ -2,6 +2,8 @@
 // loaded statements, limits, and robustness against damaged input.
 #include <gatehouse/policy/document.hpp>
 
+#include <gatehouse/policy/limits.hpp>
+
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -53,9 +55,52 @@ std::string repeated_pointer(std::size_t n) {
   return p;
 }
 
+std::string deep_pattern(std::size_t segments) {
+  std::string p = "project/a";
+  for (std::size_t i = 1; i < segments; ++i) p += ":env/e";
+  return p;
+}
+
+std::string tagged_pattern(std::size_t tags) {
+  std::string p = "project/a;t0";
+  for (std::size_t i = 1; i < tags; ++i) p += ",t" + std::to_string(i);
+  return p;
+}
+
+// A one-statement array whose `field` (line 3, value at column 15 for actions and 17 for
+// resources) lists `items`.
+std::string with_list(const std::string& field, const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& item : items) list += (list.empty() ? "\"" : ", \"") + item + "\"";
+  const std::string actions = field == "actions" ? list : "\"ToggleFlag\"";
+  const std::string resources = field == "resources" ? list : "\"project/*:env/*:flag/*\"";
+  return "[\n  {\"id\": \"s1\", \"resourceType\": \"flag\", \"effect\": \"allow\",\n   \"" + field +
+         "\": [" + (field == "actions" ? actions : resources) + "],\n   \"" +
+         (field == "actions" ? "resources" : "actions") + "\": [" +
+         (field == "actions" ? resources : actions) + "]}\n]\n";
+}
+
+std::vector<std::string> flag_patterns(std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back("project/p" + std::to_string(i) + ":env/*:flag/*");
+  return out;
+}
+
 // One case per finding code that load_policy can report; positions are 1-based line:column of
 // the value (or key) the pointer names.
 const std::vector<finding_case> finding_cases = {
+    {"rn-too-long", severity::error, with_resource("project/" + std::string(1017, 'x')),
+     "/0/resources/0", 4, 18},
+    {"rn-too-deep", severity::error, with_resource(deep_pattern(max_pattern_segments + 1)),
+     "/0/resources/0", 4, 18},
+    {"rn-too-many-tags", severity::error, with_resource(tagged_pattern(max_segment_tags + 1)),
+     "/0/resources/0", 4, 18},
+    {"too-many-actions", severity::error,
+     with_list("actions", std::vector<std::string>(max_statement_actions + 1, "ToggleFlag")),
+     "/0/actions", 3, 15},
+    {"too-many-resources", severity::error,
+     with_list("resources", flag_patterns(max_statement_resources + 1)), "/0/resources", 3, 17},
     {"malformed-json", severity::error, R"([
   {"id": "s1",
    "effect" "allow"}
@@ -248,6 +293,114 @@ BOOST_DATA_TEST_CASE(reports_each_code_where_it_applies, bdata::make(finding_cas
 
 BOOST_DATA_TEST_CASE(locates_values_of_every_kind, bdata::make(located_cases), c) {
   check_only_finding(c);
+}
+
+// Exactly at each per-pattern and per-statement limit, a document loads. (A 16-segment pattern
+// draws the never-matches warning: no resource name is that deep.)
+BOOST_AUTO_TEST_CASE(a_statement_at_every_limit_loads) {
+  for (const auto& json :
+       {with_resource("project/" + std::string(1016, 'x')),
+        with_resource(deep_pattern(max_pattern_segments)),
+        with_resource(tagged_pattern(max_segment_tags)),
+        with_list("actions", std::vector<std::string>(max_statement_actions, "ToggleFlag")),
+        with_list("resources", flag_patterns(max_statement_resources))}) {
+    const load_result r = load_policy(json);
+    BOOST_TEST(r.ok());
+    BOOST_TEST(std::none_of(r.findings.begin(), r.findings.end(), [](const finding& f) {
+      return f.severity == severity::error || f.code != "never-matches";
+    }));
+  }
+}
+
+// `n` statements, `scanning` of whose patterns scan a name (*sN*), the rest prefixes.
+std::string statement_array(std::size_t n, std::size_t scanning = 0) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < n; ++i) {
+    out += i == 0 ? "\n" : ",\n";
+    const std::string rn = i < scanning ? "project/*s" + std::to_string(i) + "*" : "project/p*";
+    out +=
+        R"({"id": "s)" + std::to_string(i) +
+        R"(", "resourceType": "project", "effect": "allow", "actions": ["CanAccessProject"], "resources": [")" +
+        rn + R"("]})";
+  }
+  return out + "\n]";
+}
+
+// The limits of a whole set are warnings for a file checked alone and errors for what the
+// service stores: a stored policy, a token's permissions.
+BOOST_AUTO_TEST_CASE(set_limits_are_errors_only_for_what_is_stored) {
+  struct set_case {
+    std::string json;
+    load_options options;
+    const char* code;
+    std::string pointer;
+  };
+  const std::vector<set_case> over = {
+      {statement_array(max_policy_statements + 1), stored_policy, "too-many-statements", ""},
+      {statement_array(max_token_statements + 1), token_permissions, "too-many-statements", ""},
+      {statement_array(max_policy_scanning_globs + 1, max_policy_scanning_globs + 1), stored_policy,
+       "too-many-scanning-globs", "/" + std::to_string(max_policy_scanning_globs) + "/resources/0"},
+      {statement_array(max_token_scanning_globs + 1, max_token_scanning_globs + 1),
+       token_permissions, "too-many-scanning-globs",
+       "/" + std::to_string(max_token_scanning_globs) + "/resources/0"},
+  };
+  for (const auto& c : over) {
+    const load_result stored = load_policy(c.json, c.options);
+    BOOST_TEST(!stored.ok());
+    BOOST_TEST_REQUIRE(stored.findings.size() == 1U);
+    BOOST_TEST(stored.findings[0].code == c.code);
+    BOOST_TEST(stored.findings[0].pointer == c.pointer);
+    BOOST_TEST(name_of(stored.findings[0].severity) == "error");
+    load_options checked = c.options;
+    checked.over_set_limits = severity::warning;
+    const load_result file = load_policy(c.json, checked);
+    BOOST_TEST(file.ok());
+    BOOST_TEST_REQUIRE(file.findings.size() == 1U);
+    BOOST_TEST(name_of(file.findings[0].severity) == "warning");
+  }
+  // At the limits: no finding.
+  BOOST_TEST(load_policy(statement_array(max_policy_statements), stored_policy).findings.empty());
+  BOOST_TEST(load_policy(statement_array(max_token_scanning_globs, max_token_scanning_globs),
+                         token_permissions)
+                 .findings.empty());
+  // Patterns under resourceType "*" are never compiled, so they never scan.
+  std::string universal =
+      statement_array(max_token_scanning_globs + 1, max_token_scanning_globs + 1);
+  for (std::size_t at = universal.find("\"project\""); at != std::string::npos;
+       at = universal.find("\"project\"", at)) {
+    universal.replace(at, 9, "\"*\"");
+  }
+  const load_result ignored = load_policy(universal, token_permissions);
+  BOOST_TEST(std::none_of(ignored.findings.begin(), ignored.findings.end(),
+                          [](const finding& f) { return f.code == "too-many-scanning-globs"; }));
+}
+
+BOOST_AUTO_TEST_CASE(token_permissions_are_at_most_64_kib) {
+  std::string json = statement_array(10);
+  json.insert(1, std::string(max_token_permissions_bytes - json.size(), ' '));
+  BOOST_TEST(load_policy(json, token_permissions).ok());
+  json.insert(1, " ");
+  const load_result r = load_policy(json, token_permissions);
+  BOOST_TEST_REQUIRE(r.findings.size() == 1U);
+  BOOST_TEST(r.findings[0].code == "document-too-large");
+  BOOST_TEST(r.findings[0].message.find("64 KiB") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(statements_as_stored_are_read_whatever_the_validator_says) {
+  const auto read = read_statements_as_stored(
+      R"({"statements": [{"id": "a", "resourceType": "flag", "effect": "Allow",)"
+      R"( "actions": ["TogleFlag", 7], "resources": ["x:::y"]}], "extra": 1})");
+  BOOST_REQUIRE(read.has_value());
+  BOOST_REQUIRE(read->size() == 1U);
+  // An effect other than "allow" reads as deny, a non-string action as an empty one: nothing
+  // read here grants more than was written.
+  BOOST_TEST((read->front().effect == effect::deny));
+  BOOST_TEST(read->front().actions == (std::vector<std::string>{"TogleFlag", ""}),
+             boost::test_tools::per_element());
+  BOOST_TEST(read->front().resources == std::vector<std::string>{"x:::y"},
+             boost::test_tools::per_element());
+  BOOST_TEST(!read_statements_as_stored("not json").has_value());
+  BOOST_TEST(!read_statements_as_stored(R"({"no": "statements"})").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(loads_a_document_with_its_metadata) {

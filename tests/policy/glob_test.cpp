@@ -103,6 +103,55 @@ BOOST_AUTO_TEST_CASE(agrees_with_the_backtracking_matcher) {
   BOOST_TEST(matched < cases * 9 / 10);
 }
 
+// Pieces of more than 64 bytes take the Knuth-Morris-Pratt path: periodic pieces (whose borders
+// are long) planted in texts with near-misses of themselves.
+BOOST_AUTO_TEST_CASE(long_pieces_agree_with_the_backtracking_matcher) {
+  std::mt19937 rng(77);
+  std::size_t matched = 0;
+  constexpr int cases = 3'000;
+  for (int i = 0; i < cases; ++i) {
+    const std::string unit = random_text(rng, "ab", 4) + "a";
+    std::string piece;
+    while (piece.size() < 65 + rng() % 40) piece += unit;
+    std::string near_miss = piece;
+    near_miss[rng() % near_miss.size()] ^= 3;  // 'a' <-> 'b'
+    std::string text = random_text(rng, "ab", 20) + near_miss + random_text(rng, "ab", 10);
+    if (rng() % 2 == 0) text += piece.substr(rng() % 3) + random_text(rng, "ab", 10);
+    const std::string pattern = (rng() % 2 ? "*" : "") + std::string("*") + piece + "*" +
+                                (rng() % 2 ? random_text(rng, "ab", 2) : "");
+    const bool expected = backtracking_match(pattern, text);
+    matched += expected ? 1 : 0;
+    if (glob_match(pattern, text) != expected) {
+      BOOST_FAIL("\"" << pattern << "\" ~ \"" << text << "\": expected " << expected);
+    }
+  }
+  BOOST_TEST(matched > cases / 10);
+  BOOST_TEST(matched < cases * 9 / 10);
+}
+
+BOOST_AUTO_TEST_CASE(which_globs_scan) {
+  using gatehouse::policy::scans_path;
+  using gatehouse::policy::scans_tags;
+  // Paths: only a piece of two or more bytes between two stars is searched for.
+  BOOST_TEST(scans_path("*web*"));
+  BOOST_TEST(scans_path("a*bc*d"));
+  BOOST_TEST(scans_path("**ab**"));
+  BOOST_TEST(!scans_path("*"));
+  BOOST_TEST(!scans_path("web"));
+  BOOST_TEST(!scans_path("web*"));
+  BOOST_TEST(!scans_path("*-beta"));
+  BOOST_TEST(!scans_path("a*b"));
+  BOOST_TEST(!scans_path("*/*"));
+  BOOST_TEST(!scans_path("a*b*c"));
+  // Tags: every glob but a literal, a star alone or a prefix.
+  BOOST_TEST(!scans_tags("beta"));
+  BOOST_TEST(!scans_tags("*"));
+  BOOST_TEST(!scans_tags("beta*"));
+  BOOST_TEST(!scans_tags("beta**"));
+  BOOST_TEST(scans_tags("*beta"));
+  BOOST_TEST(scans_tags("b*a"));
+}
+
 BOOST_AUTO_TEST_CASE(agrees_at_the_size_limits) {
   // The worst shapes for a backtracking matcher, at the pattern and request limits.
   const std::string name(gatehouse::policy::max_request_resource_bytes - 1, 'A');
