@@ -157,9 +157,10 @@ echo "== start on an empty data directory"
 start_server first --read-timeout 1s
 grep -q '^Initialized ' "$log" || fail "first start: no getting-started text"
 grep -q 'jwt --data' "$log" || fail "first start: the getting-started text lacks the jwt command"
-for key in token.key jwt.key; do
-  mode=$(stat -c %a "$data/$key")
-  [ "$mode" = 600 ] || fail "$key has mode $mode, expected 600"
+# The database files too, whatever the umask (SPEC §7); the server keeps -wal and -shm open.
+for file in token.key jwt.key gatehouse.db gatehouse.db-wal gatehouse.db-shm; do
+  mode=$(stat -c %a "$data/$file")
+  [ "$mode" = 600 ] || fail "$file has mode $mode, expected 600"
 done
 
 echo "== health and credentials"
