@@ -356,7 +356,9 @@ def start_server(gatehouse, data, policies, log_path, threads):
     raise Failure("the server did not start")
 
 
-SANITIZER_REPORT = re.compile(r"(ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:)")
+SANITIZER_REPORT = re.compile(
+    r"(WARNING: ThreadSanitizer|FATAL: ThreadSanitizer|ERROR: AddressSanitizer|"
+    r"ERROR: LeakSanitizer|runtime error:)")
 
 
 def server_output(log_path):
