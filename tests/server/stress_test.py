@@ -11,7 +11,8 @@ runs, each in its own thread(s):
   - policy churn: create a policy, write its statements, attach it to the developer, edit it while
     attached, detach and delete it, with the developer's decision checked at each step;
   - token churn: create, use, deactivate, activate, rename and delete service tokens;
-  - readers: /metrics (decision counters never decrease), /healthz and the list routes.
+  - readers: /metrics (decision counters never decrease), /healthz and the list routes;
+  - connection churn: a new connection for each /healthz.
 Fails on any answer outside the expected statuses or shapes, on a server that dies, stops
 answering /healthz, exits non-zero on SIGTERM, or prints a sanitizer report.
 """
@@ -317,6 +318,17 @@ def reader_worker(run, owner):
             client.call("GET", path, owner)
 
 
+def connection_worker(run):
+    """A new connection per request: accepts and session ends (with their per-client counts) on
+    every I/O thread while the other sessions run."""
+    while run.going():
+        client = Client(run, "connections")
+        _, envelope = client.call("GET", "/healthz")
+        if envelope["data"] != "ok":
+            raise Failure("/healthz answered %s" % envelope["data"])
+        client.connection.close()
+
+
 def guarded(run, name, target, *args):
     """Runs a worker; its first failure ends it and is recorded."""
     def body():
@@ -418,6 +430,7 @@ def main():
             guarded(run, "policies", policy_worker, owner, developer, developer_id),
             guarded(run, "tokens", token_worker, owner),
             guarded(run, "readers", reader_worker, owner),
+            guarded(run, "connections", connection_worker),
         ]
         for thread in threads:
             thread.join()
