@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -318,6 +319,24 @@ class statement_use {
  private:
   sqlite3_stmt* s_;
 };
+
+// Creates the database file with mode 0600 before SQLite opens it, or narrows an existing one to
+// 0600. SQLite would create it 0644 less the umask; its -wal and -shm files, though, it creates
+// with the mode of the database file whatever the umask (the unix VFS reads the database's mode
+// and fchmods them to it), so making this one file private makes all three private. Setting the
+// umask around sqlite3_open instead would not do: the umask is process-wide, so other threads'
+// files would get it too, and the -wal and -shm files appear only later, at the first transaction.
+error_code make_private_database_file(const std::string& path) noexcept {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+  if (fd < 0) return {errno, boost::system::system_category()};
+  // fchmod, not the mode of open: the umask may have narrowed the mode of a new file, and an
+  // existing file may come from a version that let the umask decide.
+  const int rc = ::fchmod(fd, S_IRUSR | S_IWUSR);
+  const int chmod_errno = errno;
+  ::close(fd);
+  if (rc != 0) return {chmod_errno, boost::system::system_category()};
+  return {};
+}
 
 // fsync of the directory, so that a newly created database file is itself durable.
 void sync_directory_of(const std::string& path) noexcept {
@@ -690,6 +709,7 @@ const boost::system::error_category& store_category() noexcept {
 }
 
 boost::system::result<std::unique_ptr<store>> open_sqlite_store(const std::string& path) {
+  if (auto ec = make_private_database_file(path)) return ec;
   sqlite3* raw = nullptr;
   // NOMUTEX: sqlite_store serializes every use of the connection with its own mutex.
   const int rc =

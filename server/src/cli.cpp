@@ -750,6 +750,9 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
       "max-connections",
       po::value<std::size_t>()->default_value(defaults.max_connections)->value_name("N"),
       "open connections at most; more are closed at once")(
+      "max-connections-per-client",
+      po::value<std::size_t>()->default_value(defaults.max_connections_per_client)->value_name("N"),
+      "open connections from one client address at most; more are closed at once")(
       "header-limit",
       po::value<std::size_t>()->default_value(defaults.header_limit)->value_name("BYTES"),
       "request line and headers at most (431 beyond)")(
@@ -774,9 +777,11 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   std::tie(options.address, options.port) = *listen;
   options.threads = values["threads"].as<unsigned>();
   options.max_connections = values["max-connections"].as<std::size_t>();
+  options.max_connections_per_client = values["max-connections-per-client"].as<std::size_t>();
   options.header_limit = values["header-limit"].as<std::size_t>();
   options.body_limit = values["body-limit"].as<std::size_t>();
-  if (options.threads == 0 || options.max_connections == 0 || options.header_limit == 0 ||
+  if (options.threads == 0 || options.max_connections == 0 ||
+      options.max_connections_per_client == 0 || options.header_limit == 0 ||
       options.body_limit == 0) {
     return usage_error("--threads, --max-connections and the limits must be positive");
   }

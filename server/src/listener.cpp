@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -231,10 +232,47 @@ std::string to_string(const tcp::endpoint& endpoint) {
 
 class session;
 
+/// Open connections per client address. Slots are taken at accept, on the listener's strand, and
+/// given back by sessions ending on any I/O thread; the mutex is held for one map update only.
+class client_connections {
+ public:
+  explicit client_connections(std::size_t cap) : cap_(cap) {}
+
+  /// Takes a slot for `address`; false when the address holds the cap already.
+  bool try_acquire(const net::ip::address& address) {
+    const std::lock_guard lock(mutex_);
+    const auto it = open_.find(address);
+    if (it == open_.end()) {
+      if (cap_ == 0) return false;
+      open_.emplace(address, 1);
+      return true;
+    }
+    if (it->second >= cap_) return false;
+    ++it->second;
+    return true;
+  }
+
+  /// Gives back a slot that try_acquire took.
+  void release(const net::ip::address& address) {
+    const std::lock_guard lock(mutex_);
+    const auto it = open_.find(address);
+    assert(it != open_.end() && "a slot given back that was never taken");
+    if (it == open_.end()) return;
+    // An entry lives only while its address has a connection, so the map never holds more
+    // entries than there are open connections.
+    if (--it->second == 0) open_.erase(it);
+  }
+
+ private:
+  const std::size_t cap_;
+  std::mutex mutex_;
+  std::unordered_map<net::ip::address, std::size_t> open_;
+};
+
 /// What the listener and every session share. Outlives the io_context.
 struct server_state {
   server_state(http_service& s, server::metrics& m, const serve_options& o)
-      : service(s), metrics(m), options(o) {}
+      : service(s), metrics(m), options(o), clients(o.max_connections_per_client) {}
 
   http_service& service;
   server::metrics& metrics;
@@ -243,6 +281,9 @@ struct server_state {
   std::atomic<std::size_t> connections{0};
   /// Connections closed at accept because of the cap, since the last report.
   std::atomic<std::uint64_t> refused{0};
+  client_connections clients;
+  /// Connections closed at accept because of the per-client cap, since the last report.
+  std::atomic<std::uint64_t> refused_per_client{0};
   std::atomic<bool> stopping{false};
   /// A second signal stopped the server without waiting for open connections.
   std::atomic<bool> forced{false};
@@ -265,19 +306,22 @@ struct server_state {
 /// connection alive. All its handlers run on its own strand.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, server_state& state, std::string remote)
+  /// Holds one of `remote`'s slots in `state.clients`, which it gives back when it ends.
+  session(tcp::socket&& socket, server_state& state, const tcp::endpoint& remote)
       : stream_(std::move(socket)),
         // The buffer holds one request's headers and at most one read beyond them; the parser
         // moves body bytes out of it as they arrive.
         buffer_(state.options.header_limit + read_chunk),
         state_(state),
-        remote_(std::move(remote)) {}
+        client_(remote.address()),
+        remote_(to_string(remote)) {}
 
   ~session() {
     {
       const std::lock_guard lock(state_.sessions_mutex);
       state_.sessions.erase(this);
     }
+    state_.clients.release(client_);
     const auto left = state_.connections.fetch_sub(1) - 1;
     if (left == 0 && state_.stopping.load() && !state_.io_stopped.load()) state_.on_drained();
   }
@@ -538,6 +582,7 @@ class session : public std::enable_shared_from_this<session> {
   http::response<http::empty_body> continue_;
   http::response<http::string_body> response_;
   server_state& state_;
+  const net::ip::address client_;
   const std::string remote_;
   std::string subject_ = "-";
   /// The access-log line under construction; kept to reuse its allocation.
@@ -603,6 +648,10 @@ class listener {
       log_event("refused " + std::to_string(refused) + " connections over the cap of " +
                 std::to_string(state_.options.max_connections));
     }
+    if (const auto refused = state_.refused_per_client.exchange(0); refused > 0) {
+      log_event("refused " + std::to_string(refused) + " connections over the per-client cap of " +
+                std::to_string(state_.options.max_connections_per_client));
+    }
   }
 
   /// Shutdown is complete once every session has ended: the remaining work (signals, timers)
@@ -636,18 +685,23 @@ class listener {
       });
       return;
     }
-    // Only this strand adds connections, so the count cannot pass the cap between check and
-    // increment; sessions ending concurrently only lower it.
+    // Only this strand adds connections, so neither count can pass its cap between check and
+    // increment; sessions ending concurrently only lower them.
+    beast::error_code endpoint_ec;
+    const auto remote = socket.remote_endpoint(endpoint_ec);
     if (state_.connections.load() >= state_.options.max_connections) {
       state_.refused.fetch_add(1);
       socket.close(ec);
+    } else if (endpoint_ec) {
+      // Reset by the client before the accept completed: nobody to answer, and no address to
+      // count the connection under.
+      socket.close(ec);
+    } else if (!state_.clients.try_acquire(remote.address())) {
+      state_.refused_per_client.fetch_add(1);
+      socket.close(ec);
     } else {
-      beast::error_code endpoint_ec;
-      const auto remote = socket.remote_endpoint(endpoint_ec);
       state_.connections.fetch_add(1);
-      std::make_shared<session>(std::move(socket), state_,
-                                endpoint_ec ? std::string("-") : to_string(remote))
-          ->start();
+      std::make_shared<session>(std::move(socket), state_, remote)->start();
     }
     do_accept();
   }

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -449,6 +450,50 @@ BOOST_AUTO_TEST_CASE(wal_and_synchronous_full_are_in_effect) {
 
   auto memory = make_memory_store();
   BOOST_TEST(!sqlite_settings_of(*memory).has_value());
+}
+
+// Sets the process umask for one scope; the file modes below must not depend on the umask the
+// suite was started with.
+class scoped_umask {
+ public:
+  explicit scoped_umask(::mode_t mask) : previous_(::umask(mask)) {}
+  scoped_umask(const scoped_umask&) = delete;
+  scoped_umask& operator=(const scoped_umask&) = delete;
+  ~scoped_umask() { ::umask(previous_); }
+
+ private:
+  ::mode_t previous_;
+};
+
+// The database and its -wal and -shm files exist and are readable and writable by the owner only.
+void expect_private_database_files(const std::string& db) {
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    const auto file = db + suffix;
+    std::error_code ec;
+    const auto status = fs::status(file, ec);
+    BOOST_TEST_REQUIRE(fs::exists(status), file << " does not exist");
+    const auto mode = static_cast<unsigned>(status.permissions() & fs::perms::mask);
+    BOOST_TEST(mode == 0600U, file << " has mode " << std::oct << mode << ", expected 600");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(database_files_are_private_whatever_the_umask) {
+  const scoped_umask permissive(022);
+  temp_dir dir;
+  auto s = open_or_fail(dir.db());
+  commit_or_fail(*s, {put_organization{organization("acme")}});
+  expect_private_database_files(dir.db());
+}
+
+BOOST_AUTO_TEST_CASE(an_existing_world_readable_database_is_made_private) {
+  const scoped_umask permissive(022);
+  temp_dir dir;
+  open_or_fail(dir.db()).reset();
+  fs::permissions(dir.db(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                fs::perms::others_read);
+  auto s = open_or_fail(dir.db());
+  commit_or_fail(*s, {put_organization{organization("acme")}});
+  expect_private_database_files(dir.db());
 }
 
 BOOST_AUTO_TEST_CASE(commits_from_several_threads_all_land) {

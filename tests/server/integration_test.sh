@@ -159,9 +159,10 @@ echo "== start on an empty data directory"
 start_server first --read-timeout 1s
 grep -q '^Initialized ' "$log" || fail "first start: no getting-started text"
 grep -q 'jwt --data' "$log" || fail "first start: the getting-started text lacks the jwt command"
-for key in token.key jwt.key; do
-  mode=$(stat -c %a "$data/$key")
-  [ "$mode" = 600 ] || fail "$key has mode $mode, expected 600"
+# The database files too, whatever the umask (SPEC §7); the server keeps -wal and -shm open.
+for file in token.key jwt.key gatehouse.db gatehouse.db-wal gatehouse.db-shm; do
+  mode=$(stat -c %a "$data/$file")
+  [ "$mode" = 600 ] || fail "$file has mode $mode, expected 600"
 done
 
 echo "== health and credentials"
@@ -639,6 +640,77 @@ kill -TERM "$server_pid"
 wait_exit 10
 [ "$server_status" = 0 ] || fail "SIGTERM: exit status $server_status, expected 0"
 
+echo "== per-client connection cap"
+start_server sixth --max-connections-per-client 3
+# 127.0.0.1 holds three idle connections, the cap: a fourth from it is closed at once, while
+# another client address (127.0.0.2, loopback too) is still served. Once one of the three closes,
+# 127.0.0.1 is served again.
+py - "${base#http://}" >"$work/per-client" 2>&1 <<'EOF'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+port = int(port)
+
+def connect(source="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=3, source_address=(source, 0))
+    s.settimeout(3)
+    return s
+
+def closed_at_once(s):
+    # The server closes a refused connection without a byte: EOF (or a reset) well before 3 s.
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+def healthz(s):
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = b""
+    try:
+        while chunk := s.recv(4096):
+            answer += chunk
+    except OSError:
+        pass
+    return answer.startswith(b"HTTP/1.1 200 ")
+
+failures = []
+idle = [connect() for _ in range(3)]
+if not closed_at_once(connect()):
+    failures.append("a fourth connection from 127.0.0.1 was kept open")
+for s in idle:
+    s.settimeout(0.3)
+    try:
+        if s.recv(1) == b"":
+            failures.append("a connection within the cap was closed")
+    except socket.timeout:
+        pass
+    except OSError as e:
+        failures.append("a connection within the cap failed: %s" % e)
+if not healthz(connect("127.0.0.2")):
+    failures.append("/healthz from another client address did not answer 200")
+idle.pop().close()
+# The slot comes back once the server has seen the close: a few tries, each refused one counted.
+for _ in range(40):
+    if healthz(connect()):
+        break
+    time.sleep(0.05)
+else:
+    failures.append("/healthz from 127.0.0.1 did not answer 200 after a connection closed")
+for s in idle:
+    s.close()
+print("\n".join(failures) if failures else "ok")
+EOF
+checks=$((checks + 1))
+[ "$(cat "$work/per-client")" = ok ] || { fail "per-client cap:"; sed 's/^/    | /' "$work/per-client"; }
+kill -TERM "$server_pid"
+wait_exit 10
+[ "$server_status" = 0 ] || fail "SIGTERM: exit status $server_status, expected 0"
+checks=$((checks + 1))
+# The refused connections are counted in the log, at the latest in the final flush.
+grep -Eq 'refused [1-9][0-9]* connections over the per-client cap of 3$' "$log" ||
+  fail "per-client cap: no log line counts the refused connections"
+
 echo "== start-up errors"
 mkdir "$work/keys-empty" "$work/keys-rsa"
 cp "$work/a.pub" "$work/keys-rsa/key-a.pem"
@@ -666,6 +738,7 @@ done <<EOF
 --listen nowhere|--listen must be HOST:PORT
 --listen 127.0.0.1:0 --read-timeout 10|take a DURATION
 --listen 127.0.0.1:0 --threads 0|must be positive
+--listen 127.0.0.1:0 --max-connections-per-client 0|must be positive
 --listen 127.0.0.1:0 --policies $work/nothing|cannot load the built-in policies
 EOF
 

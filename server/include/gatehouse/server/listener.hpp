@@ -25,6 +25,9 @@ struct serve_options {
   unsigned threads = std::max(1U, std::thread::hardware_concurrency());
   /// Open connections at most; a connection beyond the cap is closed as soon as it is accepted.
   std::size_t max_connections = 1024;
+  /// Open connections from one client address at most, so that one client cannot take the whole
+  /// global cap; a connection beyond it is closed as soon as it is accepted.
+  std::size_t max_connections_per_client = 64;
   /// Bytes of request line and headers; more is answered 431 and the connection closed.
   std::size_t header_limit = std::size_t{8} * 1024;
   /// Bytes of request body; more is answered 413 and the connection closed.
