@@ -13,7 +13,7 @@ bin_dir=$(cd "$1" && pwd)
 seconds=${2:-60}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 artifacts=${FUZZ_ARTIFACTS:-$bin_dir/../fuzz-artifacts}
-targets=(fuzz_policy_json fuzz_resource_name fuzz_engine_decide fuzz_http_handler)
+targets=(fuzz_policy_json fuzz_resource_name fuzz_engine_decide fuzz_engine_contains fuzz_http_handler)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-fuzz.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
