@@ -14,7 +14,8 @@ bin_dir=$(cd "$1" && pwd)
 seconds=${2:-60}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 artifacts=${FUZZ_ARTIFACTS:-$bin_dir/../fuzz-artifacts}
-targets=(fuzz_policy_json fuzz_resource_name fuzz_engine_decide fuzz_http_handler)
+targets=(fuzz_policy_json fuzz_resource_name fuzz_engine_decide fuzz_engine_contains
+         fuzz_http_handler)
 # Inputs up to 1 MiB (SPEC 10), the size of the largest request body the server takes: no input may
 # cost more than its size warrants, so the large ones must be tried too.
 max_len=1048576
