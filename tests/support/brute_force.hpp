@@ -5,6 +5,7 @@
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/containment.hpp>
 #include <gatehouse/engine/reference.hpp>
+#include <gatehouse/policy/glob.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
 #include <algorithm>
@@ -256,7 +257,7 @@ class escape_search {
     auto matched_by = [](const std::vector<glob_users>& globs, std::string_view text) {
       bits out = 0;
       for (const auto& g : globs) {
-        if (engine::glob_match(g.glob, text)) out |= g.users;
+        if (policy::glob_match(g.glob, text)) out |= g.users;
       }
       return out;
     };
