@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the in-process sweep, the plot, the token measurements (a million tokens by
 # default: ~90 s of writing to SQLite, 450 MB in a temporary folder, removed afterwards), then
-# the directory measurements (one organization filled to 100,000 members, ~5 s).
+# the directory measurements (one organization filled to 100,000 members, ~5 s), and the hostile
+# cases (the slowest decisions and token creations within the size limits, ~5 s).
 # GATEHOUSE_BIN is the folder holding gatehouse-bench (default build/bin); BENCH_OUT the results
 # folder (default bench/results); TOKENS the token count. Extra arguments go to the suite (e.g.
 # --budget-ms 2000).
@@ -18,3 +19,4 @@ else
 fi
 "$bin/gatehouse-bench" tokens --tokens "${TOKENS:-1000000}" --out "$out/tokens.json"
 "$bin/gatehouse-bench" directory --out "$out/directory.json"
+"$bin/gatehouse-bench" hostile --out "$out/hostile.json"

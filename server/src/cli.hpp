@@ -12,8 +12,10 @@ namespace gatehouse::cli {
 inline constexpr int exit_ok = 0;
 /// `check` found at least one error finding.
 inline constexpr int exit_findings = 1;
-/// Usage error, unreadable or invalid input, or a check the engine could not complete.
+/// Usage error, unreadable or invalid input.
 inline constexpr int exit_bad_input = 2;
+/// `contains` ran out of its work budget (SPEC §10): no answer, so nothing may be granted.
+inline constexpr int exit_too_complex = 3;
 
 /// Runs `gatehouse` with `args` (argv without the program name). Results go to `out`,
 /// diagnostics and summaries to `err`; returns the process exit code.

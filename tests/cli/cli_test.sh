@@ -301,6 +301,42 @@ expect "contains on a broken file" 2 contains --granted broken.json \
   --requested good.json </dev/null
 expect_stderr_has "contains on a broken file" "broken.json:2:15: error malformed-json"
 
+# A check that runs out of its work budget has no answer: exit 3, nothing on stdout. The creator
+# denies what has the subsequence ABAB...; the token allows what has BABA...: their
+# intersection has exponentially many parts.
+python3 - "$work" <<'EOF'
+import json, sys
+denied, allowed = "project/", "project/"
+while len(denied) + 5 <= 1024:
+    denied += "*A*B"
+    allowed += "*B*A"
+def statement(effect, resource_type, actions, resource):
+    return {"id": "s" + str(len(resource)), "resourceType": resource_type, "effect": effect,
+            "actions": actions, "resources": [resource]}
+json.dump([statement("allow", "*", ["*"], "*"), statement("deny", "flag", ["ToggleFlag"], denied + "*")],
+          open(sys.argv[1] + "/interleaved-granted.json", "w"))
+json.dump([statement("allow", "flag", ["ToggleFlag"], allowed + "*")],
+          open(sys.argv[1] + "/interleaved-requested.json", "w"))
+EOF
+expect "contains too complex to answer" 3 contains --granted "$work/interleaved-granted.json" \
+  --requested "$work/interleaved-requested.json" </dev/null
+expect_stderr_has "contains too complex to answer" "containment budget"
+
+# ---- check --stored ---------------------------------------------------------------------------
+
+# 1,001 statements: a warning for a file, an error for what the service stores.
+python3 - "$work/large.json" <<'EOF'
+import json, sys
+json.dump([{"id": "s%d" % i, "resourceType": "*", "effect": "allow", "actions": ["*"],
+            "resources": ["*"]} for i in range(1001)], open(sys.argv[1], "w"))
+EOF
+expect "check a policy of 1,001 statements" 0 check "$work/large.json" <<EOF
+$work/large.json:1:1: warning too-many-statements: 1001 statements; the service stores at most 1000 per policy; split them over several policies
+EOF
+expect "check --stored a policy of 1,001 statements" 1 check --stored "$work/large.json" <<EOF
+$work/large.json:1:1: error too-many-statements: 1001 statements; at most 1000 can be stored here; split them over several policies
+EOF
+
 # ---- summary ----------------------------------------------------------------------------------
 
 if [ "$failures" -ne 0 ]; then
