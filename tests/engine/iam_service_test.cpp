@@ -16,85 +16,16 @@
 #include <utility>
 #include <variant>
 
+#include "iam_fixture.hpp"
 #include "random_policy.hpp"
 
 namespace {
 
 using namespace gatehouse;
+using namespace gatehouse::testing;
 using engine::decision;
 using engine::iam_errc;
-
-std::vector<policy::policy_document> builtins() {
-  std::vector<policy::policy_document> out;
-  for (const char* name : {"owner", "administrator", "developer"}) {
-    auto loaded =
-        policy::load_policy_file(std::string(GATEHOUSE_SOURCE_DIR) + "/policies/" + name + ".json");
-    BOOST_REQUIRE_MESSAGE(loaded.ok(), name << ".json must load");
-    out.push_back(*loaded.document);
-  }
-  return out;
-}
-
-engine::server_key test_key() {
-  auto key = engine::server_key::generate();
-  BOOST_REQUIRE(key.has_value());
-  return *key;
-}
-
-template <class T>
-T expect(engine::outcome<T> r) {
-  BOOST_REQUIRE_MESSAGE(r.has_value(), "unexpected failure: " << r.error().detail);
-  return std::move(*r);
-}
-void expect(engine::outcome<void> r) {
-  BOOST_REQUIRE_MESSAGE(r.has_value(), "unexpected failure: " << r.error().detail);
-}
-
-template <class T>
-void expect_failure(const engine::outcome<T>& r, iam_errc code) {
-  BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(static_cast<int>(r.error().code) == static_cast<int>(code));
-}
-
-const std::string flag = "project/web:env/prod:flag/dark-mode";
-
-// An organization with its owner, on the in-memory store.
-struct organization_fixture {
-  std::unique_ptr<engine::iam_service> iam;
-  engine::caller owner;
-
-  explicit organization_fixture(
-      std::unique_ptr<engine::store> store = engine::make_memory_store()) {
-    iam = expect(engine::iam_service::open(std::move(store), test_key(), builtins()));
-    auto [org, member] = expect(iam->create_organization("acme", "owner@example.com"));
-    owner = expect(iam->authenticate_member(member.id, org.id));
-  }
-
-  engine::caller add(const std::string& email, std::vector<std::string> policies = {}) {
-    const auto m = expect(iam->add_member(owner, {email, std::move(policies), {}}));
-    return expect(iam->authenticate_member(m.id, owner.organization_id));
-  }
-
-  // Callers are snapshots of rights; re-authenticating picks up changes.
-  engine::caller again(const engine::caller& who) {
-    return expect(iam->authenticate_member(who.member_id, who.organization_id));
-  }
-
-  engine::token_view token(const engine::caller& who, const std::string& name,
-                           engine::token_type type, const std::string& permissions = "[]") {
-    return expect(iam->create_token(who, name, type, permissions));
-  }
-
-  engine::caller use(const engine::token_view& t) {
-    return expect(iam->authenticate_token(*t.secret));
-  }
-
-  std::string policy(const std::string& key, const std::string& statements) {
-    const auto p = expect(iam->create_policy(owner, key, key, ""));
-    expect(iam->set_policy_statements(owner, p.id, statements));
-    return p.id;
-  }
-};
+namespace fs = std::filesystem;
 
 // A store that keeps nothing, like the memory store, but lets a test act while the service is
 // committing a token: `during_token_write` runs (once) inside the commit that writes one, as a
@@ -127,9 +58,6 @@ class interleaving_store final : public engine::store {
     return latest;
   }
 };
-
-const std::string admin_id(engine::administrator_policy_id);
-const std::string developer_id(engine::developer_policy_id);
 
 /// `n` random statements (random_policy's alphabet) as the JSON array a policy author sends.
 std::string random_statements_json(testing::random_policy& gen, std::size_t n) {
@@ -397,24 +325,6 @@ BOOST_AUTO_TEST_CASE(service_tokens_never_exceed_their_creator) {
   }
   BOOST_TEST(created > 5U);
   BOOST_TEST(refused > 5U);
-}
-
-namespace fs = std::filesystem;
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    path = fs::temp_directory_path() /
-           ("gatehouse-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-std::unique_ptr<engine::store> sqlite_at(const fs::path& file) {
-  auto store = engine::open_sqlite_store(file.string());
-  BOOST_REQUIRE_MESSAGE(store.has_value(), "sqlite store: " << store.error().message());
-  return std::move(*store);
 }
 
 BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {

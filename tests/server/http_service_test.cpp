@@ -6,8 +6,6 @@
 #include <gatehouse/engine/secrets.hpp>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -20,158 +18,25 @@
 #include <string>
 #include <vector>
 
+#include "service_fixture.hpp"
+
 namespace {
 
 using namespace gatehouse;
+using namespace gatehouse::testing;
 namespace data = boost::unit_test::data;
 using namespace std::chrono_literals;
 
-const std::string jwt_secret = "gatehouse-http-test-secret-0123456789";
 const std::string flag = "project/web:env/prod:flag/dark-mode";
-constexpr std::size_t test_max_batch = 4;
-constexpr std::size_t test_max_body = 256 * std::size_t{1024};
 
 std::string b64(std::string_view text) {
   return engine::base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
-}
-
-std::string jwt_for(const std::string& member_id, const std::string& organization,
-                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-  auto token = engine::mint_hs256(jwt_secret, member_id, organization, 1h, now);
-  BOOST_REQUIRE(token.has_value());
-  return *token;
-}
-
-/// A parsed response with its envelope checked: `success`, `errors` and `data` all present.
-struct answer {
-  server::http_response raw;
-  rapidjson::Document json;
-
-  [[nodiscard]] const rapidjson::Value& data() const { return json["data"]; }
-  [[nodiscard]] std::string error() const {
-    const auto& errors = json["errors"];
-    return errors.Empty() ? std::string() : std::string(errors[0].GetString());
-  }
-};
-
-std::string text_of(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  v.Accept(w);
-  return buffer.GetString();
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  BOOST_REQUIRE_MESSAGE(v.IsObject() && v.HasMember(key) && v[key].IsString(),
-                        "expected a string member " << key << " in " << text_of(v));
-  return v[key].GetString();
-}
-
-/// Whether a failure's data explains it in a `message`.
-bool has_message(const answer& a) {
-  return a.data().IsObject() && a.data().HasMember("message") && a.data()["message"].IsString();
 }
 
 bool is_iso_time(const rapidjson::Value& v) {
   static const std::regex pattern(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
   return v.IsString() && std::regex_match(v.GetString(), pattern);
 }
-
-// The service over an in-memory store, with the organization `acme` and its owner.
-struct service_fixture {
-  std::unique_ptr<engine::iam_service> iam;
-  server::metrics metrics;
-  std::unique_ptr<server::http_service> service;
-  std::string organization;
-  std::string owner_id;
-  std::string owner;  // the owner's Authorization header
-
-  service_fixture() : service_fixture(engine::make_memory_store()) {}
-
-  explicit service_fixture(std::unique_ptr<engine::store> store) {
-    auto builtins = engine::load_builtin_policies(GATEHOUSE_SOURCE_DIR "/policies");
-    BOOST_REQUIRE(builtins.has_value());
-    auto key = engine::server_key::generate();
-    BOOST_REQUIRE(key.has_value());
-    auto opened = engine::iam_service::open(std::move(store), *key, std::move(*builtins));
-    BOOST_REQUIRE(opened.has_value());
-    iam = std::move(*opened);
-    auto created = iam->create_organization("acme", "owner@example.com");
-    BOOST_REQUIRE(created.has_value());
-    organization = created->first.id;
-    owner_id = created->second.id;
-    owner = bearer(owner_id);
-    service = std::make_unique<server::http_service>(
-        *iam, engine::jwt_verifier(engine::jwt_algorithm::hs256, jwt_secret), metrics,
-        server::http_limits{.max_batch_checks = test_max_batch, .max_body_bytes = test_max_body});
-  }
-
-  [[nodiscard]] std::string bearer(const std::string& member_id) const {
-    return "Bearer " + jwt_for(member_id, organization);
-  }
-
-  answer call(std::string_view method, std::string_view target, std::string_view authorization,
-              std::string_view body = {}, std::string_view organization_header = {}) {
-    answer a;
-    a.raw = service->handle_request({.method = method,
-                                     .target = target,
-                                     .authorization = authorization,
-                                     .organization = organization_header,
-                                     .body = body});
-    BOOST_REQUIRE(a.raw.status >= 200 && a.raw.status <= 599);
-    if (a.raw.content_type != "application/json") return a;
-    a.json.Parse(a.raw.body.c_str());
-    BOOST_REQUIRE_MESSAGE(!a.json.HasParseError(), "not JSON: " << a.raw.body);
-    BOOST_REQUIRE(a.json.IsObject());
-    BOOST_REQUIRE(a.json.HasMember("success") && a.json["success"].IsBool());
-    BOOST_REQUIRE(a.json.HasMember("errors") && a.json["errors"].IsArray());
-    BOOST_REQUIRE(a.json.HasMember("data"));
-    // Success and errors agree: no errors on success, exactly one code on failure.
-    BOOST_REQUIRE_EQUAL(a.json["success"].GetBool(), a.json["errors"].Empty());
-    BOOST_REQUIRE_EQUAL(a.json["success"].GetBool(), a.raw.status < 300);
-    if (!a.json["errors"].Empty()) BOOST_REQUIRE_EQUAL(a.json["errors"].Size(), 1U);
-    return a;
-  }
-
-  /// Calls and checks the status and, for failures, the error code; returns the answer.
-  answer expect(unsigned status, std::string_view code, std::string_view method,
-                std::string_view target, std::string_view authorization,
-                std::string_view body = {}) {
-    answer a = call(method, target, authorization, body);
-    BOOST_TEST(a.raw.status == status, method << ' ' << target << " -> " << a.raw.body);
-    BOOST_TEST(a.error() == code, method << ' ' << target << " -> " << a.raw.body);
-    return a;
-  }
-
-  /// Adds a member through the API; returns its id. No policies: the default, Developer.
-  std::string add_member(const std::string& email, const std::string& policy_ids = "[]") {
-    auto a = expect(201, "", "POST", "/api/v1/members/add", owner,
-                    R"({"email":")" + email + R"(","policyIds":)" + policy_ids + "}");
-    return str(a.data(), "id");
-  }
-
-  /// Creates an access token through the API; returns the created token's data.
-  answer create_token(const std::string& authorization, const std::string& name,
-                      const std::string& type, const std::string& permissions = "[]") {
-    return expect(
-        201, "", "POST", "/api/v1/access-tokens", authorization,
-        R"({"name":")" + name + R"(","type":")" + type + R"(","permissions":)" + permissions + "}");
-  }
-
-  std::string create_policy(const std::string& key, const std::string& statements) {
-    auto a = expect(201, "", "POST", "/api/v1/policies", owner,
-                    R"({"name":")" + key + R"(","key":")" + key + R"(","description":"d"})");
-    std::string id = str(a.data(), "id");
-    expect(200, "", "PUT", "/api/v1/policies/" + id + "/statements", owner, statements);
-    return id;
-  }
-
-  answer decide(const std::string& authorization, const std::string& action,
-                const std::string& resource) {
-    return expect(200, "", "POST", "/api/v1/decisions", authorization,
-                  R"({"action":")" + action + R"(","resource":")" + resource + R"("})");
-  }
-};
 
 /// A store whose commits succeed, fail or throw, as the test says.
 class scripted_store final : public engine::store {

@@ -1,0 +1,787 @@
+// SPEC §10 through the HTTP request handler: every size limit exactly at and one past it, the
+// hostile requests that once crashed or stalled the server, the member limits, owners that cannot
+// vanish, capped grants and token counts; /healthz must answer after each.
+#include <gatehouse/server/http_service.hpp>
+
+#include <gatehouse/engine/reference.hpp>
+#include <gatehouse/engine/store.hpp>
+#include <gatehouse/policy/limits.hpp>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <ostream>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "service_fixture.hpp"
+
+namespace {
+
+using namespace gatehouse;
+using namespace gatehouse::testing;
+namespace data = boost::unit_test::data;
+
+const std::string flag = "project/web:env/prod:flag/dark-mode";
+const std::string owner_policy(engine::owner_policy_id);
+const std::string admin_policy(engine::administrator_policy_id);
+const std::string developer_policy(engine::developer_policy_id);
+
+std::string quoted(const std::string& s) { return '"' + s + '"'; }
+
+/// `s` as a JSON string, escaped.
+std::string json_string(const std::string& s) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return buffer.GetString();
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += items[i];
+  }
+  return out + ']';
+}
+
+/// One statement as compact JSON, keys in the order the service writes them back.
+std::string statement(const std::string& id, const std::string& type, const std::string& effect,
+                      const std::vector<std::string>& actions,
+                      const std::vector<std::string>& resources) {
+  std::vector<std::string> a;
+  std::vector<std::string> r;
+  for (const auto& x : actions) a.push_back(quoted(x));
+  for (const auto& x : resources) r.push_back(quoted(x));
+  return R"({"id":)" + quoted(id) + R"(,"resourceType":)" + quoted(type) + R"(,"effect":)" +
+         quoted(effect) + R"(,"actions":)" + list(a) + R"(,"resources":)" + list(r) + "}";
+}
+
+/// A statement array allowing ToggleFlag on `resources`.
+std::string toggle_on(const std::vector<std::string>& resources) {
+  return list({statement("s", "flag", "allow", {"ToggleFlag"}, resources)});
+}
+
+// ---- Inputs at and past each limit ------------------------------------------------------------
+
+/// A pattern of `bytes` bytes.
+std::string pattern_of_bytes(std::size_t bytes) { return "project/" + std::string(bytes - 8, 'a'); }
+
+/// A pattern of `n` segments.
+std::string pattern_of_segments(std::size_t n) {
+  std::string p = "project/p";
+  for (std::size_t i = 1; i < n; ++i) p += ":env/e" + std::to_string(i);
+  return p;
+}
+
+/// A pattern whose one segment has `n` tags.
+std::string pattern_of_tags(std::size_t n) {
+  std::string p = "project/p;";
+  for (std::size_t i = 0; i < n; ++i) p += (i > 0 ? ",t" : "t") + std::to_string(i);
+  return p;
+}
+
+/// A pattern of `bytes` bytes, nearly all of them one tag.
+std::string pattern_with_long_tag(std::size_t bytes) {
+  return "project/p;" + std::string(bytes - 10, 't');
+}
+
+/// `n` resources that each scan a name (`*s12*`: two bytes or more between two stars).
+std::vector<std::string> scanning_globs(std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back("project/*s" + std::to_string(i) + "*");
+  return out;
+}
+
+/// `n` scanning globs spread over statements of at most 100 resources.
+std::string statements_scanning(std::size_t n) {
+  std::vector<std::string> statements;
+  const auto globs = scanning_globs(n);
+  for (std::size_t i = 0; i < n; i += policy::max_statement_resources) {
+    const auto end = std::min(n, i + policy::max_statement_resources);
+    statements.push_back(statement("g" + std::to_string(i), "flag", "allow", {"ToggleFlag"},
+                                   {globs.begin() + static_cast<std::ptrdiff_t>(i),
+                                    globs.begin() + static_cast<std::ptrdiff_t>(end)}));
+  }
+  return list(statements);
+}
+
+std::string statement_with_actions(std::size_t n) {
+  static const std::vector<std::string> flag_actions = {"CreateFlag",
+                                                        "ArchiveFlag",
+                                                        "RestoreFlag",
+                                                        "DeleteFlag",
+                                                        "CloneFlag",
+                                                        "CopyFlagTo",
+                                                        "ToggleFlag",
+                                                        "UpdateFlagName",
+                                                        "UpdateFlagDescription",
+                                                        "UpdateFlagOffVariation",
+                                                        "UpdateFlagVariations",
+                                                        "UpdateFlagTags",
+                                                        "UpdateFlagDefaultRule",
+                                                        "UpdateFlagIndividualTargeting",
+                                                        "UpdateFlagTargetingRules"};
+  std::vector<std::string> actions;
+  for (std::size_t i = 0; i < n; ++i) actions.push_back(flag_actions[i % flag_actions.size()]);
+  return list({statement("s", "flag", "allow", actions, {"project/*:env/*:flag/*"})});
+}
+
+std::string statement_with_resources(std::size_t n) {
+  std::vector<std::string> resources;
+  for (std::size_t i = 0; i < n; ++i) resources.push_back("project/p" + std::to_string(i));
+  return toggle_on(resources);
+}
+
+std::string statements(std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(statement("s" + std::to_string(i), "flag", "allow", {"ToggleFlag"},
+                            {"project/p" + std::to_string(i) + ":env/*:flag/*"}));
+  }
+  return list(out);
+}
+
+/// Permissions of exactly `bytes` bytes of compact JSON, the statement id taking up the rest.
+std::string permissions_of_bytes(std::size_t bytes) {
+  const std::string shell = toggle_on({"project/*"});
+  const std::string id = std::string(bytes - shell.size() + 1, 'i');
+  std::string out = list({statement(id, "flag", "allow", {"ToggleFlag"}, {"project/*"})});
+  BOOST_REQUIRE_EQUAL(out.size(), bytes);
+  return out;
+}
+
+/// A request resource name of `bytes` bytes.
+std::string name_of_bytes(std::size_t bytes) { return "project/" + std::string(bytes - 8, 'n'); }
+
+enum class limit_route {
+  token_permissions,
+  personal_token_scope,
+  policy_statements,
+  decision,
+  batch_decision
+};
+
+struct limit_case {
+  const char* name;
+  limit_route route;
+  std::string (*input)();
+  /// The 400's code; empty when the input is within the limits.
+  const char* code;
+  /// What the 400's message says.
+  const char* message;
+};
+std::ostream& operator<<(std::ostream& os, const limit_case& c) { return os << c.name; }
+
+constexpr auto to_token = limit_route::token_permissions;
+constexpr auto to_scope = limit_route::personal_token_scope;
+constexpr auto to_policy = limit_route::policy_statements;
+constexpr auto to_decision = limit_route::decision;
+constexpr auto to_batch = limit_route::batch_decision;
+constexpr const char* permissions_invalid = "permissions_is_invalid";
+constexpr const char* statements_invalid = "statements_is_invalid";
+constexpr const char* resource_invalid = "resource_is_invalid";
+
+const limit_case limit_cases[] = {
+    // Pattern bytes: 1,024.
+    {"token_pattern_1024_bytes", to_token, [] { return toggle_on({pattern_of_bytes(1024)}); }, "",
+     ""},
+    {"token_pattern_1025_bytes", to_token, [] { return toggle_on({pattern_of_bytes(1025)}); },
+     permissions_invalid, "has 1025 bytes; a pattern may have at most 1024"},
+    {"policy_pattern_1024_bytes", to_policy, [] { return toggle_on({pattern_of_bytes(1024)}); }, "",
+     ""},
+    {"policy_pattern_1025_bytes", to_policy, [] { return toggle_on({pattern_of_bytes(1025)}); },
+     statements_invalid, "has 1025 bytes; a pattern may have at most 1024"},
+    // A tag taking up the whole pattern is held to the same bytes.
+    {"token_long_tag_1024_bytes", to_token, [] { return toggle_on({pattern_with_long_tag(1024)}); },
+     "", ""},
+    {"token_long_tag_1025_bytes", to_token, [] { return toggle_on({pattern_with_long_tag(1025)}); },
+     permissions_invalid, "has 1025 bytes; a pattern may have at most 1024"},
+    // Segments: 16.
+    {"token_16_segments", to_token, [] { return toggle_on({pattern_of_segments(16)}); }, "", ""},
+    {"token_17_segments", to_token, [] { return toggle_on({pattern_of_segments(17)}); },
+     permissions_invalid, "has 17 segments; a pattern may have at most 16"},
+    {"policy_16_segments", to_policy, [] { return toggle_on({pattern_of_segments(16)}); }, "", ""},
+    {"policy_17_segments", to_policy, [] { return toggle_on({pattern_of_segments(17)}); },
+     statements_invalid, "has 17 segments; a pattern may have at most 16"},
+    // Tags per segment: 16.
+    {"token_16_tags", to_token, [] { return toggle_on({pattern_of_tags(16)}); }, "", ""},
+    {"token_17_tags", to_token, [] { return toggle_on({pattern_of_tags(17)}); },
+     permissions_invalid, "has 17 tags; a segment may have at most 16"},
+    {"policy_16_tags", to_policy, [] { return toggle_on({pattern_of_tags(16)}); }, "", ""},
+    {"policy_17_tags", to_policy, [] { return toggle_on({pattern_of_tags(17)}); },
+     statements_invalid, "has 17 tags; a segment may have at most 16"},
+    // Actions and resources per statement: 100 each.
+    {"token_100_actions", to_token, [] { return statement_with_actions(100); }, "", ""},
+    {"token_101_actions", to_token, [] { return statement_with_actions(101); }, permissions_invalid,
+     "\"actions\" has 101 entries; a statement may have at most 100"},
+    {"policy_100_actions", to_policy, [] { return statement_with_actions(100); }, "", ""},
+    {"policy_101_actions", to_policy, [] { return statement_with_actions(101); },
+     statements_invalid, "\"actions\" has 101 entries; a statement may have at most 100"},
+    {"token_100_resources", to_token, [] { return statement_with_resources(100); }, "", ""},
+    {"token_101_resources", to_token, [] { return statement_with_resources(101); },
+     permissions_invalid, "\"resources\" has 101 entries; a statement may have at most 100"},
+    {"policy_100_resources", to_policy, [] { return statement_with_resources(100); }, "", ""},
+    {"policy_101_resources", to_policy, [] { return statement_with_resources(101); },
+     statements_invalid, "\"resources\" has 101 entries; a statement may have at most 100"},
+    // Statements: 100 per token, 1,000 per stored policy.
+    {"token_100_statements", to_token, [] { return statements(100); }, "", ""},
+    {"token_101_statements", to_token, [] { return statements(101); }, permissions_invalid,
+     "101 statements; at most 100"},
+    {"scope_100_statements", to_scope, [] { return statements(100); }, "", ""},
+    {"scope_101_statements", to_scope, [] { return statements(101); }, permissions_invalid,
+     "101 statements; at most 100"},
+    {"policy_1000_statements", to_policy, [] { return statements(1000); }, "", ""},
+    {"policy_1001_statements", to_policy, [] { return statements(1001); }, statements_invalid,
+     "1001 statements; at most 1000"},
+    // A token's permissions: 64 KiB of compact JSON.
+    {"token_65536_bytes", to_token, [] { return permissions_of_bytes(65536); }, "", ""},
+    {"token_65537_bytes", to_token, [] { return permissions_of_bytes(65537); }, permissions_invalid,
+     "larger than 64 KiB"},
+    {"scope_65536_bytes", to_scope, [] { return permissions_of_bytes(65536); }, "", ""},
+    {"scope_65537_bytes", to_scope, [] { return permissions_of_bytes(65537); }, permissions_invalid,
+     "larger than 64 KiB"},
+    // Globs that scan a name: 64 per token, 128 per stored policy.
+    {"token_64_scanning_globs", to_token, [] { return statements_scanning(64); }, "", ""},
+    {"token_65_scanning_globs", to_token, [] { return statements_scanning(65); },
+     permissions_invalid, "brings the globs that scan a name to 65; at most 64"},
+    {"policy_128_scanning_globs", to_policy, [] { return statements_scanning(128); }, "", ""},
+    {"policy_129_scanning_globs", to_policy, [] { return statements_scanning(129); },
+     statements_invalid, "brings the globs that scan a name to 129; at most 128"},
+    // A request's resource name: 4,096 bytes, alone or in a batch.
+    {"decision_4096_bytes", to_decision, [] { return name_of_bytes(4096); }, "", ""},
+    {"decision_4097_bytes", to_decision, [] { return name_of_bytes(4097); }, resource_invalid,
+     "longer than 4096 bytes"},
+    {"batch_4096_bytes", to_batch, [] { return name_of_bytes(4096); }, "", ""},
+    {"batch_4097_bytes", to_batch, [] { return name_of_bytes(4097); }, resource_invalid,
+     "longer than 4096 bytes"},
+};
+
+// The service with the transport's own defaults (a 1 MiB body, 100 checks a batch), as served.
+struct hostile_fixture : service_fixture {
+  explicit hostile_fixture(std::unique_ptr<engine::store> store = engine::make_memory_store())
+      : service_fixture(std::move(store), server::http_limits{}) {}
+
+  void expect_healthy() { expect(200, "", "GET", "/healthz", ""); }
+
+  /// A failure's message says `what`, and the answer does not echo a hostile input back.
+  void expect_message(const answer& a, const std::string& what) {
+    BOOST_TEST_REQUIRE(has_message(a), a.raw.body.substr(0, 200));
+    BOOST_TEST(str(a.data(), "message").find(what) != std::string::npos,
+               str(a.data(), "message") << " does not say: " << what);
+    BOOST_TEST(a.raw.body.size() < 2048U);
+  }
+
+  std::string new_policy(const std::string& key) {
+    return str(expect(201, "", "POST", "/api/v1/policies", owner,
+                      R"({"name":")" + key + R"(","key":")" + key + R"("})")
+                   .data(),
+               "id");
+  }
+
+  std::string new_group(const std::string& name) {
+    return str(
+        expect(201, "", "POST", "/api/v1/groups", owner, R"({"name":")" + name + R"("})").data(),
+        "id");
+  }
+
+  answer try_token(const std::string& authorization, const std::string& name,
+                   const std::string& permissions, unsigned status, std::string_view code) {
+    return expect(
+        status, code, "POST", "/api/v1/access-tokens", authorization,
+        R"({"name":")" + name + R"(","type":"Service","permissions":)" + permissions + "}");
+  }
+
+  /// A decision on any resource name, escaped into the body: counterexamples are the service's
+  /// choice of bytes.
+  answer decide_escaped(const std::string& authorization, const std::string& action,
+                        const std::string& resource) {
+    return expect(
+        200, "", "POST", "/api/v1/decisions", authorization,
+        R"({"action":)" + json_string(action) + R"(,"resource":)" + json_string(resource) + "}");
+  }
+
+  bool allowed(const std::string& authorization, const std::string& action,
+               const std::string& resource) {
+    return decide_escaped(authorization, action, resource).data()["allowed"].GetBool();
+  }
+
+  std::string decision_of(const std::string& authorization, const std::string& action,
+                          const std::string& resource) {
+    return str(decide_escaped(authorization, action, resource).data(), "decision");
+  }
+};
+
+/// A store that starts with what a database edited by hand holds, and keeps nothing more.
+class preloaded_store final : public engine::store {
+ public:
+  explicit preloaded_store(engine::stored_state state) : state_(std::move(state)) {}
+
+  boost::system::result<engine::stored_state> load(
+      const std::function<void(engine::token_record&&)>& /*on_token*/) override {
+    return state_;
+  }
+  boost::system::error_code commit(std::span<const engine::change> /*changes*/) override {
+    return {};
+  }
+
+ private:
+  engine::stored_state state_;
+};
+
+/// An organization whose stored policy holds statements today's validator refuses: a deny with a
+/// 2,000-byte pattern and an allow with 17 segments, beside one that is fine.
+engine::stored_state hand_edited_organization() {
+  const std::string statements_json = list(
+      {statement("long-deny", "flag", "deny", {"ToggleFlag"}, {pattern_of_bytes(2000)}),
+       statement("deep-allow", "project", "allow", {"DeleteProject"}, {pattern_of_segments(17)}),
+       statement("fine-deny", "flag", "deny", {"ArchiveFlag"}, {"project/*:env/prod:flag/*"})});
+  engine::stored_state s;
+  s.organizations.push_back({"legacy-org", "legacy", {developer_policy}, 1});
+  s.members.push_back({"legacy-owner", "legacy-org", "owner@legacy.example", {owner_policy}, 1});
+  s.members.push_back(
+      {"legacy-dev", "legacy-org", "dev@legacy.example", {developer_policy, "legacy-policy"}, 2});
+  s.policies.push_back(
+      {"legacy-policy", "legacy-org", "legacy", "Legacy", "", statements_json, 1, 1});
+  return s;
+}
+
+struct hand_edited_fixture : hostile_fixture {
+  hand_edited_fixture()
+      : hostile_fixture(std::make_unique<preloaded_store>(hand_edited_organization())) {}
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(hostile_tests, hostile_fixture)
+
+// ---- Every size limit, at and one past -------------------------------------------------------
+
+BOOST_DATA_TEST_CASE_F(hostile_fixture, size_limits_at_and_past, data::make(limit_cases), c) {
+  const std::string input = c.input();
+  const bool within = std::string_view(c.code).empty();
+  answer a;
+  switch (c.route) {
+    case limit_route::token_permissions:
+      a = try_token(owner, "t", input, within ? 201 : 400, c.code);
+      // What was accepted is stored as given.
+      if (within) BOOST_TEST(text_of(a.data()["permissions"]) == input);
+      break;
+    case limit_route::personal_token_scope:
+      a = expect(within ? 201 : 400, c.code, "POST", "/api/v1/access-tokens", owner,
+                 R"({"name":"t","type":"Personal","permissions":)" + input + "}");
+      if (within) BOOST_TEST(text_of(a.data()["permissions"]) == input);
+      break;
+    case limit_route::policy_statements: {
+      const std::string id = new_policy("limits");
+      a = expect(within ? 200 : 400, c.code, "PUT", "/api/v1/policies/" + id + "/statements", owner,
+                 input);
+      const auto stored_now = expect(200, "", "GET", "/api/v1/policies/" + id, owner);
+      BOOST_TEST(text_of(stored_now.data()["statements"]) == (within ? input : "[]"));
+      break;
+    }
+    case limit_route::decision:
+      a = expect(within ? 200 : 400, c.code, "POST", "/api/v1/decisions", owner,
+                 R"({"action":"ToggleFlag","resource":")" + input + R"("})");
+      if (within) BOOST_TEST(a.data()["allowed"].GetBool());
+      break;
+    case limit_route::batch_decision:
+      a = expect(within ? 200 : 400, c.code, "POST", "/api/v1/decisions", owner,
+                 R"({"checks":[{"action":"ToggleFlag","resource":"project/p"},)"
+                 R"({"action":"ToggleFlag","resource":")" +
+                     input + R"("}]})");
+      if (within) BOOST_TEST(a.data()["results"].Size() == 2U);
+      break;
+  }
+  if (!within) expect_message(a, c.message);
+  expect_healthy();
+}
+
+// ---- The numbered cases of the issue ------------------------------------------------------
+
+// (1) A member whose rights include a deny asks for a service token whose one pattern is 800,000
+// bytes: refused as too large, without a crash and without echoing it. Cut to exactly 1,024
+// bytes, the same shape is within the limits, and the containment check finds what the deny
+// takes away.
+BOOST_AUTO_TEST_CASE(an_800000_byte_pattern_is_refused_and_its_1024_byte_cut_is_capped) {
+  const std::string no_prod_deletes = create_policy(
+      "no-prod-deletes", list({statement("no-prod-deletes", "flag", "deny", {"DeleteFlag"},
+                                         {"project/*:env/prod:flag/*"})}));
+  const std::string member = bearer(
+      add_member("dev@example.com", list({quoted(developer_policy), quoted(no_prod_deletes)})));
+  const auto shaped = [](std::size_t as) {
+    return "project/*" + std::string(as, 'A') + ":env/*:flag/*";
+  };
+  const auto asking = [&](const std::string& pattern) {
+    return list({statement("s", "flag", "allow", {"DeleteFlag"}, {pattern})});
+  };
+
+  auto huge = try_token(member, "huge", asking(shaped(800'000)), 400, permissions_invalid);
+  expect_message(huge, "larger than 64 KiB");
+  expect_healthy();
+
+  const std::string cut = shaped(1002);
+  BOOST_REQUIRE_EQUAL(cut.size(), policy::max_pattern_bytes);
+  auto capped = try_token(member, "cut", asking(cut), 403, "Forbidden");
+  const auto& ce = capped.data()["counterexample"];
+  BOOST_TEST(str(ce, "action") == "DeleteFlag");
+  const std::string resource = str(ce, "resource");
+  BOOST_TEST(engine::reference::matches(resource, cut), resource);
+  BOOST_TEST(decision_of(member, "DeleteFlag", resource) == "explicit_deny");
+  expect_healthy();
+
+  try_token(member, "over", asking(shaped(1003)), 400, permissions_invalid);
+  // Nothing was stored.
+  BOOST_TEST(
+      expect(200, "", "GET", "/api/v1/access-tokens", owner).data()["totalCount"].GetUint64() ==
+      0U);
+  expect_healthy();
+}
+
+// (2) A token pattern of a star and 1,011 literal bytes, decided against names of up to 4,096
+// bytes: answered, allowed exactly where it matches; a longer name is a 400.
+BOOST_AUTO_TEST_CASE(a_long_literal_tail_against_a_long_name_is_decided) {
+  const std::string pattern = "project/*" + std::string(1010, 'A') + "B";
+  const std::string secret =
+      str(try_token(owner, "tail", toggle_on({pattern}), 201, "").data(), "token");
+  const auto d = decide(secret, "ToggleFlag", "project/" + std::string(4000, 'A'));
+  BOOST_TEST(str(d.data(), "decision") == "implicit_deny");
+  expect_healthy();
+  const std::string longest = "project/" + std::string(4087, 'A') + "B";
+  BOOST_REQUIRE_EQUAL(longest.size(), policy::max_request_resource_bytes);
+  BOOST_TEST(decision_of(secret, "ToggleFlag", longest) == "allow");
+  auto over = expect(400, resource_invalid, "POST", "/api/v1/decisions", secret,
+                     R"({"action":"ToggleFlag","resource":")" + name_of_bytes(4097) + R"("})");
+  expect_message(over, "longer than 4096 bytes");
+  expect_healthy();
+}
+
+// (3) A 17-segment pattern cannot be written into a policy, so no one can ever hold it: the
+// policy keeps what it had, attaching it grants nothing new, and the owner keeps every right.
+BOOST_AUTO_TEST_CASE(a_17_segment_pattern_never_reaches_a_policy) {
+  const std::string id = new_policy("deep");
+  expect(200, "", "PUT", "/api/v1/members/" + owner_id + "/add-policy/" + id, owner);
+  const std::string deep = pattern_of_segments(17);
+  const std::string body = list({statement("deep", "project", "deny", {"*"}, {deep})});
+  auto refused =
+      expect(400, statements_invalid, "PUT", "/api/v1/policies/" + id + "/statements", owner, body);
+  expect_message(refused, "has 17 segments; a pattern may have at most 16");
+  expect_healthy();
+  BOOST_TEST(
+      text_of(expect(200, "", "GET", "/api/v1/policies/" + id, owner).data()["statements"]) ==
+      "[]");
+
+  const std::string dev_id = add_member("dev@example.com");
+  expect(200, "", "PUT", "/api/v1/members/" + dev_id + "/add-policy/" + id, owner);
+  BOOST_TEST(allowed(bearer(dev_id), "ToggleFlag", flag));
+  for (const auto& [action, resource] :
+       std::vector<std::pair<std::string, std::string>>{{"CanManageIAM", "iam/*"},
+                                                        {"DeleteProject", "project/web"},
+                                                        {"ToggleFlag", flag},
+                                                        {"DeleteFlag", deep},
+                                                        {"UpdateOrgName", "organization/acme"}}) {
+    BOOST_TEST(allowed(owner, action, resource), action << " on " << resource);
+  }
+  // At 16 segments the same deny is stored and denies exactly what it names.
+  const std::string sixteen = pattern_of_segments(16);
+  expect(200, "", "PUT", "/api/v1/policies/" + id + "/statements", owner,
+         list({statement("deep", "project", "deny", {"*"}, {sixteen})}));
+  BOOST_TEST(decision_of(owner, "DeleteFlag", sixteen) == "explicit_deny");
+  BOOST_TEST(allowed(owner, "DeleteFlag", flag));
+  BOOST_TEST(allowed(owner, "CanManageIAM", "iam/*"));
+  expect_healthy();
+}
+
+// (4) The owner switches off a service token; a Developer, who may manage service tokens but
+// does not hold what this one allows, cannot switch it back on.
+BOOST_AUTO_TEST_CASE(a_developer_cannot_switch_the_owners_token_back_on) {
+  const std::string statements_json =
+      list({statement("s", "project", "allow", {"DeleteProject"}, {"project/*"})});
+  const auto created = try_token(owner, "deployer", statements_json, 201, "");
+  const std::string id = str(created.data(), "id");
+  const std::string secret = str(created.data(), "token");
+  const std::string dev = bearer(add_member("dev@example.com"));
+  expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner);
+
+  auto refused = expect(403, "Forbidden", "PUT", "/api/v1/access-tokens/" + id + "/toggle", dev);
+  const auto& ce = refused.data()["counterexample"];
+  BOOST_TEST(str(ce, "action") == "DeleteProject");
+  BOOST_TEST(engine::reference::matches(str(ce, "resource"), "project/*"));
+  BOOST_TEST(!allowed(dev, "DeleteProject", str(ce, "resource")));
+  // Still off.
+  expect(403, "Forbidden", "POST", "/api/v1/decisions", secret,
+         R"({"action":"DeleteProject","resource":"project/web"})");
+  expect_healthy();
+  // The owner may.
+  auto on = expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner);
+  BOOST_TEST(str(on.data(), "status") == "Active");
+  BOOST_TEST(allowed(secret, "DeleteProject", "project/web"));
+}
+
+// ---- Relatives of the issue's cases -------------------------------------------------------------
+
+struct glob_case {
+  const char* name;
+  std::string (*pattern)();
+  std::string (*resource)();
+  const char* decision;
+};
+std::ostream& operator<<(std::ostream& os, const glob_case& c) { return os << c.name; }
+
+/// `times` repetitions of `piece` after `project/`.
+std::string repeated(const std::string& piece, int times) {
+  std::string s = "project/";
+  for (int i = 0; i < times; ++i) s += piece;
+  return s;
+}
+std::string many_single_stars() { return repeated("*A", 507); }
+std::string many_double_stars() { return repeated("*AA", 338); }
+std::string a_run_then_b() { return "project/" + std::string(4087, 'A') + "B"; }
+
+/// 16 tag globs of many stars, each wanting a B after 30 As: 1,017 bytes.
+std::string many_star_tags() {
+  std::string tag;
+  for (int i = 0; i < 30; ++i) tag += "*A";
+  tag += "*B";
+  std::string p = "project/*;";
+  for (int i = 0; i < 16; ++i) p += (i > 0 ? "," : "") + tag;
+  return p;
+}
+/// A name with 100 tags of 39 As, the last one ending in B when `b`: 4,010 bytes.
+std::string many_tags_of_as(bool b) {
+  std::string name = "project/x;";
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) name += ',';
+    name += std::string(39, 'A');
+  }
+  if (b) name.back() = 'B';
+  return name;
+}
+
+// Globs of many stars against a long run (or many tags) of the letter they look for: a backtracking
+// matcher takes exponential time on these; each must be answered, and answered right.
+const glob_case glob_cases[] = {
+    {"star_a_507_times_then_star", [] { return many_single_stars() + "*"; }, a_run_then_b, "allow"},
+    {"star_a_507_times_then_c", [] { return many_single_stars() + "*C"; }, a_run_then_b,
+     "implicit_deny"},
+    {"star_aa_338_times_then_star", [] { return many_double_stars() + "*"; }, a_run_then_b,
+     "allow"},
+    {"star_aa_338_times_then_c", [] { return many_double_stars() + "*C"; }, a_run_then_b,
+     "implicit_deny"},
+    {"star_a_507_times_then_star_too_few_as", [] { return many_single_stars() + "*"; },
+     [] { return "project/" + std::string(506, 'A') + "B"; }, "implicit_deny"},
+    {"16_star_tags_against_100_tags_without_b", many_star_tags,
+     [] { return many_tags_of_as(false); }, "implicit_deny"},
+    {"16_star_tags_against_100_tags_one_with_b", many_star_tags,
+     [] { return many_tags_of_as(true); }, "allow"},
+};
+
+BOOST_DATA_TEST_CASE_F(hostile_fixture, many_stars_against_long_names, data::make(glob_cases), c) {
+  const std::string pattern = c.pattern();
+  BOOST_REQUIRE_LE(pattern.size(), policy::max_pattern_bytes);
+  const std::string secret =
+      str(try_token(owner, "stars", toggle_on({pattern}), 201, "").data(), "token");
+  BOOST_TEST(decision_of(secret, "ToggleFlag", c.resource()) == c.decision);
+  expect_healthy();
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_edit_that_would_leave_no_owner_is_refused) {
+  const std::string held = create_policy("held", toggle_on({"project/*:env/*:flag/*"}));
+  expect(200, "", "PUT", "/api/v1/members/" + owner_id + "/add-policy/" + held, owner);
+  const std::string no_iam =
+      list({statement("no-iam", "iam", "deny", {"CanManageIAM"}, {"iam/*"})});
+  auto refused =
+      expect(422, "LastOwner", "PUT", "/api/v1/policies/" + held + "/statements", owner, no_iam);
+  BOOST_TEST(has_message(refused));
+  BOOST_TEST(
+      text_of(expect(200, "", "GET", "/api/v1/policies/" + held, owner).data()["statements"]) ==
+      toggle_on({"project/*:env/*:flag/*"}));
+  expect(422, "LastOwner", "DELETE", "/api/v1/members/remove-from-org/" + owner_id, owner);
+  expect(422, "LastOwner", "PUT", "/api/v1/members/" + owner_id + "/remove-policy/" + owner_policy,
+         owner);
+  BOOST_TEST(allowed(owner, "CanManageIAM", "iam/*"));
+  expect_healthy();
+
+  // With a second owner the same edit goes through, and takes the first's IAM right away.
+  const std::string second = add_member("second@example.com", list({quoted(owner_policy)}));
+  expect(200, "", "PUT", "/api/v1/policies/" + held + "/statements", owner, no_iam);
+  BOOST_TEST(!allowed(owner, "CanManageIAM", "iam/*"));
+  BOOST_TEST(allowed(bearer(second), "CanManageIAM", "iam/*"));
+  expect(422, "LastOwner", "DELETE", "/api/v1/members/remove-from-org/" + second, bearer(second));
+}
+
+// A member holds at most 10,000 effective statements, through any route.
+BOOST_AUTO_TEST_CASE(a_member_holds_at_most_10000_statements) {
+  const std::string thousand = statements(1000);
+  std::vector<std::string> policies;
+  for (int i = 0; i < 10; ++i) {
+    policies.push_back(create_policy("k" + std::to_string(i), thousand));
+  }
+  const std::string one_more = create_policy("one-more", statements(1));
+  const std::string member = add_member("big@example.com", list({quoted(policies[0])}));
+  for (std::size_t i = 1; i < policies.size(); ++i) {
+    expect(200, "", "PUT", "/api/v1/members/" + member + "/add-policy/" + policies[i], owner);
+  }
+  BOOST_TEST(allowed(bearer(member), "ToggleFlag", "project/p999:env/x:flag/y"));
+  auto over = expect(422, "TooManyStatements", "PUT",
+                     "/api/v1/members/" + member + "/add-policy/" + one_more, owner);
+  BOOST_TEST(has_message(over));
+  // Through a group, too.
+  const std::string group = new_group("one-more");
+  expect(200, "", "PUT", "/api/v1/groups/" + group + "/add-policy/" + one_more, owner);
+  expect(422, "TooManyStatements", "PUT", "/api/v1/groups/" + group + "/add-member/" + member,
+         owner);
+  // And by growing a policy the member holds.
+  const std::string grow = new_policy("grow");
+  expect(200, "", "PUT", "/api/v1/members/" + member + "/add-policy/" + grow, owner);
+  expect(422, "TooManyStatements", "PUT", "/api/v1/policies/" + grow + "/statements", owner,
+         statements(1));
+  BOOST_TEST(
+      text_of(expect(200, "", "GET", "/api/v1/policies/" + grow, owner).data()["statements"]) ==
+      "[]");
+  BOOST_TEST(
+      expect(200, "", "GET", "/api/v1/members/" + member + "/policies", owner).data().Size() ==
+      11U);
+  expect_healthy();
+}
+
+// A member holds at most 128 globs that scan a name.
+BOOST_AUTO_TEST_CASE(a_member_holds_at_most_128_scanning_globs) {
+  const std::string full = create_policy("full", statements_scanning(128));
+  const std::string one = create_policy("one", statements_scanning(1));
+  const std::string member = add_member("scan@example.com", list({quoted(full)}));
+  BOOST_TEST(allowed(bearer(member), "ToggleFlag", "project/xs127y"));
+  expect(422, "TooManyStatements", "PUT", "/api/v1/members/" + member + "/add-policy/" + one,
+         owner);
+  expect(422, "TooManyStatements", "POST", "/api/v1/members/add", owner,
+         R"({"email":"both@example.com","policyIds":[")" + full + R"(",")" + one + R"("]})");
+  const std::string grow = new_policy("grow");
+  expect(200, "", "PUT", "/api/v1/members/" + member + "/add-policy/" + grow, owner);
+  expect(422, "TooManyStatements", "PUT", "/api/v1/policies/" + grow + "/statements", owner,
+         statements_scanning(1));
+  // Globs that do not scan cost their own length and are not counted.
+  expect(200, "", "PUT", "/api/v1/policies/" + grow + "/statements", owner,
+         toggle_on({"project/*-beta", "project/web*", "project/*:env/*:flag/*;beta*"}));
+  expect_healthy();
+}
+
+// Nobody grants what they do not hold: an Administrator hands out Administrator, not Owner.
+BOOST_AUTO_TEST_CASE(an_administrator_cannot_make_an_owner) {
+  const std::string admin_id = add_member("admin@example.com", list({quoted(admin_policy)}));
+  const std::string admin = bearer(admin_id);
+  const std::string dev_id = add_member("dev@example.com");
+  auto refused = expect(403, "Forbidden", "PUT",
+                        "/api/v1/members/" + dev_id + "/add-policy/" + owner_policy, admin);
+  // Asked of the engine: the counterexample may be a name the decision route refuses, such as
+  // the empty one, which Owner's `resourceType "*"` allows as well.
+  const auto& ce = refused.data()["counterexample"];
+  const auto as_admin = iam->authenticate_member(admin_id, organization);
+  const auto as_owner = iam->authenticate_member(owner_id, organization);
+  BOOST_REQUIRE(as_admin.has_value() && as_owner.has_value());
+  BOOST_TEST((iam->decide_only(*as_admin, str(ce, "action"), str(ce, "resource")) !=
+              engine::decision::allow));
+  BOOST_TEST((iam->decide_only(*as_owner, str(ce, "action"), str(ce, "resource")) ==
+              engine::decision::allow));
+  expect(403, "Forbidden", "POST", "/api/v1/members/add", admin,
+         R"({"email":"o2@example.com","policyIds":[")" + owner_policy + R"("]})");
+  expect(200, "", "PUT", "/api/v1/members/" + dev_id + "/add-policy/" + admin_policy, admin);
+  // A leaked service token that may manage IAM cannot make anyone an owner either.
+  const std::string bot =
+      str(try_token(owner, "iam-bot",
+                    list({statement("iam", "iam", "allow", {"CanManageIAM"}, {"iam/*"})}), 201, "")
+              .data(),
+          "token");
+  auto by_token = expect(403, "Forbidden", "PUT",
+                         "/api/v1/members/" + dev_id + "/add-policy/" + owner_policy, bot);
+  BOOST_TEST(by_token.data()["counterexample"].IsObject());
+  expect_healthy();
+}
+
+// A token asking for its own policies sees its own rights, never its creator's as if it were them.
+BOOST_AUTO_TEST_CASE(tokens_see_their_own_policies) {
+  const std::string statements_json = toggle_on({"project/web:env/*:flag/*"});
+  const std::string service_secret =
+      str(try_token(owner, "svc", statements_json, 201, "").data(), "token");
+  auto own = expect(200, "", "GET", "/api/v1/user/policies", service_secret);
+  BOOST_REQUIRE(own.data().Size() == 1U);
+  BOOST_TEST(str(own.data()[0], "id") == "access-token");
+  BOOST_TEST(str(own.data()[0], "type") == "AccessToken");
+  BOOST_TEST(text_of(own.data()[0]["statements"]) == statements_json);
+
+  const std::string personal =
+      str(create_token(owner, "scoped", "Personal", statements_json).data(), "token");
+  own = expect(200, "", "GET", "/api/v1/user/policies", personal);
+  BOOST_REQUIRE(own.data().Size() == 2U);
+  BOOST_TEST(str(own.data()[0], "id") == "access-token");
+  BOOST_TEST(str(own.data()[1], "id") == owner_policy);
+}
+
+// /metrics counts tokens by state from counters kept on every change; they must equal the list.
+BOOST_AUTO_TEST_CASE(metrics_count_tokens_as_they_are) {
+  const auto metric = [&](const std::string& state) {
+    const std::string text = call("GET", "/metrics", "").raw.body;
+    const std::string name = "gatehouse_access_tokens{state=\"" + state + "\"} ";
+    const auto at = text.find(name);
+    BOOST_REQUIRE(at != std::string::npos);
+    return std::strtoull(text.c_str() + at + name.size(), nullptr, 10);
+  };
+  const auto check = [&](unsigned long long active, unsigned long long inactive,
+                         unsigned long long revoked, const char* after) {
+    auto listed = expect(200, "", "GET", "/api/v1/access-tokens?pageSize=100", owner);
+    std::map<std::string, unsigned long long> truth;
+    for (const auto& t : listed.data()["items"].GetArray()) ++truth[str(t, "status")];
+    BOOST_TEST(truth["Active"] == active, after);
+    BOOST_TEST(truth["Inactive"] == inactive, after);
+    BOOST_TEST(truth["Revoked"] == revoked, after);
+    BOOST_TEST(metric("active") == active, after);
+    BOOST_TEST(metric("inactive") == inactive, after);
+    BOOST_TEST(metric("revoked") == revoked, after);
+  };
+  std::vector<std::string> ids;
+  for (const char* name : {"a", "b", "c"}) {
+    ids.push_back(str(create_token(owner, name, "Personal").data(), "id"));
+  }
+  const std::string dev_id = add_member("dev@example.com");
+  const std::string dev = bearer(dev_id);
+  const std::string dev_personal = str(create_token(dev, "d", "Personal").data(), "id");
+  create_token(dev, "e", "Personal");
+  create_token(dev, "f", "Service", toggle_on({"project/*:env/*:flag/*"}));
+  check(6, 0, 0, "creates");
+  expect(200, "", "PUT", "/api/v1/access-tokens/" + ids[0] + "/toggle", owner);
+  expect(200, "", "PUT", "/api/v1/access-tokens/" + dev_personal + "/toggle", dev);
+  check(4, 2, 0, "toggles");
+  expect(200, "", "DELETE", "/api/v1/access-tokens/" + ids[1], owner);
+  expect(200, "", "DELETE", "/api/v1/access-tokens/" + ids[0], owner);
+  check(3, 1, 0, "deletes");
+  expect(200, "", "DELETE", "/api/v1/members/remove-from-org/" + dev_id, owner);
+  check(2, 0, 2, "a removal");
+}
+
+// Stored statements that no longer compile fail closed one by one, and /metrics counts them.
+BOOST_FIXTURE_TEST_CASE(stored_statements_that_fail_closed_are_counted, hand_edited_fixture) {
+  const std::string text = call("GET", "/metrics", "").raw.body;
+  BOOST_TEST(text.find("\ngatehouse_statements_failed_closed_total 2\n") != std::string::npos,
+             text);
+  const std::string dev = "Bearer " + jwt_for("legacy-dev", "legacy-org");
+  for (const std::string& resource : {flag, std::string("project/a:env/b:flag/c")}) {
+    BOOST_TEST(decision_of(dev, "ToggleFlag", resource) == "explicit_deny", resource);
+  }
+  BOOST_TEST(decision_of(dev, "DeleteProject", "project/web") == "implicit_deny");
+  BOOST_TEST(decision_of(dev, "ArchiveFlag", flag) == "explicit_deny");
+  BOOST_TEST(allowed(dev, "ArchiveFlag", "project/a:env/dev:flag/c"));
+  BOOST_TEST(allowed(dev, "DeleteFlag", flag));
+  BOOST_TEST(allowed(dev, "CanAccessProject", "project/web"));
+  BOOST_TEST(allowed("Bearer " + jwt_for("legacy-owner", "legacy-org"), "ToggleFlag", flag));
+  expect_healthy();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
