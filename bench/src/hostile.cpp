@@ -227,40 +227,42 @@ std::vector<decision_case> decision_cases() {
   }
   const std::string text = ab_text(policy::max_request_resource_bytes - prefix.size(), 11);
   {
-    // As many scanning globs as a token may hold, each failing only at the end of the name, and
-    // 64 KiB filled with globs that fail where they are compared.
+    // As many scanning globs as a token may hold (32), each failing only at the end of the name,
+    // and 64 KiB filled with globs that fail where they are compared.
     std::vector<std::string> patterns;
     for (const auto& piece : absent_pieces(text, policy::max_token_scanning_globs, 16)) {
       patterns.push_back(prefix + "*" + piece + "*");
     }
     for (auto& p : failing_cheap_globs(prefix, text, 4'000)) patterns.push_back(std::move(p));
     out.push_back({"token-of-globs-at-one-node",
-                   "a token at 64 KiB: 64 patterns project/*P*, P absent from a name of 4,096 "
+                   "a token at 64 KiB: 32 patterns project/*P*, P absent from a name of 4,096 "
                    "bytes over {A, B}, and failing suffix, prefix and two-ended globs",
                    token_of(patterns, "ToggleFlag"), policy::token_permissions, "ToggleFlag",
                    prefix + text});
   }
   {
-    // Tags: a name with as many one-byte tags as fit; patterns whose tag globs fail, 64 of them
+    // Tags: a name with as many distinct tags as fit; patterns whose tag globs fail, 64 of them
     // by scanning every tag, the others by a look-up.
-    std::string name = prefix + "x;";
-    while (name.size() + 2 < policy::max_request_resource_bytes) name += "A,";
-    name += "AA";
+    // Every tag starts and ends as the scanning globs (A*Nz*x) want, so each is searched.
+    std::string name = prefix + "x;AA";
+    for (std::size_t i = 0; name.size() + 10 < policy::max_request_resource_bytes; ++i) {
+      name += ",A" + std::to_string(i) + "x";
+    }
     std::vector<std::string> patterns;
     for (std::size_t i = 0; i < 600; ++i) {
       std::string p = prefix + "*;";
       for (std::size_t t = 0; t < policy::max_segment_tags; ++t) {
         const std::size_t n = i * policy::max_segment_tags + t;
         p += t == 0 ? "" : ",";
-        p += n < policy::max_token_scanning_globs ? "*A" + std::to_string(n) + "*"
+        p += n < policy::max_token_scanning_globs ? "A*" + std::to_string(n) + "z*x"
              : n % 2 == 0                         ? "A" + std::to_string(n)
-                                                  : "A" + std::to_string(n) + "*";
+                                                  : "Z" + std::to_string(n) + "*";
       }
       patterns.push_back(p);
     }
     out.push_back({"token-of-tag-globs",
-                   "a token at 64 KiB of patterns with 16 failing tag globs each (64 of them "
-                   "scanning), against a name with 2,000 tags",
+                   "a token at 64 KiB of patterns with 16 failing tag globs each (32 of them "
+                   "scanning, A*Nz*x), against a name with 700 distinct tags A...x",
                    token_of(patterns, "ToggleFlag"), policy::token_permissions, "ToggleFlag",
                    name});
   }
@@ -285,7 +287,7 @@ std::vector<decision_case> decision_cases() {
                    name});
   }
   {
-    // What a policy author can do: a member at 10,000 effective statements, 128 of them scanning.
+    // What a policy author can do: a member at 10,000 effective statements, 64 of them scanning.
     std::vector<statement_text> statements;
     for (const auto& piece : absent_pieces(text, policy::max_effective_scanning_globs, 16)) {
       statements.push_back({"allow", {"ToggleFlag"}, {prefix + "*" + piece + "*"}});

@@ -66,6 +66,8 @@ std::string describe(const compile_error& e, std::span<const sourced_statement> 
       return out + ": more than " + std::to_string(policy::max_statement_actions) + " actions";
     case reason::too_many_resources:
       return out + ": more than " + std::to_string(policy::max_statement_resources) + " resources";
+    case reason::nothing_listed:
+      return out + ": no actions or no resources";
     case reason::bad_resource:
       break;
   }
@@ -250,8 +252,28 @@ const char* find_byte(const char* floor, const char* p, const char* end, char c)
 // The tags of the request's segments, sorted as the walk first needs them, so that a literal or
 // prefix tag glob is a binary search however many tags a name carries. One per thread: a walk
 // never starts another on its thread. A name within the request limit always fits.
+// A tag with its first eight bytes as a big-endian number (zero-padded): ordering by (key,
+// text) is ordering by text, and most comparisons of a binary search end on the number.
+struct sorted_tag {
+  std::uint64_t key;
+  std::string_view text;
+
+  static std::uint64_t key_of(std::string_view text) noexcept {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data(), std::min<std::size_t>(8, text.size()));
+    return __builtin_bswap64(word);
+  }
+  explicit sorted_tag(std::string_view t = {}) noexcept : key(key_of(t)), text(t) {}
+  friend bool operator<(const sorted_tag& a, const sorted_tag& b) noexcept {
+    return a.key != b.key ? a.key < b.key : a.text < b.text;
+  }
+  friend bool operator==(const sorted_tag& a, const sorted_tag& b) noexcept {
+    return a.key == b.key && a.text == b.text;
+  }
+};
+
 struct tag_scratch {
-  std::array<std::string_view, policy::max_request_resource_bytes / 2 + 1> tags;
+  std::array<sorted_tag, policy::max_request_resource_bytes / 2 + 1> tags;
 };
 thread_local tag_scratch scratch;
 
@@ -294,14 +316,18 @@ std::string collapse_stars(std::string_view glob) {
 }
 
 // The actions that a deny which failed to compile denies everywhere: each listed name's id, where
-// an unknown name is the unlisted id that a request naming it resolves to.
+// an unknown name is the unlisted id that a request naming it resolves to. An empty name stands
+// for an entry that could not be read; a deny with no name that can be read denies every action.
 policy::action_set lenient_actions(const policy::statement& s) noexcept {
   if (s.resource_type == "*") return policy::all_actions;
   policy::action_set actions = 0;
+  bool readable = false;
   for (const auto& name : s.actions) {
+    if (name.empty()) continue;
+    readable = true;
     actions |= name == policy::any_action ? policy::all_actions : bit_of(policy::find_action(name));
   }
-  return actions;
+  return readable ? actions : policy::all_actions;
 }
 
 using pattern_cache = std::unordered_map<std::string_view, policy::resource_pattern>;
@@ -323,6 +349,9 @@ std::optional<compile_error> resolve(const policy::statement& source, std::size_
     }
   }
   if (out.universal) return std::nullopt;  // matches everything; nothing else is consulted
+  if (source.actions.empty() || source.resources.empty()) {
+    return compile_error{reason::nothing_listed, index, 0, {}};
+  }
   for (std::size_t a = 0; a < source.actions.size(); ++a) {
     const auto& name = source.actions[a];
     if (name == policy::any_action) {
@@ -354,6 +383,13 @@ std::optional<compile_error> resolve(const policy::statement& source, std::size_
 }
 
 }  // namespace
+
+// A tag glob as the walk matches it against the tags of a name: its kind, and the fewest bytes a
+// tag it matches has, tested first so that a long glob is never scanned along many short tags.
+struct compiled_policy::tag_shape {
+  std::uint32_t min_length = 0;
+  path_kind kind = path_kind::literal;
+};
 
 // The builder keeps a mutable trie keyed by canonical segment text, then lays it out flat.
 struct compiled_policy::builder {
@@ -466,8 +502,8 @@ struct compiled_policy::builder {
     flat.tags_begin = static_cast<std::uint32_t>(out.tag_globs_.size());
     for (const auto& tag : e.tags) {
       out.tag_globs_.push_back(intern(out, tag));
-      out.tag_min_lengths_.push_back(static_cast<std::uint32_t>(policy::glob_min_length(tag)));
-      out.tag_kinds_.push_back(static_cast<std::uint8_t>(kind_of(tag)));
+      out.tag_shapes_.push_back(
+          {static_cast<std::uint32_t>(policy::glob_min_length(tag)), kind_of(tag)});
     }
     flat.tags_end = static_cast<std::uint32_t>(out.tag_globs_.size());
     out.edges_.push_back(flat);
@@ -661,8 +697,9 @@ struct compiled_policy::walker {
     return {policy.strings_.data() + ref.offset, ref.length};
   }
 
-  /// The segment's non-empty tags, sorted, or nothing when they do not fit the scratch.
-  std::optional<std::span<const std::string_view>> sorted_tags(const rn_segment& segment) noexcept {
+  /// The segment's non-empty tags, sorted and each once, or nothing when they do not fit the
+  /// scratch.
+  std::optional<std::span<const sorted_tag>> sorted_tags(const rn_segment& segment) noexcept {
     auto& tags = scratch.tags;
     if (segment.tag_order == rn_segment::unsorted) {
       segment.tag_order = rn_segment::unsortable;
@@ -672,43 +709,51 @@ struct compiled_policy::walker {
         const auto comma = rest.find(',');
         if (const auto tag = rest.substr(0, comma); !tag.empty()) {
           if (n == tags.size()) return std::nullopt;
-          tags[n++] = tag;
+          tags[n++] = sorted_tag(tag);
         }
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
       }
-      std::sort(tags.begin() + static_cast<std::ptrdiff_t>(scratch_used),
-                tags.begin() + static_cast<std::ptrdiff_t>(n));
+      const auto first = tags.begin() + static_cast<std::ptrdiff_t>(scratch_used);
+      std::sort(first, tags.begin() + static_cast<std::ptrdiff_t>(n));
+      n = static_cast<std::size_t>(
+          std::unique(first, tags.begin() + static_cast<std::ptrdiff_t>(n)) - tags.begin());
       segment.sorted_begin = static_cast<std::uint16_t>(scratch_used);
       segment.sorted_end = static_cast<std::uint16_t>(n);
       segment.tag_order = rn_segment::sorted;
       scratch_used = n;
     }
     if (segment.tag_order != rn_segment::sorted) return std::nullopt;
-    return std::span<const std::string_view>(tags.data() + segment.sorted_begin,
-                                             segment.sorted_end - segment.sorted_begin);
+    return std::span<const sorted_tag>(tags.data() + segment.sorted_begin,
+                                       segment.sorted_end - segment.sorted_begin);
   }
 
   // Whether one of the sorted `tags` matches tag glob `g`: `*`, a literal and a prefix by look-up,
   // any other glob by trying the tags long enough for it.
   [[nodiscard]] bool tag_glob_matches(std::uint32_t g,
-                                      std::span<const std::string_view> tags) const noexcept {
+                                      std::span<const sorted_tag> tags) const noexcept {
     const std::string_view glob = text(policy.tag_globs_[g]);
-    switch (static_cast<path_kind>(policy.tag_kinds_[g])) {
+    const tag_shape& shape = policy.tag_shapes_[g];
+    switch (shape.kind) {
       case path_kind::any:
         return !tags.empty();
-      case path_kind::literal:
-        return std::binary_search(tags.begin(), tags.end(), glob);
+      case path_kind::literal: {
+        const sorted_tag wanted(glob);
+        const auto it = std::lower_bound(tags.begin(), tags.end(), wanted);
+        return it != tags.end() && *it == wanted;
+      }
       case path_kind::prefix: {
-        const auto prefix = glob.substr(0, glob.size() - 1);
+        const sorted_tag prefix(glob.substr(0, glob.size() - 1));
         const auto it = std::lower_bound(tags.begin(), tags.end(), prefix);
-        return it != tags.end() && it->starts_with(prefix);
+        return it != tags.end() && it->text.starts_with(prefix.text);
       }
       case path_kind::glob:
         break;
     }
-    return std::any_of(tags.begin(), tags.end(), [&](std::string_view tag) {
-      return tag.size() >= policy.tag_min_lengths_[g] && policy::glob_match(glob, tag);
+    // Taken apart and its pieces' search tables built once, not once per tag.
+    const policy::prepared_glob prepared(glob);
+    return std::any_of(tags.begin(), tags.end(), [&](const sorted_tag& tag) {
+      return tag.text.size() >= shape.min_length && prepared.matches(tag.text);
     });
   }
 
@@ -728,7 +773,7 @@ struct compiled_policy::walker {
       const auto tag = rest.substr(0, comma);
       if (!tag.empty()) {
         for (auto g = e.tags_begin; g != e.tags_end; ++g) {
-          if (tag.size() >= policy.tag_min_lengths_[g] &&
+          if (tag.size() >= policy.tag_shapes_[g].min_length &&
               policy::glob_match(text(policy.tag_globs_[g]), tag)) {
             return true;
           }

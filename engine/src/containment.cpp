@@ -156,13 +156,6 @@ class candidate_search {
     const bool granted_denies_everything =
         std::any_of(granted_.statements().begin(), granted_.statements().end(),
                     [](const compiled_statement& s) { return denies_everything(s); });
-    for (const auto& s : requested_.statements()) {
-      // A universal statement also reaches the empty resource name, which no pattern matches.
-      if (s.universal && s.effect == policy::effect::allow && try_request(s.actions, {})) {
-        return found();
-      }
-    }
-
     const deny_index index(denies);
     std::vector<std::size_t> meeting;
     for (const auto& [pattern, actions] : allows) {
@@ -180,6 +173,13 @@ class candidate_search {
         if (try_pattern(shared, *pattern, denied)) return found();
       }
       if (budget_.exhausted()) return containment_errc::too_complex;
+    }
+    // A universal statement also reaches the empty resource name, which no pattern matches; it
+    // is tried last, so that a counterexample names a resource whenever one exists.
+    for (const auto& s : requested_.statements()) {
+      if (s.universal && s.effect == policy::effect::allow && try_request(s.actions, {})) {
+        return found();
+      }
     }
     if (budget_.exhausted()) return containment_errc::too_complex;
     return containment{true, {}};

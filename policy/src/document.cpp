@@ -1190,12 +1190,19 @@ std::optional<std::vector<statement>> read_statements_as_stored(std::string_view
   const auto text = [](const json_value& obj, const char* name) {
     return std::string(obj.IsObject() ? string_member_or(obj, name, {}) : std::string_view{});
   };
+  // An entry that cannot be read is an empty string, which never compiles; a lone string stands
+  // for itself beside one, so that it keeps its meaning while the statement fails closed.
   const auto strings = [](const json_value& obj, const char* name) {
     std::vector<std::string> out;
-    if (!obj.IsObject()) return out;
-    const auto it = obj.FindMember(name);
-    if (it == obj.MemberEnd() || !it->value.IsArray()) return out;
-    for (const auto& v : it->value.GetArray()) out.emplace_back(v.IsString() ? as_view(v) : "");
+    const auto it = obj.IsObject() ? obj.FindMember(name) : obj.MemberEnd();
+    if (obj.IsObject() && it != obj.MemberEnd() && it->value.IsArray()) {
+      for (const auto& v : it->value.GetArray()) out.emplace_back(v.IsString() ? as_view(v) : "");
+      return out;
+    }
+    if (obj.IsObject() && it != obj.MemberEnd() && it->value.IsString()) {
+      out.emplace_back(as_view(it->value));
+    }
+    out.emplace_back();
     return out;
   };
   std::vector<statement> out;

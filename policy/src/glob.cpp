@@ -37,32 +37,31 @@ std::size_t find_short_piece(std::string_view text, std::size_t from,
   return npos;
 }
 
-std::size_t find_piece(std::string_view text, std::size_t from, std::string_view piece) noexcept {
-  const std::size_t m = piece.size();
-  const std::size_t n = text.size();
-  if (from > n || m > n - from) return npos;
-  if (m == 1) {
-    const void* at = std::memchr(text.data() + from, piece[0], n - from);
-    return at == nullptr ? npos
-                         : static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
-  }
-  if (m <= 64) return find_short_piece(text, from, piece);
-  if (m > max_pattern_bytes) {
-    // Beyond the pattern limit, which nothing compiled or validated can hold; std::string_view's
-    // search is correct there, if not linear.
-    return text.find(piece, from);
-  }
-  // border[i]: the length of the longest proper prefix of piece[0, i] that is also its suffix.
-  std::array<std::uint16_t, max_pattern_bytes> border;  // NOLINT: filled up to m before use
+constexpr std::size_t shift_and_pays = 256;
+
+// border[i]: the length of the longest proper prefix of piece[0, i] that is also its suffix.
+void fill_borders(std::string_view piece, std::uint16_t* border) noexcept {
   border[0] = 0;
-  for (std::size_t i = 1, k = 0; i < m; ++i) {
+  for (std::size_t i = 1, k = 0; i < piece.size(); ++i) {
     while (k > 0 && piece[i] != piece[k]) k = border[k - 1];
     if (piece[i] == piece[k]) ++k;
     border[i] = static_cast<std::uint16_t>(k);
   }
+}
+
+// Knuth-Morris-Pratt with the piece's borders. While no prefix of the piece is matched, memchr
+// skips to the next byte that could begin one, as long as that pays: a jump shorter than
+// `skip_pays` turns it off for the next `plain_stretch` bytes, so that a text full of the
+// piece's first byte costs one comparison a byte, not a call.
+std::size_t kmp_search(std::string_view text, std::size_t from, std::string_view piece,
+                       const std::uint16_t* border) noexcept {
+  const std::size_t m = piece.size();
+  const std::size_t n = text.size();
+  if (from > n || m > n - from) return npos;
   constexpr std::size_t skip_pays = 16;
   constexpr std::size_t plain_stretch = 256;
-  std::size_t plain_until = from;
+  // A short text (a tag) is read byte by byte from the start: a call costs more than it skips.
+  std::size_t plain_until = n - from < plain_stretch ? n : from;
   std::size_t k = 0;
   for (std::size_t i = from; i < n; ++i) {
     if (k == 0 && i >= plain_until && text[i] != piece[0]) {
@@ -79,32 +78,106 @@ std::size_t find_piece(std::string_view text, std::size_t from, std::string_view
   return npos;
 }
 
+std::size_t find_byte(std::string_view text, std::size_t from, char c) noexcept {
+  if (from >= text.size()) return npos;
+  const void* at = std::memchr(text.data() + from, c, text.size() - from);
+  return at == nullptr ? npos
+                       : static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
+}
+
+std::size_t find_piece(std::string_view text, std::size_t from, std::string_view piece) noexcept {
+  const std::size_t m = piece.size();
+  const std::size_t n = text.size();
+  if (from > n || m > n - from) return npos;
+  if (m == 1) return find_byte(text, from, piece[0]);
+  // Shift-And's table costs 2 KiB of stores, which only a text of some length repays; a tag or a
+  // short path takes Knuth-Morris-Pratt, whose table is the piece's length.
+  if (m <= 64 && n - from >= shift_and_pays) return find_short_piece(text, from, piece);
+  if (m > max_pattern_bytes) {
+    // Beyond the pattern limit, which nothing compiled or validated can hold; std::string_view's
+    // search is correct there, if not linear.
+    return text.find(piece, from);
+  }
+  std::array<std::uint16_t, max_pattern_bytes> border;  // NOLINT: filled up to m before use
+  fill_borders(piece, border.data());
+  return kmp_search(text, from, piece, border.data());
+}
+
+// Calls `each(piece, offset)` for every non-empty piece of `middle` (split at its stars), left to
+// right, with its offset in `middle`; stops, returning false, at the first call that does.
+template <class Each>
+bool for_each_piece(std::string_view middle, Each&& each) {
+  std::size_t offset = 0;
+  while (offset < middle.size()) {
+    const std::size_t star = middle.find('*', offset);
+    const std::size_t end = star == npos ? middle.size() : star;
+    if (end > offset && !each(middle.substr(offset, end - offset), offset)) return false;
+    offset = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  const std::size_t first_star = pattern.find('*');
-  if (first_star == npos) return pattern == text;
-  const std::size_t last_star = pattern.rfind('*');
-  const std::string_view head = pattern.substr(0, first_star);
-  const std::string_view tail = pattern.substr(last_star + 1);
-  if (text.size() < head.size() + tail.size()) return false;
-  if (!text.starts_with(head) || !text.ends_with(tail)) return false;
+glob_parts glob_parts::of(std::string_view glob) noexcept {
+  const std::size_t first_star = glob.find('*');
+  if (first_star == npos) return {glob, {}, {}, false};
+  const std::size_t last_star = glob.rfind('*');
+  return {glob.substr(0, first_star),
+          first_star == last_star ? std::string_view{}
+                                  : glob.substr(first_star + 1, last_star - first_star - 1),
+          glob.substr(last_star + 1), true};
+}
+
+bool glob_match(const glob_parts& glob, std::string_view text) noexcept {
+  if (!glob.starred) return glob.head == text;
+  if (text.size() < glob.head.size() + glob.tail.size()) return false;
+  if (!text.starts_with(glob.head) || !text.ends_with(glob.tail)) return false;
   // The pieces between the first and the last star, each after the one before, inside what the
   // head and the tail leave of the text. The leftmost place of each piece leaves the most room
   // for those after it, so no choice is ever revisited.
-  const std::string_view window = text.substr(head.size(), text.size() - head.size() - tail.size());
-  std::string_view middle = pattern.substr(first_star + 1, last_star - first_star);
+  const std::string_view window =
+      text.substr(glob.head.size(), text.size() - glob.head.size() - glob.tail.size());
   std::size_t at = 0;
-  while (!middle.empty()) {
-    const std::size_t star = middle.find('*');
-    const std::string_view piece = middle.substr(0, star);
-    if (!piece.empty()) {
-      const std::size_t found = find_piece(window, at, piece);
-      if (found == npos) return false;
-      at = found + piece.size();
-    }
-    if (star == npos) break;
-    middle.remove_prefix(star + 1);
+  return for_each_piece(glob.middle, [&](std::string_view piece, std::size_t) {
+    const std::size_t found = find_piece(window, at, piece);
+    if (found == npos) return false;
+    at = found + piece.size();
+    return true;
+  });
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  return glob_match(glob_parts::of(pattern), text);
+}
+
+prepared_glob::prepared_glob(std::string_view glob) noexcept : parts_(glob_parts::of(glob)) {
+  prepared_ = parts_.middle.size() <= borders_.size();
+  if (!prepared_) return;
+  for_each_piece(parts_.middle, [&](std::string_view text, std::size_t offset) {
+    fill_borders(text, borders_.data() + offset);
+    pieces_[piece_count_++] = {static_cast<std::uint16_t>(offset),
+                               static_cast<std::uint16_t>(text.size())};
+    return true;
+  });
+}
+
+bool prepared_glob::matches(std::string_view text) const noexcept {
+  if (!prepared_) return glob_match(parts_, text);
+  if (!parts_.starred) return parts_.head == text;
+  if (text.size() < parts_.head.size() + parts_.tail.size()) return false;
+  if (!text.starts_with(parts_.head) || !text.ends_with(parts_.tail)) return false;
+  const std::string_view window =
+      text.substr(parts_.head.size(), text.size() - parts_.head.size() - parts_.tail.size());
+  std::size_t at = 0;
+  for (std::size_t p = 0; p < piece_count_; ++p) {
+    const auto [offset, size] = pieces_[p];
+    const std::string_view text_piece = parts_.middle.substr(offset, size);
+    const std::size_t found = size == 1
+                                  ? find_byte(window, at, text_piece[0])
+                                  : kmp_search(window, at, text_piece, borders_.data() + offset);
+    if (found == npos) return false;
+    at = found + size;
   }
   return true;
 }

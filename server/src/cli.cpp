@@ -66,7 +66,7 @@ constexpr std::string_view check_usage = R"(usage: gatehouse check [--json] [--s
 Loads each FILE (a policy document or a bare array of statements) and prints its findings,
 one per line:
   FILE:LINE:COL: SEVERITY CODE: MESSAGE
-The limits of a whole policy (1,000 statements, 128 globs that scan a name) are warnings, as a
+The limits of a whole policy (1,000 statements, 64 globs that scan a name) are warnings, as a
 file may hold more; with --stored they are errors, as saving the policy to the service would
 refuse it.
 With --json, prints instead one JSON array holding the findings of all files, in order:

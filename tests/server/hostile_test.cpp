@@ -178,7 +178,7 @@ struct limit_case {
   /// The 400's code; empty when the input is within the limits.
   const char* code;
   /// What the 400's message says.
-  const char* message;
+  std::string message;
 };
 std::ostream& operator<<(std::ostream& os, const limit_case& c) { return os << c.name; }
 
@@ -250,13 +250,22 @@ const limit_case limit_cases[] = {
     {"scope_65536_bytes", to_scope, [] { return permissions_of_bytes(65536); }, "", ""},
     {"scope_65537_bytes", to_scope, [] { return permissions_of_bytes(65537); }, permissions_invalid,
      "larger than 64 KiB"},
-    // Globs that scan a name: 64 per token, 128 per stored policy.
-    {"token_64_scanning_globs", to_token, [] { return statements_scanning(64); }, "", ""},
-    {"token_65_scanning_globs", to_token, [] { return statements_scanning(65); },
-     permissions_invalid, "brings the globs that scan a name to 65; at most 64"},
-    {"policy_128_scanning_globs", to_policy, [] { return statements_scanning(128); }, "", ""},
-    {"policy_129_scanning_globs", to_policy, [] { return statements_scanning(129); },
-     statements_invalid, "brings the globs that scan a name to 129; at most 128"},
+    // Globs that scan a name: policy::max_token_scanning_globs per token,
+    // policy::max_policy_scanning_globs per stored policy.
+    {"token_scanning_globs_at_the_limit", to_token,
+     [] { return statements_scanning(policy::max_token_scanning_globs); }, "", ""},
+    {"token_scanning_globs_past_the_limit", to_token,
+     [] { return statements_scanning(policy::max_token_scanning_globs + 1); }, permissions_invalid,
+     "brings the globs that scan a name to " +
+         std::to_string(policy::max_token_scanning_globs + 1) + "; at most " +
+         std::to_string(policy::max_token_scanning_globs)},
+    {"policy_scanning_globs_at_the_limit", to_policy,
+     [] { return statements_scanning(policy::max_policy_scanning_globs); }, "", ""},
+    {"policy_scanning_globs_past_the_limit", to_policy,
+     [] { return statements_scanning(policy::max_policy_scanning_globs + 1); }, statements_invalid,
+     "brings the globs that scan a name to " +
+         std::to_string(policy::max_policy_scanning_globs + 1) + "; at most " +
+         std::to_string(policy::max_policy_scanning_globs)},
     // A request's resource name: 4,096 bytes, alone or in a batch.
     {"decision_4096_bytes", to_decision, [] { return name_of_bytes(4096); }, "", ""},
     {"decision_4097_bytes", to_decision, [] { return name_of_bytes(4097); }, resource_invalid,
@@ -654,12 +663,14 @@ BOOST_AUTO_TEST_CASE(a_member_holds_at_most_10000_statements) {
   expect_healthy();
 }
 
-// A member holds at most 128 globs that scan a name.
-BOOST_AUTO_TEST_CASE(a_member_holds_at_most_128_scanning_globs) {
-  const std::string full = create_policy("full", statements_scanning(128));
+// A member holds at most policy::max_effective_scanning_globs globs that scan a name.
+BOOST_AUTO_TEST_CASE(a_member_holds_at_most_the_scanning_glob_limit) {
+  constexpr std::size_t limit = policy::max_effective_scanning_globs;
+  static_assert(limit <= policy::max_policy_scanning_globs, "one policy can fill a member");
+  const std::string full = create_policy("full", statements_scanning(limit));
   const std::string one = create_policy("one", statements_scanning(1));
   const std::string member = add_member("scan@example.com", list({quoted(full)}));
-  BOOST_TEST(allowed(bearer(member), "ToggleFlag", "project/xs127y"));
+  BOOST_TEST(allowed(bearer(member), "ToggleFlag", "project/xs" + std::to_string(limit - 1) + "y"));
   expect(422, "TooManyStatements", "PUT", "/api/v1/members/" + member + "/add-policy/" + one,
          owner);
   expect(422, "TooManyStatements", "POST", "/api/v1/members/add", owner,

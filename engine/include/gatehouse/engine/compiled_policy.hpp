@@ -69,6 +69,8 @@ struct compile_error {
     too_many_actions,
     /// A statement with more than `policy::max_statement_resources` resources.
     too_many_resources,
+    /// A statement without actions or without resources (only a stored one can be).
+    nothing_listed,
   };
   compile_error::reason what = reason::bad_resource;
   std::size_t statement_index = 0;
@@ -178,10 +180,9 @@ class compiled_policy {
   std::uint64_t literal_mask_ = 0;
   std::size_t max_depth_ = 0;
   std::vector<text_ref> tag_globs_;
-  /// Per tag glob, the fewest bytes a tag it matches can have.
-  std::vector<std::uint32_t> tag_min_lengths_;
-  /// Per tag glob, how it is matched (literal, `*`, prefix or general).
-  std::vector<std::uint8_t> tag_kinds_;
+  /// Per tag glob, how it is matched and where its parts are.
+  struct tag_shape;
+  std::vector<tag_shape> tag_shapes_;
   std::vector<prefix_group> prefix_groups_;
   std::vector<std::uint32_t> prefix_lengths_;
   std::string strings_;

@@ -62,9 +62,10 @@ inline constexpr load_options token_permissions{max_token_statements, max_token_
 /// The statements of `json` (a statement array, or a document holding one) as they are written,
 /// checked for shape only: for statements stored long ago that the validator of today refuses,
 /// which then compile fail-closed, statement by statement. An effect other than "allow" reads as
-/// "deny", and an action or resource that is not a string as an empty one (which never compiles),
-/// so that nothing read here grants more than was written. Nothing when the text is not JSON or
-/// holds no statement array.
+/// "deny"; an action or resource that is not a string, and a list that is missing or not a list,
+/// read as an empty string (which never compiles), a lone string as itself beside one; so that
+/// nothing read here grants more, or denies less, than was written. Nothing when the text is not
+/// JSON or holds no statement array.
 [[nodiscard]] std::optional<std::vector<statement>> read_statements_as_stored(
     std::string_view json);
 

@@ -31,9 +31,9 @@ inline constexpr std::size_t max_effective_statements = 10'000;
 /// permissions, in one stored policy, and among one member's effective statements. Each costs up
 /// to the length of the request's resource name on every decision, where any other pattern costs
 /// its own length; these limits keep a decision within a millisecond at the size limits.
-inline constexpr std::size_t max_token_scanning_globs = 64;
-inline constexpr std::size_t max_policy_scanning_globs = 128;
-inline constexpr std::size_t max_effective_scanning_globs = 128;
+inline constexpr std::size_t max_token_scanning_globs = 32;
+inline constexpr std::size_t max_policy_scanning_globs = 64;
+inline constexpr std::size_t max_effective_scanning_globs = 64;
 /// Bytes of one resource name in a request.
 inline constexpr std::size_t max_request_resource_bytes = 4096;
 
