@@ -30,7 +30,7 @@ SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:st
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
 # What `make tsan` builds and runs: the suites that exercise threads (engine, HTTP handler,
 # sockets).
-TSAN_TARGETS := engine_tests server_tests gatehouse
+TSAN_TARGETS := engine_tests iam_tests server_tests gatehouse
 TSAN_CTEST_REGEX := ^(engine_tests|server_tests|server_stress_test)$$
 CTEST_FLAGS := --output-on-failure --no-tests=error -j $(JOBS)
 SOURCES_FIND := find . \( -path './build*' -o -path ./.git \) -prune -o \

@@ -2,8 +2,8 @@
 // status is in 200..599, a JSON answer is valid JSON with the envelope, and no secret leaks.
 #include <gatehouse/server/http_service.hpp>
 
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/secrets.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/secrets.hpp>
 
 #include <rapidjson/document.h>
 
@@ -29,7 +29,7 @@ void require(bool condition) noexcept {
 }
 
 template <class T>
-T expect(engine::outcome<T> r) {
+T expect(iam::outcome<T> r) {
   require(r.has_value());
   return std::move(*r);
 }
@@ -52,16 +52,14 @@ const std::string jwt_secret = "gatehouse-fuzz-jwt-secret-0123456789abcdef";
 /// What is loaded once: building it per input would only repeat file reads.
 struct fixed_parts {
   std::vector<gatehouse::policy::policy_document> builtins;
-  engine::server_key key;
+  iam::server_key key;
 };
 
 const fixed_parts& fixed() {
   static const fixed_parts parts = [] {
-    auto builtins = engine::load_builtin_policies(GATEHOUSE_SOURCE_DIR "/policies");
-    require(builtins.has_value());
-    auto key = engine::server_key::generate();
+    auto key = iam::server_key::generate();
     require(key.has_value());
-    return fixed_parts{std::move(*builtins), *key};
+    return fixed_parts{iam::embedded_builtin_policies(), *key};
   }();
   return parts;
 }
@@ -69,7 +67,7 @@ const fixed_parts& fixed() {
 /// A fresh service per input, so that no input changes what a later one sees and every crash
 /// reproduces from its input alone (an input may delete members, toggle tokens, and so on).
 struct world {
-  std::unique_ptr<engine::iam_service> iam;
+  std::unique_ptr<iam::service> iam;
   server::metrics metrics;
   std::optional<server::http_service> service;
   std::vector<std::pair<std::string_view, std::string>> credentials;
@@ -78,15 +76,15 @@ struct world {
 
   world() {
     const fixed_parts& f = fixed();
-    iam = expect(engine::iam_service::open(engine::make_memory_store(), f.key, f.builtins));
+    iam = expect(iam::service::open(store::make_memory(), f.key, f.builtins));
     auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
     const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
     const auto dev_record = expect(iam->add_member(owner, {"dev@example.com", {}, {}}));
     const auto dev = expect(iam->authenticate_member(dev_record.id, org.id));
     const auto personal =
-        expect(iam->create_token(dev, "personal", engine::token_type::personal, "[]"));
+        expect(iam->create_token(dev, "personal", store::token_type::personal, "[]"));
     const auto service_token = expect(iam->create_token(
-        owner, "service", engine::token_type::service,
+        owner, "service", store::token_type::service,
         R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
         R"("resources":["project/*:env/*:flag/*"]}])"));
     const auto custom = expect(iam->create_policy(owner, "Custom", "custom", ""));
@@ -94,8 +92,8 @@ struct world {
 
     secrets = {*personal.secret, *service_token.secret};
     credentials = {
-        {"$owner", "Bearer " + expect(engine::mint_hs256(jwt_secret, owner_record.id, org.id, 1h))},
-        {"$dev", "Bearer " + expect(engine::mint_hs256(jwt_secret, dev_record.id, org.id, 1h))},
+        {"$owner", "Bearer " + expect(iam::mint_hs256(jwt_secret, owner_record.id, org.id, 1h))},
+        {"$dev", "Bearer " + expect(iam::mint_hs256(jwt_secret, dev_record.id, org.id, 1h))},
         {"$token", *personal.secret},
         {"$service", *service_token.secret},
     };
@@ -103,7 +101,7 @@ struct world {
            {"$mid", dev_record.id},
            {"$pid", custom.id},
            {"$gid", group.id}};
-    service.emplace(*iam, engine::jwt_verifier(engine::jwt_algorithm::hs256, jwt_secret), metrics,
+    service.emplace(*iam, iam::jwt_verifier(iam::jwt_algorithm::hs256, jwt_secret), metrics,
                     server::http_limits{.max_batch_checks = 8, .max_body_bytes = 4096});
   }
 };

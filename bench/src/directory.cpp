@@ -1,15 +1,15 @@
 // The directory measurements. One organization is filled one member at a time through
-// iam_service, as an administrator adding members would; each kind of change is then timed at
+// service, as an administrator adding members would; each kind of change is then timed at
 // that size, and a decision after each timed policy change checks that the change took effect.
 #include "directory.hpp"
 
 #include "failures.hpp"
 #include "json_fields.hpp"
 
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/iam_service.hpp>
-#include <gatehouse/engine/secrets.hpp>
-#include <gatehouse/engine/store.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/iam/service.hpp>
+#include <gatehouse/store/database.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -57,16 +57,15 @@ double median_us(std::size_t n, Change&& change) {
 
 directory_result run_directory(const directory_options& options) {
   if (options.members < 2 * group_size) fail("--members must be at least 2,000");
-  const auto builtins = value_or_fail(engine::load_builtin_policies(options.policies_dir),
-                                      "cannot load the built-in policies");
-  engine::iam_limits limits;
+  const auto builtins = builtin_policies(options.policies_dir);
+  iam::limits limits;
   limits.max_members_per_organization =
       std::max(limits.max_members_per_organization, options.members);
-  auto iam = value_or_fail(
-      engine::iam_service::open(engine::make_memory_store(),
-                                value_or_fail(engine::server_key::generate(), "no server key"),
-                                builtins, limits),
-      "cannot open the service");
+  auto iam =
+      value_or_fail(iam::service::open(store::make_memory(),
+                                       value_or_fail(iam::server_key::generate(), "no server key"),
+                                       builtins, limits),
+                    "cannot open the service");
   const auto [org, owner_record] =
       value_or_fail(iam->create_organization("bench", "owner@bench.example"), "organization");
   const auto owner =
@@ -85,7 +84,7 @@ directory_result run_directory(const directory_options& options) {
   std::vector<double> recent;
   const auto fill_start = clock::now();
   for (std::size_t n = 1; n < options.members; ++n) {
-    engine::new_member m{"member-" + std::to_string(n) + "@bench.example", {}, {}};
+    iam::new_member m{"member-" + std::to_string(n) + "@bench.example", {}, {}};
     if (n % team_every == 0) m.policy_ids.push_back(team.id);
     if (n <= group_size) m.group_ids.push_back(group.id);
     const auto start = clock::now();
@@ -127,7 +126,7 @@ directory_result run_directory(const directory_options& options) {
   check(team_member, "ToggleFlag", flag, false);
 
   const std::string grouped = value_or_fail(iam->list_groups(owner), "groups")[0].member_ids[1];
-  const std::string admin(engine::administrator_policy_id);
+  const std::string admin(iam::administrator_policy_id);
   r.change_group_policy_ms =
       median_us(21,
                 [&](std::size_t i) {

@@ -9,7 +9,7 @@
 namespace gatehouse::bench {
 
 struct directory_options {
-  /// Members of the one organization at the end, its owner included (iam_limits' default cap).
+  /// Members of the one organization at the end, its owner included (limits' default cap).
   std::size_t members = 100'000;
   std::string policies_dir;
 };

@@ -4,12 +4,14 @@
 
 #include <boost/system/result.hpp>
 
-#include <gatehouse/engine/errors.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/errors.hpp>
 
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace gatehouse::bench {
 
@@ -19,13 +21,19 @@ namespace gatehouse::bench {
 template <typename T, typename E>
 T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
   if (!r) {
-    if constexpr (std::is_same_v<E, engine::failure>) {
+    if constexpr (std::is_same_v<E, iam::failure>) {
       fail(what + ": " + r.error().detail);
     } else {
       fail(what + ": " + r.error().message());
     }
   }
   if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+/// The built-in policies compiled in, or those of `dir` when one is given.
+inline std::vector<policy::policy_document> builtin_policies(const std::string& dir) {
+  if (dir.empty()) return iam::embedded_builtin_policies();
+  return value_or_fail(iam::load_builtin_policies(dir), "cannot load the built-in policies");
 }
 
 }  // namespace gatehouse::bench

@@ -9,12 +9,12 @@
 #include "json_fields.hpp"
 
 #include <gatehouse/engine/compiled_policy.hpp>
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/iam_service.hpp>
 #include <gatehouse/engine/reference.hpp>
-#include <gatehouse/engine/store.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/service.hpp>
 #include <gatehouse/policy/document.hpp>
 #include <gatehouse/policy/limits.hpp>
+#include <gatehouse/store/database.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -320,14 +320,14 @@ struct creation_case {
   std::vector<std::string> expected;
 };
 
-std::string answer_of(const engine::outcome<engine::token_view>& r) {
+std::string answer_of(const iam::outcome<iam::token_view>& r) {
   if (r) return "201";
   switch (r.error().code) {
-    case engine::iam_errc::forbidden:
+    case iam::errc::forbidden:
       return r.error().counterexample ? "403 Forbidden with a counterexample" : "403 Forbidden";
-    case engine::iam_errc::check_too_complex:
+    case iam::errc::check_too_complex:
       return "403 CheckTooComplex";
-    case engine::iam_errc::field_invalid:
+    case iam::errc::field_invalid:
       return "400 " + r.error().detail;
     default:
       return "error " + std::to_string(static_cast<int>(r.error().code)) + ": " + r.error().detail;
@@ -411,11 +411,10 @@ std::vector<creation_case> creation_cases() {
   return out;
 }
 
-hostile_case time_creation(engine::iam_service& iam, const engine::caller& owner,
-                           const creation_case& c, std::size_t runs, std::size_t index,
-                           std::size_t& mismatches) {
+hostile_case time_creation(iam::service& iam, const iam::caller& owner, const creation_case& c,
+                           std::size_t runs, std::size_t index, std::size_t& mismatches) {
   static_cast<void>(validated(c.token_json, policy::token_permissions, c.name));
-  std::vector<std::string> policies = {std::string(engine::owner_policy_id)};
+  std::vector<std::string> policies = {std::string(iam::owner_policy_id)};
   if (!c.creator_json.empty()) {
     const auto key = "hostile-" + std::to_string(index);
     const auto p = value_or_fail(iam.create_policy(owner, key, key, ""), c.name + ": policy");
@@ -431,7 +430,7 @@ hostile_case time_creation(engine::iam_service& iam, const engine::caller& owner
   std::size_t run = 0;
   const auto t = time_runs(runs, [&] {
     const auto created = iam.create_token(creator, c.name + "-" + std::to_string(run++),
-                                          engine::token_type::service, c.token_json);
+                                          store::token_type::service, c.token_json);
     answer = answer_of(created);
   });
   if (std::find(c.expected.begin(), c.expected.end(), answer) == c.expected.end()) ++mismatches;
@@ -448,13 +447,11 @@ hostile_result run_hostile(const hostile_options& options) {
     r.worst_decision_ms = std::max(r.worst_decision_ms, r.cases.back().max_ms);
   }
 
-  const auto builtins = value_or_fail(engine::load_builtin_policies(options.policies_dir),
-                                      "cannot load the built-in policies");
-  auto iam =
-      value_or_fail(engine::iam_service::open(
-                        engine::make_memory_store(),
-                        value_or_fail(engine::server_key::generate(), "no server key"), builtins),
-                    "cannot open the service");
+  const auto builtins = builtin_policies(options.policies_dir);
+  auto iam = value_or_fail(
+      iam::service::open(store::make_memory(),
+                         value_or_fail(iam::server_key::generate(), "no server key"), builtins),
+      "cannot open the service");
   const auto [org, owner_record] =
       value_or_fail(iam->create_organization("hostile", "owner@bench.example"), "organization");
   const auto owner =

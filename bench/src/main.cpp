@@ -81,9 +81,8 @@ void add_timing_options(po::options_description& options, std::size_t& iteration
 /// keep the result in.
 void add_service_options(po::options_description& options, std::string& policies_dir,
                          std::string& out_path) {
-  policies_dir = GATEHOUSE_POLICIES_DIR;
-  options.add_options()("policies", po::value(&policies_dir)->default_value(policies_dir),
-                        "the built-in policies")(
+  options.add_options()("policies", po::value(&policies_dir),
+                        "load the built-in policies from DIR/*.json instead of those compiled in")(
       "out", po::value(&out_path), "write the JSON object to FILE as well as printing it");
 }
 

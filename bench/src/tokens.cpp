@@ -7,10 +7,10 @@
 #include "failures.hpp"
 #include "json_fields.hpp"
 
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/iam_service.hpp>
-#include <gatehouse/engine/secrets.hpp>
-#include <gatehouse/engine/store.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/iam/service.hpp>
+#include <gatehouse/store/database.hpp>
 
 #include <malloc.h>
 
@@ -29,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t tokens_per_organization = 100'000;  // iam_limits' default cap
+constexpr std::size_t tokens_per_organization = 100'000;  // limits' default cap
 constexpr std::size_t creators_per_organization = 50;
 constexpr std::size_t batch = 10'000;
 /// Every fifth token is a service token with one of these statement sets; the rest are
@@ -62,7 +62,7 @@ std::string uuid_of(std::uint64_t kind, std::uint64_t n, std::mt19937_64& random
   return text.data();
 }
 
-void commit_or_fail(engine::store& s, std::vector<engine::change>& changes) {
+void commit_or_fail(store::database& s, std::vector<store::change>& changes) {
   if (const auto ec = s.commit(changes)) fail("store commit failed: " + ec.message());
   changes.clear();
 }
@@ -73,26 +73,26 @@ struct directory_ids {
 };
 
 /// The organizations and members both databases share.
-directory_ids write_directory(engine::store& s, std::size_t organizations,
+directory_ids write_directory(store::database& s, std::size_t organizations,
                               std::mt19937_64& random) {
   directory_ids ids;
-  std::vector<engine::change> changes;
+  std::vector<store::change> changes;
   for (std::size_t o = 0; o < organizations; ++o) {
-    engine::organization_record org;
+    store::organization_record org;
     org.id = uuid_of(1, o, random);
     org.name = "organization-" + std::to_string(o);
-    org.default_policy_ids = {std::string(engine::developer_policy_id)};
-    changes.emplace_back(engine::put_organization{org});
+    org.default_policy_ids = {std::string(iam::developer_policy_id)};
+    changes.emplace_back(store::put_organization{org});
     ids.organizations.push_back(org.id);
     auto& creators = ids.creators.emplace_back();
     for (std::size_t m = 0; m < creators_per_organization; ++m) {
-      engine::member_record member;
+      store::member_record member;
       member.id = uuid_of(2, (o * creators_per_organization) + m, random);
       member.organization_id = org.id;
       member.email = "member-" + std::to_string(m) + "@org-" + std::to_string(o) + ".example";
-      member.policy_ids = {std::string(engine::developer_policy_id)};
+      member.policy_ids = {std::string(iam::developer_policy_id)};
       creators.push_back(member.id);
-      changes.emplace_back(engine::put_member{std::move(member)});
+      changes.emplace_back(store::put_member{std::move(member)});
     }
   }
   commit_or_fail(s, changes);
@@ -105,27 +105,27 @@ struct sample_secret {
 };
 
 /// Writes `count` tokens; keeps every (count / sample)-th secret in `kept`.
-void write_tokens(engine::store& s, const directory_ids& ids, std::size_t count, std::size_t sample,
-                  const engine::secret_hasher& hasher, std::mt19937_64& random,
+void write_tokens(store::database& s, const directory_ids& ids, std::size_t count,
+                  std::size_t sample, const iam::secret_hasher& hasher, std::mt19937_64& random,
                   std::vector<sample_secret>& kept) {
   const std::size_t stride = std::max<std::size_t>(1, count / std::max<std::size_t>(1, sample));
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  std::vector<engine::change> changes;
+  std::vector<store::change> changes;
   changes.reserve(batch);
   const auto start = clock::now();
   const std::size_t report_every = std::max<std::size_t>(batch, count / 10);
   for (std::size_t n = 0; n < count; ++n) {
     const std::size_t o = n / tokens_per_organization;
-    auto secret = value_or_fail(engine::generate_token_secret(), "no random secret");
-    engine::token_record t;
+    auto secret = value_or_fail(iam::generate_token_secret(), "no random secret");
+    store::token_record t;
     t.id = uuid_of(3, n, random);
     t.organization_id = ids.organizations[o];
     t.creator_id = ids.creators[o][n % creators_per_organization];
     // Names longer than the 15 characters std::string keeps inline, as real names are.
     if (n % 5 == 4) {
-      t.type = engine::token_type::service;
+      t.type = store::token_type::service;
       t.name = "ci-pipeline-" + std::to_string(n);
       t.permissions_json = service_permissions[n % service_permissions.size()];
     } else {
@@ -133,11 +133,11 @@ void write_tokens(engine::store& s, const directory_ids& ids, std::size_t count,
       t.permissions_json = "[]";
     }
     t.secret_hash = hasher.hash(secret);
-    t.secret_prefix = secret.substr(0, engine::secret_prefix_length);
-    t.created_at = now - static_cast<engine::timestamp>(count - n);
+    t.secret_prefix = secret.substr(0, iam::secret_prefix_length);
+    t.created_at = now - static_cast<store::timestamp>(count - n);
     t.updated_at = t.created_at;
     if (n % stride == 0 && kept.size() < sample) kept.push_back({std::move(secret), t.id});
-    changes.emplace_back(engine::put_token{std::move(t)});
+    changes.emplace_back(store::put_token{std::move(t)});
     if (changes.size() == batch || n + 1 == count) commit_or_fail(s, changes);
     if ((n + 1) % report_every == 0 || n + 1 == count) {
       std::fprintf(stderr, "      %zu of %zu tokens written (%.0f s)\n", n + 1, count,
@@ -173,11 +173,10 @@ class workspace {
   bool owned_ = false;
 };
 
-std::unique_ptr<engine::iam_service> open_service(const std::string& db,
-                                                  const engine::server_key& key,
-                                                  const std::vector<policy::policy_document>& b) {
-  auto store = value_or_fail(engine::open_sqlite_store(db), "cannot open " + db);
-  return value_or_fail(engine::iam_service::open(std::move(store), key, b),
+std::unique_ptr<iam::service> open_service(const std::string& db, const iam::server_key& key,
+                                           const std::vector<policy::policy_document>& b) {
+  auto store = value_or_fail(store::open_sqlite(db), "cannot open " + db);
+  return value_or_fail(iam::service::open(std::move(store), key, b),
                        "the service does not open on " + db);
 }
 
@@ -190,10 +189,9 @@ tokens_result run_tokens(const tokens_options& options) {
   out.organizations = (options.tokens + tokens_per_organization - 1) / tokens_per_organization;
   out.creators = out.organizations * creators_per_organization;
 
-  const auto builtins = value_or_fail(engine::load_builtin_policies(options.policies_dir),
-                                      "cannot load the built-in policies");
-  const auto key = value_or_fail(engine::server_key::generate(), "no server key");
-  const engine::secret_hasher hasher(key);
+  const auto builtins = builtin_policies(options.policies_dir);
+  const auto key = value_or_fail(iam::server_key::generate(), "no server key");
+  const iam::secret_hasher hasher(key);
   const workspace dir(options.dir);
   const std::string empty_db = dir.file("directory-only.db");
   const std::string tokens_db = dir.file("tokens.db");
@@ -205,14 +203,14 @@ tokens_result run_tokens(const tokens_options& options) {
   std::vector<sample_secret> kept;
   {
     std::mt19937_64 random(20261128);
-    auto s = value_or_fail(engine::open_sqlite_store(empty_db), "cannot create " + empty_db);
+    auto s = value_or_fail(store::open_sqlite(empty_db), "cannot create " + empty_db);
     write_directory(*s, out.organizations, random);
   }
   {
     std::fprintf(stderr, "[1/4] writing %zu tokens in %zu organizations to %s\n", out.tokens,
                  out.organizations, tokens_db.c_str());
     std::mt19937_64 random(20261128);
-    auto s = value_or_fail(engine::open_sqlite_store(tokens_db), "cannot create " + tokens_db);
+    auto s = value_or_fail(store::open_sqlite(tokens_db), "cannot create " + tokens_db);
     const auto ids = write_directory(*s, out.organizations, random);
     const auto start = clock::now();
     write_tokens(*s, ids, out.tokens, options.sample, hasher, random, kept);
@@ -237,7 +235,7 @@ tokens_result run_tokens(const tokens_options& options) {
   // fastest is reported; every round's figure is listed beside it.
   const std::size_t loads = std::max<std::size_t>(options.rounds, 2);
   std::fprintf(stderr, "[3/4] opening the service on %zu tokens (%zu times)\n", out.tokens, loads);
-  std::unique_ptr<engine::iam_service> service;
+  std::unique_ptr<iam::service> service;
   for (std::size_t round = 0; round < loads; ++round) {
     service.reset();
     const auto before = heap_in_use();
@@ -259,7 +257,7 @@ tokens_result run_tokens(const tokens_options& options) {
     const auto who = service->authenticate_token(k.secret);
     if (!who || who->id != k.token_id) ++out.mismatches;
   }
-  const auto unknown = value_or_fail(engine::generate_token_secret(), "no random secret");
+  const auto unknown = value_or_fail(iam::generate_token_secret(), "no random secret");
   if (service->authenticate_token(unknown).has_value()) ++out.mismatches;
 
   for (std::size_t round = 0; round < options.rounds; ++round) {

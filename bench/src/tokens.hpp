@@ -1,4 +1,4 @@
-// The token measurements: how long `iam_service::open` takes to load a store of N tokens, how
+// The token measurements: how long `service::open` takes to load a store of N tokens, how
 // much memory each loaded token costs, and how long authenticating a secret takes.
 #pragma once
 
@@ -29,7 +29,7 @@ struct tokens_result {
   std::size_t creators = 0;
   double insert_ms = 0;
   double database_mib = 0;
-  /// open_sqlite_store + iam_service::open on the database of `tokens` tokens, the first time in
+  /// open_sqlite + service::open on the database of `tokens` tokens, the first time in
   /// the process (as at a server start); `reload_ms` the fastest of the later rounds.
   double load_ms = 0;
   double reload_ms = 0;
@@ -37,7 +37,7 @@ struct tokens_result {
   /// Heap the loaded tokens take, excluding their statements, per token: the service's heap
   /// over an identical store without tokens, divided by `tokens` (first load).
   double bytes_per_token = 0;
-  /// iam_service::authenticate_token on known secrets: HMAC, index look-up, caller.
+  /// service::authenticate_token on known secrets: HMAC, index look-up, caller.
   timing authenticate;
   /// secret_hasher::hash alone, the HMAC-SHA-256 part of the above.
   timing hash;

@@ -7,7 +7,7 @@ namespace gatehouse::server {
 
 namespace {
 
-using engine::iam_errc;
+using iam::errc;
 
 /// One row of the mapping: status, error code, and the envelope's `data` as JSON text.
 struct error_row {
@@ -63,12 +63,12 @@ std::string message_data(const std::string& detail) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-error_row map_failure(const engine::failure& f) {
+error_row map_failure(const iam::failure& f) {
   switch (f.code) {
-    case iam_errc::unauthorized:
+    case errc::unauthorized:
       // Never the detail: why a credential failed is for the log, not for whoever holds it.
       return {401, "Unauthorized"};
-    case iam_errc::forbidden: {
+    case errc::forbidden: {
       if (!f.counterexample) return {403, "Forbidden"};
       rapidjson::StringBuffer buffer;
       json_writer w(buffer);
@@ -83,37 +83,37 @@ error_row map_failure(const engine::failure& f) {
       w.EndObject();
       return {403, "Forbidden", std::string(buffer.GetString(), buffer.GetSize())};
     }
-    case iam_errc::field_required: {
+    case errc::field_required: {
       const auto field = field_of(f.detail);
       if (!is_field_name(field)) return {400, "request_is_invalid"};
       return {400, std::string(field) + "_is_required"};
     }
-    case iam_errc::field_invalid: {
+    case errc::field_invalid: {
       const auto field = field_of(f.detail);
       if (!is_field_name(field)) return {400, "request_is_invalid", message_data(f.detail)};
       return {400, std::string(field) + "_is_invalid", message_data(f.detail)};
     }
-    case iam_errc::not_found:
+    case errc::not_found:
       return {404, "ResourceNotFound"};
-    case iam_errc::conflict:
+    case errc::conflict:
       return {409, "Conflict", message_data(f.detail)};
-    case iam_errc::name_used:
+    case errc::name_used:
       return {422, "NameHasBeenUsed"};
-    case iam_errc::key_used:
+    case errc::key_used:
       return {422, "KeyHasBeenUsed"};
-    case iam_errc::sys_managed_policy:
+    case errc::sys_managed_policy:
       return {422, "CannotModifySysManagedPolicy"};
-    case iam_errc::limit_exceeded:
+    case errc::limit_exceeded:
       // One fixed code, the limit named in `data.message`: limits are few and their wording may
       // change, codes may not.
       return {400, "LimitExceeded", message_data(f.detail)};
-    case iam_errc::last_owner:
+    case errc::last_owner:
       return {422, "LastOwner", message_data(f.detail)};
-    case iam_errc::too_many_statements:
+    case errc::too_many_statements:
       return {422, "TooManyStatements", message_data(f.detail)};
-    case iam_errc::check_too_complex:
+    case errc::check_too_complex:
       return {403, "CheckTooComplex", message_data(f.detail)};
-    case iam_errc::storage_failure:
+    case errc::storage_failure:
       // The store's message names internals; the caller learns only that nothing was changed.
       return {500, "InternalServerError"};
   }
@@ -127,7 +127,7 @@ reply success_reply(std::string_view data_json, success_kind kind) {
   return envelope(kind == success_kind::created ? 201 : 200, true, {}, data_json);
 }
 
-reply failure_reply(const engine::failure& f) {
+reply failure_reply(const iam::failure& f) {
   const error_row row = map_failure(f);
   return envelope(row.status, false, row.code, row.data);
 }

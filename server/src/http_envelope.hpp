@@ -2,7 +2,7 @@
 // HTTP statuses and error codes (SPEC §6). Handlers never name a status code themselves.
 #pragma once
 
-#include <gatehouse/engine/errors.hpp>
+#include <gatehouse/iam/errors.hpp>
 
 #include <cstddef>
 #include <string>
@@ -34,7 +34,7 @@ enum class http_error {
 
 /// Maps an engine failure to status, error code and data. The only mapping there is: field errors
 /// raised by the HTTP layer (query parameters, body fields) come through here too.
-[[nodiscard]] reply failure_reply(const engine::failure& f);
+[[nodiscard]] reply failure_reply(const iam::failure& f);
 
 [[nodiscard]] reply error_reply(http_error e);
 

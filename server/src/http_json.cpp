@@ -12,8 +12,8 @@ namespace gatehouse::server {
 
 namespace {
 
-using engine::failure;
-using engine::iam_errc;
+using iam::errc;
+using iam::failure;
 
 /// Bytes of a string as a RapidJSON input stream, for UTF8<>::Validate.
 struct byte_stream {
@@ -88,18 +88,18 @@ void member(json_writer& w, const char* key, const std::vector<std::string>& val
   write_string_array(w, values);
 }
 
-void time_member(json_writer& w, const char* key, engine::timestamp ms) {
+void time_member(json_writer& w, const char* key, store::timestamp ms) {
   w.Key(key);
   write_time(w, ms);
 }
 
-std::string_view to_string(engine::token_status s) noexcept {
+std::string_view to_string(store::token_status s) noexcept {
   switch (s) {
-    case engine::token_status::inactive:
+    case store::token_status::inactive:
       return "Inactive";
-    case engine::token_status::revoked:
+    case store::token_status::revoked:
       return "Revoked";
-    case engine::token_status::active:
+    case store::token_status::active:
       break;
   }
   return "Active";
@@ -131,31 +131,29 @@ const rapidjson::Value* find_member(const rapidjson::Value& object, const char* 
   return &it->value;
 }
 
-engine::outcome<std::string_view> required_string(const rapidjson::Value& object,
-                                                  const char* field) {
+iam::outcome<std::string_view> required_string(const rapidjson::Value& object, const char* field) {
   const rapidjson::Value* value = find_member(object, field);
-  if (value == nullptr) return failure(iam_errc::field_required, field);
-  if (!value->IsString()) return failure(iam_errc::field_invalid, field);
-  if (value->GetStringLength() == 0) return failure(iam_errc::field_required, field);
+  if (value == nullptr) return failure(errc::field_required, field);
+  if (!value->IsString()) return failure(errc::field_invalid, field);
+  if (value->GetStringLength() == 0) return failure(errc::field_required, field);
   return std::string_view(value->GetString(), value->GetStringLength());
 }
 
-engine::outcome<std::string_view> optional_string(const rapidjson::Value& object,
-                                                  const char* field) {
+iam::outcome<std::string_view> optional_string(const rapidjson::Value& object, const char* field) {
   const rapidjson::Value* value = find_member(object, field);
   if (value == nullptr) return std::string_view();
-  if (!value->IsString()) return failure(iam_errc::field_invalid, field);
+  if (!value->IsString()) return failure(errc::field_invalid, field);
   return std::string_view(value->GetString(), value->GetStringLength());
 }
 
-engine::outcome<std::vector<std::string>> optional_string_array(const rapidjson::Value& object,
-                                                                const char* field) {
+iam::outcome<std::vector<std::string>> optional_string_array(const rapidjson::Value& object,
+                                                             const char* field) {
   std::vector<std::string> out;
   const rapidjson::Value* value = find_member(object, field);
   if (value == nullptr) return out;
-  if (!value->IsArray()) return failure(iam_errc::field_invalid, field);
+  if (!value->IsArray()) return failure(errc::field_invalid, field);
   for (const auto& item : value->GetArray()) {
-    if (!item.IsString()) return failure(iam_errc::field_invalid, field);
+    if (!item.IsString()) return failure(errc::field_invalid, field);
     out.emplace_back(item.GetString(), item.GetStringLength());
   }
   return out;
@@ -174,9 +172,9 @@ void write_string(json_writer& w, std::string_view text) {
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
-void write_time(json_writer& w, engine::timestamp ms) {
+void write_time(json_writer& w, store::timestamp ms) {
   // Up to 9999-12-31T23:59:59.999Z; anything else cannot be a time the service recorded.
-  constexpr engine::timestamp last = 253'402'300'799'999;
+  constexpr store::timestamp last = 253'402'300'799'999;
   if (ms <= 0 || ms > last) {
     w.Null();
     return;
@@ -205,7 +203,7 @@ void write_statement(json_writer& w, const policy::statement& s) {
   w.EndObject();
 }
 
-void write_policy(json_writer& w, const engine::policy_view& p) {
+void write_policy(json_writer& w, const iam::policy_view& p) {
   w.StartObject();
   member(w, "id", p.id);
   member(w, "key", p.key);
@@ -219,7 +217,7 @@ void write_policy(json_writer& w, const engine::policy_view& p) {
   w.EndObject();
 }
 
-void write_member(json_writer& w, const engine::member_record& m) {
+void write_member(json_writer& w, const store::member_record& m) {
   w.StartObject();
   member(w, "id", m.id);
   member(w, "email", m.email);
@@ -228,7 +226,7 @@ void write_member(json_writer& w, const engine::member_record& m) {
   w.EndObject();
 }
 
-void write_group(json_writer& w, const engine::group_record& g) {
+void write_group(json_writer& w, const store::group_record& g) {
   w.StartObject();
   member(w, "id", g.id);
   member(w, "name", g.name);
@@ -239,7 +237,7 @@ void write_group(json_writer& w, const engine::group_record& g) {
   w.EndObject();
 }
 
-void write_token(json_writer& w, const engine::token_record& t,
+void write_token(json_writer& w, const store::token_record& t,
                  const std::optional<std::string>& secret) {
   w.StartObject();
   member(w, "id", t.id);
@@ -268,13 +266,13 @@ void write_token(json_writer& w, const engine::token_record& t,
   w.EndObject();
 }
 
-std::string_view to_string(engine::token_type t) noexcept {
-  return t == engine::token_type::service ? "Service" : "Personal";
+std::string_view to_string(store::token_type t) noexcept {
+  return t == store::token_type::service ? "Service" : "Personal";
 }
 
-std::optional<engine::token_type> parse_token_type(std::string_view text) noexcept {
-  if (text == "Personal") return engine::token_type::personal;
-  if (text == "Service") return engine::token_type::service;
+std::optional<store::token_type> parse_token_type(std::string_view text) noexcept {
+  if (text == "Personal") return store::token_type::personal;
+  if (text == "Service") return store::token_type::service;
   return std::nullopt;
 }
 

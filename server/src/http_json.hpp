@@ -3,7 +3,7 @@
 // every entity the API returns.
 #pragma once
 
-#include <gatehouse/engine/iam_service.hpp>
+#include <gatehouse/iam/service.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -41,13 +41,13 @@ struct json_parse_error {
                                                   const char* field) noexcept;
 /// A string member of `object`: missing, null or empty -> `{field}_is_required`; any other
 /// type -> `{field}_is_invalid`.
-[[nodiscard]] engine::outcome<std::string_view> required_string(const rapidjson::Value& object,
-                                                                const char* field);
+[[nodiscard]] iam::outcome<std::string_view> required_string(const rapidjson::Value& object,
+                                                             const char* field);
 /// A string member that may be missing or null (then empty); the engine decides about empty.
-[[nodiscard]] engine::outcome<std::string_view> optional_string(const rapidjson::Value& object,
-                                                                const char* field);
+[[nodiscard]] iam::outcome<std::string_view> optional_string(const rapidjson::Value& object,
+                                                             const char* field);
 /// An array of strings that may be missing or null (then empty).
-[[nodiscard]] engine::outcome<std::vector<std::string>> optional_string_array(
+[[nodiscard]] iam::outcome<std::vector<std::string>> optional_string_array(
     const rapidjson::Value& object, const char* field);
 /// `value` as compact JSON text, as the engine takes statement arrays.
 [[nodiscard]] std::string to_json_text(const rapidjson::Value& value);
@@ -56,18 +56,18 @@ struct json_parse_error {
 
 void write_string(json_writer& w, std::string_view text);
 /// Milliseconds since the epoch as ISO-8601 UTC (`2024-05-01T12:00:00.000Z`); 0 is null.
-void write_time(json_writer& w, engine::timestamp ms);
+void write_time(json_writer& w, store::timestamp ms);
 void write_statement(json_writer& w, const policy::statement& s);
-void write_policy(json_writer& w, const engine::policy_view& p);
-void write_member(json_writer& w, const engine::member_record& m);
-void write_group(json_writer& w, const engine::group_record& g);
+void write_policy(json_writer& w, const iam::policy_view& p);
+void write_member(json_writer& w, const store::member_record& m);
+void write_group(json_writer& w, const store::group_record& g);
 /// A token as lists show it. `secret` is given only in the answer to the token's creation; it
 /// is then written as `"token"`, the one place a secret ever appears.
-void write_token(json_writer& w, const engine::token_record& t,
+void write_token(json_writer& w, const store::token_record& t,
                  const std::optional<std::string>& secret = std::nullopt);
 
 /// "Personal" or "Service", as FeatBit spells them.
-[[nodiscard]] std::string_view to_string(engine::token_type t) noexcept;
-[[nodiscard]] std::optional<engine::token_type> parse_token_type(std::string_view text) noexcept;
+[[nodiscard]] std::string_view to_string(store::token_type t) noexcept;
+[[nodiscard]] std::optional<store::token_type> parse_token_type(std::string_view text) noexcept;
 
 }  // namespace gatehouse::server

@@ -21,8 +21,8 @@ namespace gatehouse::server {
 
 namespace {
 
-using engine::failure;
-using engine::iam_errc;
+using iam::errc;
+using iam::failure;
 
 constexpr std::string_view json_content_type = "application/json";
 /// The Prometheus text exposition format.
@@ -38,10 +38,10 @@ constexpr std::size_t max_page_size = 1'000'000;
 
 /// What a handler may use for one authenticated request.
 struct request_context {
-  engine::iam_service& iam;
+  iam::service& iam;
   server::metrics& metrics;
   const http_limits& limits;
-  const engine::caller& who;
+  const iam::caller& who;
   std::string_view body;
   const query_parameters& query;
   /// The path parameters, in the order of the route's `{}`.
@@ -69,14 +69,13 @@ std::string json_text(Write&& write) {
 
 /// The envelope of an engine outcome: `write(w, value)` produces the data on success.
 template <class T, class Write>
-reply answer(const engine::outcome<T>& result, Write&& write,
-             success_kind kind = success_kind::ok) {
+reply answer(const iam::outcome<T>& result, Write&& write, success_kind kind = success_kind::ok) {
   if (!result) return failure_reply(result.error());
   return success_reply(json_text([&](json_writer& w) { write(w, *result); }), kind);
 }
 
 /// Deletions and other changes without a resource to show answer `data: true`, as FeatBit does.
-reply answer(const engine::outcome<void>& result) {
+reply answer(const iam::outcome<void>& result) {
   if (!result) return failure_reply(result.error());
   return success_reply("true");
 }
@@ -94,7 +93,7 @@ auto array_of(Write write) {
 std::optional<reply> read_body(std::string_view body, rapidjson::Document& doc,
                                rapidjson::Type expected, const char* field) {
   if (auto error = parse_json(body, doc)) return invalid_json_reply(error->offset, error->message);
-  if (doc.GetType() != expected) return failure_reply(failure(iam_errc::field_invalid, field));
+  if (doc.GetType() != expected) return failure_reply(failure(errc::field_invalid, field));
   return std::nullopt;
 }
 
@@ -111,15 +110,15 @@ struct check {
   std::string_view resource;
 };
 
-engine::outcome<check> read_check(const rapidjson::Value& v) {
-  if (!v.IsObject()) return failure(iam_errc::field_invalid, "checks");
+iam::outcome<check> read_check(const rapidjson::Value& v) {
+  if (!v.IsObject()) return failure(errc::field_invalid, "checks");
   const auto action = required_string(v, "action");
   if (!action) return action.error();
   const auto resource = required_string(v, "resource");
   if (!resource) return resource.error();
   if (resource->size() > policy::max_request_resource_bytes) {
     return failure(
-        iam_errc::field_invalid,
+        errc::field_invalid,
         "resource: longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
   }
   return check{*action, *resource};
@@ -127,7 +126,7 @@ engine::outcome<check> read_check(const rapidjson::Value& v) {
 
 void write_decision(const request_context& ctx, json_writer& w, const check& c) {
   const auto start = std::chrono::steady_clock::now();
-  const engine::decision_result result = ctx.iam.decide(ctx.who, c.action, c.resource);
+  const iam::decision_result result = ctx.iam.decide(ctx.who, c.action, c.resource);
   ctx.metrics.count_decision(result.decision, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                   std::chrono::steady_clock::now() - start));
   w.StartObject();
@@ -149,7 +148,7 @@ void write_decision(const request_context& ctx, json_writer& w, const check& c) 
   w.Key("subject");
   w.StartObject();
   w.Key("kind");
-  write_string(w, engine::to_string(ctx.who.kind));
+  write_string(w, iam::to_string(ctx.who.kind));
   w.Key("id");
   write_string(w, ctx.who.id);
   w.EndObject();
@@ -167,10 +166,10 @@ reply post_decisions(const request_context& ctx) {
   }
   // A body that is both a single check and a batch is ambiguous.
   if (doc.HasMember("action") || doc.HasMember("resource")) {
-    return failure_reply(failure(iam_errc::field_invalid, "body"));
+    return failure_reply(failure(errc::field_invalid, "body"));
   }
   if (!checks->IsArray() || checks->Size() > ctx.limits.max_batch_checks) {
-    return failure_reply(failure(iam_errc::field_invalid, "checks"));
+    return failure_reply(failure(errc::field_invalid, "checks"));
   }
   // Every check is read before any is decided: a bad batch answers nothing but its error.
   std::vector<check> batch;
@@ -192,10 +191,10 @@ reply post_decisions(const request_context& ctx) {
 
 // ---- Access tokens -----------------------------------------------------------------------------
 
-void write_token_record(json_writer& w, const engine::token_record& t) { write_token(w, t); }
+void write_token_record(json_writer& w, const store::token_record& t) { write_token(w, t); }
 
 reply list_access_tokens(const request_context& ctx) {
-  engine::token_query q;
+  iam::token_query q;
   const auto name = ctx.query.find("name");
   if (!name) return failure_reply(name.error());
   if (*name) q.name = **name;
@@ -204,7 +203,7 @@ reply list_access_tokens(const request_context& ctx) {
   // An empty `type=` is what a form with no choice sends: any type.
   if (*type && !(*type)->empty()) {
     q.type = parse_token_type(**type);
-    if (!q.type) return failure_reply(failure(iam_errc::field_invalid, "type"));
+    if (!q.type) return failure_reply(failure(errc::field_invalid, "type"));
   }
   const auto creator = ctx.query.find("creatorId");
   if (!creator) return failure_reply(creator.error());
@@ -215,7 +214,7 @@ reply list_access_tokens(const request_context& ctx) {
   const auto page_size = ctx.query.number("pageSize", q.page_size, 1, max_page_size);
   if (!page_size) return failure_reply(page_size.error());
   q.page_size = *page_size;
-  return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const engine::token_page& p) {
+  return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const iam::token_page& p) {
     w.StartObject();
     w.Key("totalCount");
     w.Uint64(p.total_count);
@@ -230,7 +229,7 @@ reply list_access_tokens(const request_context& ctx) {
 reply is_access_token_name_used(const request_context& ctx) {
   const auto name = ctx.query.find("name");
   if (!name) return failure_reply(name.error());
-  if (!*name || (*name)->empty()) return failure_reply(failure(iam_errc::field_required, "name"));
+  if (!*name || (*name)->empty()) return failure_reply(failure(errc::field_required, "name"));
   return answer(ctx.iam.is_token_name_used(ctx.who, **name),
                 [](json_writer& w, bool used) { w.Bool(used); });
 }
@@ -243,18 +242,17 @@ reply create_access_token(const request_context& ctx) {
   const auto type_text = required_string(doc, "type");
   if (!type_text) return failure_reply(type_text.error());
   const auto type = parse_token_type(*type_text);
-  if (!type) return failure_reply(failure(iam_errc::field_invalid, "type"));
+  if (!type) return failure_reply(failure(errc::field_invalid, "type"));
   // The engine takes the statements as JSON text; an absent list is an empty one (an unscoped
   // personal token; a service token without statements is refused by the engine).
   std::string permissions = "[]";
   if (const rapidjson::Value* given = find_member(doc, "permissions")) {
-    if (!given->IsArray()) return failure_reply(failure(iam_errc::field_invalid, "permissions"));
+    if (!given->IsArray()) return failure_reply(failure(errc::field_invalid, "permissions"));
     permissions = to_json_text(*given);
   }
   auto created = ctx.iam.create_token(ctx.who, std::string(*name), *type, permissions);
   return answer(
-      created,
-      [](json_writer& w, const engine::token_view& v) { write_token(w, v.record, v.secret); },
+      created, [](json_writer& w, const iam::token_view& v) { write_token(w, v.record, v.secret); },
       success_kind::created);
 }
 
@@ -277,7 +275,7 @@ reply delete_access_token(const request_context& ctx) {
 
 // ---- Policies ----------------------------------------------------------------------------------
 
-const auto write_policies = array_of<engine::policy_view>(write_policy);
+const auto write_policies = array_of<iam::policy_view>(write_policy);
 
 reply list_policies(const request_context& ctx) {
   return answer(ctx.iam.list_policies(ctx.who), write_policies);
@@ -317,7 +315,7 @@ reply delete_policy(const request_context& ctx) {
 // ---- Groups ------------------------------------------------------------------------------------
 
 reply list_groups(const request_context& ctx) {
-  return answer(ctx.iam.list_groups(ctx.who), array_of<engine::group_record>(write_group));
+  return answer(ctx.iam.list_groups(ctx.who), array_of<store::group_record>(write_group));
 }
 
 reply create_group(const request_context& ctx) {
@@ -356,7 +354,7 @@ reply delete_group(const request_context& ctx) {
 // ---- Members -----------------------------------------------------------------------------------
 
 reply list_members(const request_context& ctx) {
-  return answer(ctx.iam.list_members(ctx.who), array_of<engine::member_record>(write_member));
+  return answer(ctx.iam.list_members(ctx.who), array_of<store::member_record>(write_member));
 }
 
 reply add_member(const request_context& ctx) {
@@ -460,7 +458,7 @@ const route* find_route(std::string_view method, std::span<const std::string> se
     path_known = true;
   }
   refusal = path_known ? error_reply(http_error::method_not_allowed)
-                       : failure_reply(failure(iam_errc::not_found, "path"));
+                       : failure_reply(failure(errc::not_found, "path"));
   return nullptr;
 }
 
@@ -487,9 +485,8 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
 /// SPEC §6: `api-…` raw (as FeatBit) or after `Bearer` is a token; any other bearer credential
 /// is a member JWT. Every failure is `unauthorized` (401) except an inactive token, which the
 /// engine answers `forbidden` (403). Nothing here is logged: the credential is a secret.
-engine::outcome<engine::caller> authenticate(
-    const engine::iam_service& iam,
-    const std::atomic<std::shared_ptr<const engine::jwt_verifier>>& jwt,
+iam::outcome<iam::caller> authenticate(
+    const iam::service& iam, const std::atomic<std::shared_ptr<const iam::jwt_verifier>>& jwt,
     const http_request& request) {
   std::string_view credential = trim(request.authorization);
   const auto space = credential.find_first_of(" \t");
@@ -499,25 +496,25 @@ engine::outcome<engine::caller> authenticate(
     if (!credential.starts_with(token_secret_prefix)) {
       // Held to the end of the verification, should SIGHUP swap the keys meanwhile.
       const auto verifier = jwt.load(std::memory_order_acquire);
-      if (!verifier) return failure(iam_errc::unauthorized);
+      if (!verifier) return failure(errc::unauthorized);
       const auto claims = verifier->verify(credential);
-      if (!claims) return failure(iam_errc::unauthorized);
+      if (!claims) return failure(errc::unauthorized);
       // The signed claim wins over the header: the header is the caller's word only.
       const std::string_view organization = claims->organization.empty()
                                                 ? trim(request.organization)
                                                 : std::string_view(claims->organization);
       if (claims->member_id.empty() || organization.empty()) {
-        return failure(iam_errc::unauthorized);
+        return failure(errc::unauthorized);
       }
       return iam.authenticate_member(claims->member_id, organization);
     }
   }
-  if (!credential.starts_with(token_secret_prefix)) return failure(iam_errc::unauthorized);
+  if (!credential.starts_with(token_secret_prefix)) return failure(errc::unauthorized);
   return iam.authenticate_token(credential);
 }
 
-std::string subject_of(const engine::caller& who) {
-  std::string subject(engine::to_string(who.kind));
+std::string subject_of(const iam::caller& who) {
+  std::string subject(iam::to_string(who.kind));
   subject += ':';
   subject += who.id;
   return subject;
@@ -526,8 +523,8 @@ std::string subject_of(const engine::caller& who) {
 // ---- One request -------------------------------------------------------------------------------
 
 struct service_parts {
-  engine::iam_service& iam;
-  const std::atomic<std::shared_ptr<const engine::jwt_verifier>>& jwt;
+  iam::service& iam;
+  const std::atomic<std::shared_ptr<const iam::jwt_verifier>>& jwt;
   server::metrics& metrics;
   const http_limits& limits;
 };
@@ -558,7 +555,7 @@ void respond(const service_parts& service, const http_request& request, http_res
 
   if (segments.size() <= std::size(api_prefix) || segments[0] != api_prefix[0] ||
       segments[1] != api_prefix[1]) {
-    return give(failure_reply(failure(iam_errc::not_found, "path")));
+    return give(failure_reply(failure(errc::not_found, "path")));
   }
   const auto below_prefix = std::span(segments).subspan(std::size(api_prefix));
   std::vector<std::string> params;
@@ -576,14 +573,13 @@ void respond(const service_parts& service, const http_request& request, http_res
 
 }  // namespace
 
-http_service::http_service(engine::iam_service& iam, engine::jwt_verifier jwt, metrics& m,
-                           http_limits limits)
+http_service::http_service(iam::service& iam, iam::jwt_verifier jwt, metrics& m, http_limits limits)
     : iam_(iam),
-      jwt_(std::make_shared<const engine::jwt_verifier>(std::move(jwt))),
+      jwt_(std::make_shared<const iam::jwt_verifier>(std::move(jwt))),
       metrics_(m),
       limits_(limits) {}
 
-void http_service::replace_jwt_verifier(std::shared_ptr<const engine::jwt_verifier> jwt) noexcept {
+void http_service::replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier> jwt) noexcept {
   jwt_.store(std::move(jwt), std::memory_order_release);
 }
 

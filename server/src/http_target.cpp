@@ -8,8 +8,8 @@ namespace gatehouse::server {
 
 namespace {
 
-using engine::failure;
-using engine::iam_errc;
+using iam::errc;
+using iam::failure;
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -18,7 +18,7 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-failure invalid(std::string_view name) { return {iam_errc::field_invalid, std::string(name)}; }
+failure invalid(std::string_view name) { return {errc::field_invalid, std::string(name)}; }
 
 }  // namespace
 
@@ -46,8 +46,7 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
-engine::outcome<std::optional<std::string_view>> query_parameters::find(
-    std::string_view name) const {
+iam::outcome<std::optional<std::string_view>> query_parameters::find(std::string_view name) const {
   std::optional<std::string_view> found;
   for (const auto& [key, value] : items_) {
     if (key != name) continue;
@@ -57,8 +56,8 @@ engine::outcome<std::optional<std::string_view>> query_parameters::find(
   return found;
 }
 
-engine::outcome<std::size_t> query_parameters::number(std::string_view name, std::size_t fallback,
-                                                      std::size_t min, std::size_t max) const {
+iam::outcome<std::size_t> query_parameters::number(std::string_view name, std::size_t fallback,
+                                                   std::size_t min, std::size_t max) const {
   const auto text = find(name);
   if (!text) return text.error();
   if (!*text) return fallback;
@@ -73,17 +72,17 @@ engine::outcome<std::size_t> query_parameters::number(std::string_view name, std
   return value;
 }
 
-engine::outcome<request_target> parse_target(std::string_view target) {
+iam::outcome<request_target> parse_target(std::string_view target) {
   const auto query_start = target.find('?');
   const std::string_view path = target.substr(0, query_start);
-  if (path.empty() || path.front() != '/') return failure(iam_errc::not_found, "path");
+  if (path.empty() || path.front() != '/') return failure(errc::not_found, "path");
 
   request_target out;
   std::string_view rest = path.substr(1);
   while (true) {
     const auto slash = rest.find('/');
     auto segment = percent_decode(rest.substr(0, slash), false);
-    if (!segment) return failure(iam_errc::not_found, "path");
+    if (!segment) return failure(errc::not_found, "path");
     out.segments.push_back(std::move(*segment));
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);

@@ -2,7 +2,7 @@
 // parameters with typed, validated look-ups (`pageIndex_is_invalid` and the like).
 #pragma once
 
-#include <gatehouse/engine/errors.hpp>
+#include <gatehouse/iam/errors.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -25,12 +25,12 @@ class query_parameters {
 
   /// The value of `name`, nullopt when absent. A parameter given twice is `{name}_is_invalid`:
   /// which of the two was meant cannot be known.
-  [[nodiscard]] engine::outcome<std::optional<std::string_view>> find(std::string_view name) const;
+  [[nodiscard]] iam::outcome<std::optional<std::string_view>> find(std::string_view name) const;
 
   /// A decimal number in [min, max], `fallback` when absent; anything else (signs, spaces,
   /// overflow) is `{name}_is_invalid`.
-  [[nodiscard]] engine::outcome<std::size_t> number(std::string_view name, std::size_t fallback,
-                                                    std::size_t min, std::size_t max) const;
+  [[nodiscard]] iam::outcome<std::size_t> number(std::string_view name, std::size_t fallback,
+                                                 std::size_t min, std::size_t max) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;
@@ -45,6 +45,6 @@ struct request_target {
 
 /// Splits an origin-form target (`/path?query`). Fails with not_found when the path is not
 /// absolute or has a malformed escape, and with `query_is_invalid` for a malformed query.
-[[nodiscard]] engine::outcome<request_target> parse_target(std::string_view target);
+[[nodiscard]] iam::outcome<request_target> parse_target(std::string_view target);
 
 }  // namespace gatehouse::server

@@ -3,7 +3,7 @@
 // http_service and writes the answer back. The only translation unit that instantiates Beast.
 #include <gatehouse/server/listener.hpp>
 
-#include <gatehouse/engine/secrets.hpp>
+#include <gatehouse/iam/secrets.hpp>
 #include "http_envelope.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -108,8 +108,7 @@ void append_escaped(std::string& line, std::string_view text) {
 /// Whether a path segment or query key could be a credential: an access-token secret or a JWT
 /// put in the URL by mistake. It is replaced in the log; no route takes such a segment.
 bool looks_like_credential(std::string_view text) noexcept {
-  return text.starts_with("api-") || text.starts_with("eyJ") ||
-         engine::looks_like_token_secret(text);
+  return text.starts_with("api-") || text.starts_with("eyJ") || iam::looks_like_token_secret(text);
 }
 
 void append_redacted(std::string& line, std::string_view part) {

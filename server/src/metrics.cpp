@@ -72,7 +72,7 @@ void metrics::count_response(unsigned status) noexcept {
   if (status < responses_.size()) responses_[status].fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string metrics::render(const engine::iam_service& iam) const {
+std::string metrics::render(const iam::service& iam) const {
   std::string out;
   out.reserve(4096);
 

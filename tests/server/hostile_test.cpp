@@ -4,8 +4,8 @@
 #include <gatehouse/server/http_service.hpp>
 
 #include <gatehouse/engine/reference.hpp>
-#include <gatehouse/engine/store.hpp>
 #include <gatehouse/policy/limits.hpp>
+#include <gatehouse/store/database.hpp>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -31,9 +31,9 @@ using namespace gatehouse::testing;
 namespace data = boost::unit_test::data;
 
 const std::string flag = "project/web:env/prod:flag/dark-mode";
-const std::string owner_policy(engine::owner_policy_id);
-const std::string admin_policy(engine::administrator_policy_id);
-const std::string developer_policy(engine::developer_policy_id);
+const std::string owner_policy(iam::owner_policy_id);
+const std::string admin_policy(iam::administrator_policy_id);
+const std::string developer_policy(iam::developer_policy_id);
 
 std::string quoted(const std::string& s) { return '"' + s + '"'; }
 
@@ -277,7 +277,7 @@ const limit_case limit_cases[] = {
 
 // The service with the transport's own defaults (a 1 MiB body, 100 checks a batch), as served.
 struct hostile_fixture : service_fixture {
-  explicit hostile_fixture(std::unique_ptr<engine::store> store = engine::make_memory_store())
+  explicit hostile_fixture(std::unique_ptr<store::database> store = store::make_memory())
       : service_fixture(std::move(store), server::http_limits{}) {}
 
   void expect_healthy() { expect(200, "", "GET", "/healthz", ""); }
@@ -331,30 +331,30 @@ struct hostile_fixture : service_fixture {
 };
 
 /// A store that starts with what a database edited by hand holds, and keeps nothing more.
-class preloaded_store final : public engine::store {
+class preloaded_store final : public store::database {
  public:
-  explicit preloaded_store(engine::stored_state state) : state_(std::move(state)) {}
+  explicit preloaded_store(store::stored_state state) : state_(std::move(state)) {}
 
-  boost::system::result<engine::stored_state> load(
-      const std::function<void(engine::token_record&&)>& /*on_token*/) override {
+  boost::system::result<store::stored_state> load(
+      const std::function<void(store::token_record&&)>& /*on_token*/) override {
     return state_;
   }
-  boost::system::error_code commit(std::span<const engine::change> /*changes*/) override {
+  boost::system::error_code commit(std::span<const store::change> /*changes*/) override {
     return {};
   }
 
  private:
-  engine::stored_state state_;
+  store::stored_state state_;
 };
 
 /// An organization whose stored policy holds statements today's validator refuses: a deny with a
 /// 2,000-byte pattern and an allow with 17 segments, beside one that is fine.
-engine::stored_state hand_edited_organization() {
+store::stored_state hand_edited_organization() {
   const std::string statements_json = list(
       {statement("long-deny", "flag", "deny", {"ToggleFlag"}, {pattern_of_bytes(2000)}),
        statement("deep-allow", "project", "allow", {"DeleteProject"}, {pattern_of_segments(17)}),
        statement("fine-deny", "flag", "deny", {"ArchiveFlag"}, {"project/*:env/prod:flag/*"})});
-  engine::stored_state s;
+  store::stored_state s;
   s.organizations.push_back({"legacy-org", "legacy", {developer_policy}, 1});
   s.members.push_back({"legacy-owner", "legacy-org", "owner@legacy.example", {owner_policy}, 1});
   s.members.push_back(

@@ -2,8 +2,8 @@
 // table of SPEC §6, credentials, batch decisions, metrics, and where a token's secret may appear.
 #include <gatehouse/server/http_service.hpp>
 
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/secrets.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/secrets.hpp>
 
 #include <rapidjson/document.h>
 
@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 const std::string flag = "project/web:env/prod:flag/dark-mode";
 
 std::string b64(std::string_view text) {
-  return engine::base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return iam::base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
 }
 
 bool is_iso_time(const rapidjson::Value& v) {
@@ -39,18 +39,18 @@ bool is_iso_time(const rapidjson::Value& v) {
 }
 
 /// A store whose commits succeed, fail or throw, as the test says.
-class scripted_store final : public engine::store {
+class scripted_store final : public store::database {
  public:
   enum class mode { succeed, fail, throw_exception };
 
   explicit scripted_store(std::shared_ptr<mode> m) : mode_(std::move(m)) {}
 
-  boost::system::result<engine::stored_state> load(
-      const std::function<void(engine::token_record&&)>& /*on_token*/) override {
-    return engine::stored_state{};
+  boost::system::result<store::stored_state> load(
+      const std::function<void(store::token_record&&)>& /*on_token*/) override {
+    return store::stored_state{};
   }
 
-  boost::system::error_code commit(std::span<const engine::change> /*changes*/) override {
+  boost::system::error_code commit(std::span<const store::change> /*changes*/) override {
     switch (*mode_) {
       case mode::fail:
         return make_error_code(boost::system::errc::io_error);
@@ -272,8 +272,8 @@ std::string credential(const service_fixture& f, bad_credential c) {
              ".";
     }
     case bad_credential::jwt_signed_with_another_secret: {
-      auto jwt = engine::mint_hs256("another-secret-of-at-least-32-bytes!!", f.owner_id,
-                                    f.organization, 1h);
+      auto jwt =
+          iam::mint_hs256("another-secret-of-at-least-32-bytes!!", f.owner_id, f.organization, 1h);
       BOOST_REQUIRE(jwt.has_value());
       return "Bearer " + *jwt;
     }
@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE(owner_decision_names_policy_and_subject) {
   BOOST_TEST(d["allowed"].GetBool());
   BOOST_TEST(str(d, "decision") == "allow");
   BOOST_REQUIRE(d["statements"].IsArray() && d["statements"].Size() == 1U);
-  BOOST_TEST(str(d["statements"][0], "policyId") == std::string(engine::owner_policy_id));
+  BOOST_TEST(str(d["statements"][0], "policyId") == std::string(iam::owner_policy_id));
   BOOST_TEST(d["statements"][0]["statementId"].IsString());
   BOOST_TEST(str(d["subject"], "kind") == "member");
   BOOST_TEST(str(d["subject"], "id") == owner_id);
@@ -451,7 +451,7 @@ BOOST_AUTO_TEST_CASE(the_secret_appears_only_in_the_create_response) {
   auto created = create_token(owner, "ci", "Personal", scope);
   const auto& t = created.data();
   const std::string secret = str(t, "token");
-  BOOST_TEST(engine::looks_like_token_secret(secret));
+  BOOST_TEST(iam::looks_like_token_secret(secret));
   BOOST_TEST(secret.starts_with(str(t, "secretPrefix")));
   BOOST_TEST(str(t, "secretPrefix").size() < secret.size());
   BOOST_TEST(str(t, "name") == "ci");
@@ -707,7 +707,7 @@ BOOST_AUTO_TEST_CASE(policy_conflicts_and_built_ins) {
   expect(400, "key_is_invalid", "POST", "/api/v1/policies", owner, R"({"name":"C","key":"C D"})");
   expect(400, "description_is_invalid", "POST", "/api/v1/policies", owner,
          R"({"name":"C","key":"c","description":1})");
-  const std::string builtin = "/api/v1/policies/" + std::string(engine::owner_policy_id);
+  const std::string builtin = "/api/v1/policies/" + std::string(iam::owner_policy_id);
   expect(422, "CannotModifySysManagedPolicy", "DELETE", builtin, owner);
   expect(422, "CannotModifySysManagedPolicy", "PUT", builtin + "/statements", owner,
          deny_prod_flags);
@@ -727,7 +727,7 @@ BOOST_AUTO_TEST_CASE(groups_crud) {
   expect(400, "name_is_required", "POST", "/api/v1/groups", owner, R"({"description":"x"})");
 
   const std::string base = "/api/v1/groups/" + id;
-  const std::string admin(engine::administrator_policy_id);
+  const std::string admin(iam::administrator_policy_id);
   auto g = expect(200, "", "PUT", base + "/add-member/" + member, owner);
   BOOST_TEST(text_of(g.data()["memberIds"]) == "[\"" + member + "\"]");
   g = expect(200, "", "PUT", base + "/add-policy/" + admin, owner);
@@ -757,7 +757,7 @@ BOOST_AUTO_TEST_CASE(members_crud) {
   BOOST_REQUIRE(list.data().Size() == 1U);
   BOOST_TEST(str(list.data()[0], "email") == "owner@example.com");
 
-  const std::string admin(engine::administrator_policy_id);
+  const std::string admin(iam::administrator_policy_id);
   auto added = expect(201, "", "POST", "/api/v1/members/add", owner,
                       R"({"email":"admin@example.com","policyIds":[")" + admin + R"("]})");
   const std::string id = str(added.data(), "id");
@@ -773,7 +773,7 @@ BOOST_AUTO_TEST_CASE(members_crud) {
   expect(400, "groupIds_is_invalid", "POST", "/api/v1/members/add", owner,
          R"({"email":"x@example.com","groupIds":[1]})");
 
-  const std::string dev(engine::developer_policy_id);
+  const std::string dev(iam::developer_policy_id);
   auto m = expect(200, "", "PUT", "/api/v1/members/" + id + "/add-policy/" + dev, owner);
   BOOST_TEST(m.data()["policyIds"].Size() == 2U);
   m = expect(200, "", "PUT", "/api/v1/members/" + id + "/remove-policy/" + admin, owner);
@@ -815,8 +815,7 @@ BOOST_AUTO_TEST_CASE(iam_routes_need_can_manage_iam) {
       {"DELETE", "/api/v1/groups/" + group, ""},
       {"GET", "/api/v1/members", ""},
       {"POST", "/api/v1/members/add", R"({"email":"y@example.com"})"},
-      {"PUT", "/api/v1/members/" + dev_id + "/add-policy/" + std::string(engine::owner_policy_id),
-       ""},
+      {"PUT", "/api/v1/members/" + dev_id + "/add-policy/" + std::string(iam::owner_policy_id), ""},
       {"GET", "/api/v1/members/" + owner_id + "/policies", ""},
       {"DELETE", "/api/v1/members/remove-from-org/" + owner_id, ""},
   };

@@ -4,8 +4,8 @@
 
 #include <gatehouse/server/http_service.hpp>
 
-#include <gatehouse/engine/data_directory.hpp>
-#include <gatehouse/engine/secrets.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/secrets.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -28,7 +28,7 @@ inline std::string jwt_for(
     const std::string& member_id, const std::string& organization,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
   using namespace std::chrono_literals;
-  auto token = engine::mint_hs256(jwt_secret, member_id, organization, 1h, now);
+  auto token = iam::mint_hs256(jwt_secret, member_id, organization, 1h, now);
   BOOST_REQUIRE(token.has_value());
   return *token;
 }
@@ -65,23 +65,21 @@ inline bool has_message(const answer& a) {
 
 // The service over an in-memory store, with the organization `acme` and its owner.
 struct service_fixture {
-  std::unique_ptr<engine::iam_service> iam;
+  std::unique_ptr<iam::service> iam;
   server::metrics metrics;
   std::unique_ptr<server::http_service> service;
   std::string organization;
   std::string owner_id;
   std::string owner;  // the owner's Authorization header
 
-  service_fixture() : service_fixture(engine::make_memory_store()) {}
+  service_fixture() : service_fixture(store::make_memory()) {}
 
-  explicit service_fixture(std::unique_ptr<engine::store> store,
+  explicit service_fixture(std::unique_ptr<store::database> store,
                            server::http_limits limits = {.max_batch_checks = test_max_batch,
                                                          .max_body_bytes = test_max_body}) {
-    auto builtins = engine::load_builtin_policies(GATEHOUSE_SOURCE_DIR "/policies");
-    BOOST_REQUIRE(builtins.has_value());
-    auto key = engine::server_key::generate();
+    auto key = iam::server_key::generate();
     BOOST_REQUIRE(key.has_value());
-    auto opened = engine::iam_service::open(std::move(store), *key, std::move(*builtins));
+    auto opened = iam::service::open(std::move(store), *key, iam::embedded_builtin_policies());
     BOOST_REQUIRE(opened.has_value());
     iam = std::move(*opened);
     auto created = iam->create_organization("acme", "owner@example.com");
@@ -90,7 +88,7 @@ struct service_fixture {
     owner_id = created->second.id;
     owner = bearer(owner_id);
     service = std::make_unique<server::http_service>(
-        *iam, engine::jwt_verifier(engine::jwt_algorithm::hs256, jwt_secret), metrics, limits);
+        *iam, iam::jwt_verifier(iam::jwt_algorithm::hs256, jwt_secret), metrics, limits);
   }
 
   [[nodiscard]] std::string bearer(const std::string& member_id) const {

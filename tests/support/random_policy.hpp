@@ -3,6 +3,8 @@
 
 #include <gatehouse/engine/compiled_policy.hpp>
 
+#include <boost/test/unit_test.hpp>
+
 #include <ostream>
 #include <random>
 #include <string>
@@ -112,7 +114,13 @@ class random_policy {
 };
 
 /// Compiles `statements`, failing the calling test when they do not compile.
-std::shared_ptr<const engine::compiled_policy> compile_or_fail(
-    const std::vector<engine::sourced_statement>& statements);
+inline std::shared_ptr<const engine::compiled_policy> compile_or_fail(
+    const std::vector<engine::sourced_statement>& statements) {
+  auto compiled = engine::compiled_policy::compile(statements);
+  if (!compiled) {
+    BOOST_FAIL("statements do not compile: " << engine::describe(compiled.error(), statements));
+  }
+  return *compiled;
+}
 
 }  // namespace gatehouse::testing

@@ -3,8 +3,8 @@
 // can be unit-tested and fuzzed directly.
 #pragma once
 
-#include <gatehouse/engine/iam_service.hpp>
-#include <gatehouse/engine/jwt.hpp>
+#include <gatehouse/iam/jwt.hpp>
+#include <gatehouse/iam/service.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -44,7 +44,7 @@ class metrics {
   void count_decision(engine::decision d, std::chrono::nanoseconds latency) noexcept;
   void count_response(unsigned status) noexcept;
   /// The Prometheus text exposition of everything, plus the token counts of `iam`.
-  [[nodiscard]] std::string render(const engine::iam_service& iam) const;
+  [[nodiscard]] std::string render(const iam::service& iam) const;
 
  private:
   std::array<std::atomic<std::uint64_t>, 3> decisions_{};
@@ -62,25 +62,24 @@ struct http_limits {
 class http_service {
  public:
   /// `iam` and `m` must outlive the service. `jwt` verifies member JWTs until replaced.
-  http_service(engine::iam_service& iam, engine::jwt_verifier jwt, metrics& m,
-               http_limits limits = {});
+  http_service(iam::service& iam, iam::jwt_verifier jwt, metrics& m, http_limits limits = {});
 
   /// Verifies member JWTs with `jwt` from the next request on (key rotation); requests that
   /// have begun finish with the verifier they began with. Thread-safe. A null `jwt` refuses
   /// every member JWT.
-  void replace_jwt_verifier(std::shared_ptr<const engine::jwt_verifier> jwt) noexcept;
+  void replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier> jwt) noexcept;
 
   /// Maps one request to engine calls and back. Never throws: an unexpected failure is a 500
   /// with the envelope.
   [[nodiscard]] http_response handle_request(const http_request& request) noexcept;
 
-  [[nodiscard]] engine::iam_service& iam() noexcept { return iam_; }
+  [[nodiscard]] iam::service& iam() noexcept { return iam_; }
 
  private:
-  engine::iam_service& iam_;
+  iam::service& iam_;
   // Read by every request that carries a JWT, replaced whole on SIGHUP: a request copies the
   // pointer and verifies with no lock held.
-  std::atomic<std::shared_ptr<const engine::jwt_verifier>> jwt_;
+  std::atomic<std::shared_ptr<const iam::jwt_verifier>> jwt_;
   metrics& metrics_;
   http_limits limits_;
 };

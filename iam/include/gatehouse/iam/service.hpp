@@ -1,0 +1,231 @@
+// The IAM service: organizations, members, groups, policies and API access tokens, with the
+// compiled rights of every caller kept in immutable snapshots that decisions read without locks.
+#pragma once
+
+#include <gatehouse/engine/compiled_policy.hpp>
+#include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/errors.hpp>
+#include <gatehouse/iam/jwt.hpp>
+#include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/policy/statement.hpp>
+#include <gatehouse/store/database.hpp>
+#include <gatehouse/store/records.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::iam {
+
+/// Limits on everything callers can grow, beside the statement limits of policy/limits.hpp.
+struct limits {
+  std::size_t max_name_length = 128;
+  std::size_t max_description_length = 1024;
+  std::size_t max_tokens_per_organization = 100'000;
+  std::size_t max_members_per_organization = 100'000;
+  std::size_t max_groups_per_organization = 10'000;
+  std::size_t max_policies_per_organization = 10'000;
+  std::size_t max_page_size = 100;
+};
+
+/// What the service tells its host about itself; each callback may be empty.
+struct hooks {
+  /// One line for the operator's log, never a secret: e.g. a stored statement that does not
+  /// compile and fails closed.
+  std::function<void(std::string_view)> log;
+};
+
+enum class subject_kind : std::uint8_t { member, personal_token, service_token };
+
+/// "member", "personal-token" or "service-token".
+[[nodiscard]] std::string_view to_string(subject_kind k) noexcept;
+
+/// An authenticated caller and what it may do. A personal token acts with its creator's current
+/// rights, narrowed by its scope when it has one. Holding a caller keeps its compiled rights
+/// alive; a later change to policies affects the next authentication, not this one.
+struct caller {
+  subject_kind kind = subject_kind::member;
+  /// The member id, or the token id.
+  std::string id;
+  std::string organization_id;
+  /// The member the rights come from: the caller itself, or a personal token's creator.
+  std::string member_id;
+  std::shared_ptr<const engine::compiled_policy> rights;
+  std::shared_ptr<const engine::compiled_policy> scope;
+};
+
+struct statement_ref {
+  std::string policy_id;
+  std::string statement_id;
+};
+
+struct decision_result {
+  engine::decision decision = engine::decision::implicit_deny;
+  std::vector<statement_ref> statements;
+  [[nodiscard]] bool allowed() const noexcept { return decision == engine::decision::allow; }
+};
+
+/// A token as shown to callers; `secret` is set only in the answer to its creation.
+struct token_view {
+  store::token_record record;
+  std::optional<std::string> secret;
+};
+
+struct token_query {
+  std::string name{};  // substring, case-insensitive; empty: any
+  std::optional<store::token_type> type{};
+  std::string creator_id{};
+  std::size_t page_index = 0;
+  std::size_t page_size = 10;
+};
+
+struct token_page {
+  std::size_t total_count = 0;
+  std::vector<store::token_record> items;
+};
+
+/// A policy as shown to callers: built-ins and the organization's own.
+struct policy_view {
+  std::string id;
+  std::string key;
+  std::string name;
+  std::string description;
+  std::string type;  // "SysManaged" or "CustomerManaged"
+  std::vector<policy::statement> statements;
+};
+
+struct new_member {
+  std::string email;
+  std::vector<std::string> policy_ids;
+  std::vector<std::string> group_ids;
+};
+
+class service {
+ public:
+  /// Loads everything from `store`. `builtins` are the built-in policy documents (they must
+  /// contain Owner, Administrator and Developer by id).
+  [[nodiscard]] static outcome<std::unique_ptr<service>> open(
+      std::unique_ptr<store::database> database, server_key token_key,
+      std::vector<policy::policy_document> builtins, iam::limits limits = {},
+      iam::hooks hooks = {});
+
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  // ---- Authentication --------------------------------------------------------------------------
+
+  /// A token secret (`api-…`): unknown or revoked -> unauthorized; inactive -> forbidden.
+  [[nodiscard]] outcome<caller> authenticate_token(std::string_view secret) const;
+  /// A member, already authenticated by the host (JWT verified): member must exist in
+  /// `organization_id`.
+  [[nodiscard]] outcome<caller> authenticate_member(std::string_view member_id,
+                                                    std::string_view organization_id) const;
+  /// The member with `email` in `organization_id`, for local tools (`gatehouse jwt`).
+  [[nodiscard]] outcome<store::member_record> find_member_by_email(std::string_view organization_id,
+                                                                   std::string_view email) const;
+
+  // ---- Decisions -------------------------------------------------------------------------------
+
+  /// May `who` do `action` on `resource`? Noexcept apart from building the statement list.
+  [[nodiscard]] decision_result decide(const caller& who, std::string_view action,
+                                       std::string_view resource) const;
+  /// The decision alone; allocation-free.
+  [[nodiscard]] engine::decision decide_only(const caller& who, std::string_view action,
+                                             std::string_view resource) const noexcept;
+
+  // ---- Organizations (bootstrap; no HTTP route) ------------------------------------------------
+
+  /// Creates an organization and its first member, who gets Owner.
+  [[nodiscard]] outcome<std::pair<store::organization_record, store::member_record>>
+  create_organization(std::string name, std::string owner_email);
+  [[nodiscard]] std::optional<store::organization_record> find_organization_by_name(
+      std::string_view name) const;
+
+  // ---- Members (need CanManageIAM on iam/*) ----------------------------------------------------
+
+  [[nodiscard]] outcome<std::vector<store::member_record>> list_members(const caller& who) const;
+  [[nodiscard]] outcome<store::member_record> add_member(const caller& who, new_member m);
+  /// Removes the member and revokes their personal tokens for good.
+  [[nodiscard]] outcome<void> remove_member(const caller& who, std::string_view member_id);
+  [[nodiscard]] outcome<store::member_record> attach_member_policy(const caller& who,
+                                                                   std::string_view member_id,
+                                                                   std::string_view policy_id,
+                                                                   bool attach);
+  /// The member's effective policies (direct and through groups), each once.
+  [[nodiscard]] outcome<std::vector<policy_view>> member_policies(const caller& who,
+                                                                  std::string_view member_id) const;
+  /// The caller's own effective policies (no IAM right needed). A service token answers its own
+  /// statements; a personal token its creator's policies and, when it has one, its scope (its
+  /// rights are their intersection).
+  [[nodiscard]] outcome<std::vector<policy_view>> own_policies(const caller& who) const;
+
+  // ---- Groups (need CanManageIAM on iam/*) -----------------------------------------------------
+
+  [[nodiscard]] outcome<std::vector<store::group_record>> list_groups(const caller& who) const;
+  [[nodiscard]] outcome<store::group_record> create_group(const caller& who, std::string name,
+                                                          std::string description);
+  [[nodiscard]] outcome<store::group_record> change_group(const caller& who,
+                                                          std::string_view group_id,
+                                                          std::string_view member_id,
+                                                          std::string_view policy_id, bool add);
+  [[nodiscard]] outcome<void> delete_group(const caller& who, std::string_view group_id);
+
+  // ---- Policies (need CanManageIAM on iam/*) ---------------------------------------------------
+
+  [[nodiscard]] outcome<std::vector<policy_view>> list_policies(const caller& who) const;
+  [[nodiscard]] outcome<policy_view> get_policy(const caller& who,
+                                                std::string_view policy_id) const;
+  [[nodiscard]] outcome<policy_view> create_policy(const caller& who, std::string name,
+                                                   std::string key, std::string description);
+  /// Replaces a custom policy's statements; `statements_json` is a JSON array of statements,
+  /// validated as `gatehouse check` does.
+  [[nodiscard]] outcome<policy_view> set_policy_statements(const caller& who,
+                                                           std::string_view policy_id,
+                                                           std::string_view statements_json);
+  [[nodiscard]] outcome<void> delete_policy(const caller& who, std::string_view policy_id);
+  /// Swaps the built-in policies (SIGHUP reload). On failure the old set stays.
+  [[nodiscard]] outcome<void> replace_builtins(std::vector<policy::policy_document> builtins);
+
+  // ---- Access tokens (members only) ------------------------------------------------------------
+
+  [[nodiscard]] outcome<token_page> list_tokens(const caller& who, const token_query& q) const;
+  [[nodiscard]] outcome<bool> is_token_name_used(const caller& who, std::string_view name) const;
+  /// Creates a token; `permissions_json` is a JSON array of statements (may be empty for a
+  /// personal token). The result carries the secret, the only time it is ever shown.
+  [[nodiscard]] outcome<token_view> create_token(const caller& who, std::string name,
+                                                 store::token_type type,
+                                                 std::string_view permissions_json);
+  [[nodiscard]] outcome<store::token_record> rename_token(const caller& who,
+                                                          std::string_view token_id,
+                                                          std::string name);
+  [[nodiscard]] outcome<store::token_record> toggle_token(const caller& who,
+                                                          std::string_view token_id);
+  [[nodiscard]] outcome<void> delete_token(const caller& who, std::string_view token_id);
+
+  /// Writes the batched last-used times to the store. Called periodically and at shutdown.
+  [[nodiscard]] boost::system::error_code flush_last_used();
+
+  /// Counts for metrics, kept up to date on every change: reading them takes no lock.
+  struct token_counts {
+    std::size_t active = 0;
+    std::size_t inactive = 0;
+    std::size_t revoked = 0;
+  };
+  [[nodiscard]] token_counts count_tokens() const noexcept;
+  /// Stored statements that did not compile and failed closed, since the service opened.
+  [[nodiscard]] std::uint64_t statements_failed_closed() const noexcept;
+
+  struct state;
+
+ private:
+  explicit service(std::unique_ptr<state> s);
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace gatehouse::iam

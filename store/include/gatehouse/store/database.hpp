@@ -1,0 +1,84 @@
+// The store interface the IAM service persists through, and the embedded SQLite implementation.
+// Reads are served from memory; the store is the source of truth at start and on every commit.
+#pragma once
+
+#include <gatehouse/store/records.hpp>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace gatehouse::store {
+
+class database {
+ public:
+  virtual ~database() = default;
+
+  /// Reads everything. Tokens are streamed to `on_token` one by one so that a million of them
+  /// need not sit in a vector beside the service's own index; the rest is returned (with
+  /// `tokens` left empty). `on_token` must not call back into the store.
+  [[nodiscard]] virtual boost::system::result<stored_state> load(
+      const std::function<void(token_record&&)>& on_token) = 0;
+
+  /// How many tokens a `load` now would stream, or 0 when the store cannot tell cheaply. The
+  /// service sizes its token index with it, so that a million tokens load without rehashing.
+  [[nodiscard]] virtual std::size_t token_count() { return 0; }
+
+  /// Applies `changes` atomically and durably: when this returns success, the changes survive a
+  /// crash or power loss; on failure none of them is applied.
+  [[nodiscard]] virtual boost::system::error_code commit(std::span<const change> changes) = 0;
+};
+
+/// Opens (creating when missing) the SQLite database at `path`: WAL journal, synchronous=FULL,
+/// schema versioned and migrated forward on open. Refuses a database from a newer version.
+/// Errors are SQLite result codes (sqlite_category()) or errc.
+[[nodiscard]] boost::system::result<std::unique_ptr<database>> open_sqlite(const std::string& path);
+
+/// Failures of the SQLite store that are not SQLite result codes.
+enum class errc {
+  /// The database was written by a newer gatehouse: its schema version is ahead of this build.
+  schema_too_new = 1,
+  /// The database would not switch to WAL journal mode and synchronous=FULL, so commits could
+  /// not be durable (e.g. an in-memory database or a file system without shared memory).
+  durability_unavailable,
+  /// A stored row does not form a valid record (e.g. a secret hash that is not 32 bytes).
+  malformed_record,
+};
+
+const boost::system::error_category& store_category() noexcept;
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), store_category()};
+}
+
+/// SQLite's extended result codes as error codes. Messages come from sqlite3_errstr: they name
+/// the kind of failure (e.g. a unique constraint), never the contents of a record.
+const boost::system::error_category& sqlite_category() noexcept;
+
+/// What is in effect on an open SQLite store's connection, so that tests and diagnostics can
+/// check durability instead of trusting it.
+struct sqlite_settings {
+  /// "wal" when the store is durable.
+  std::string journal_mode;
+  /// 2 is FULL: every commit syncs the WAL before it is acknowledged.
+  int synchronous = 0;
+  bool foreign_keys = false;
+  int busy_timeout_ms = 0;
+  /// The schema version of the database (PRAGMA user_version).
+  int schema_version = 0;
+};
+
+/// The settings of a store made by open_sqlite; `invalid_argument` for any other store.
+[[nodiscard]] boost::system::result<sqlite_settings> sqlite_settings_of(database& s);
+
+/// A store that keeps nothing, for tests and benchmarks of the in-memory service.
+[[nodiscard]] std::unique_ptr<database> make_memory();
+
+}  // namespace gatehouse::store
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<gatehouse::store::errc> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,694 @@
+// The IAM service through its public interface: effective rights, every access-token rule of
+// SPEC §4, capping by containment, and durability across reopen.
+#include <gatehouse/iam/service.hpp>
+
+#include <gatehouse/engine/reference.hpp>
+#include <gatehouse/policy/document.hpp>
+#include <gatehouse/store/database.hpp>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <utility>
+#include <variant>
+
+#include "iam_fixture.hpp"
+#include "random_policy.hpp"
+
+namespace {
+
+using namespace gatehouse;
+using namespace gatehouse::testing;
+using engine::decision;
+using iam::errc;
+namespace fs = std::filesystem;
+
+// A store that keeps nothing, like the memory store, but lets a test act while the service is
+// committing a token: `during_token_write` runs (once) inside the commit that writes one, as a
+// request served by another thread would. Last-use times written by a flush are kept.
+class interleaving_store final : public store::database {
+ public:
+  std::function<void()> during_token_write;
+  std::vector<store::touch_token> touched;
+
+  boost::system::result<store::stored_state> load(
+      const std::function<void(store::token_record&&)>& /*on_token*/) override {
+    return store::stored_state{};
+  }
+
+  boost::system::error_code commit(std::span<const store::change> changes) override {
+    for (const auto& c : changes) {
+      if (std::holds_alternative<store::put_token>(c) && during_token_write) {
+        std::exchange(during_token_write, nullptr)();
+      }
+      if (const auto* t = std::get_if<store::touch_token>(&c)) touched.push_back(*t);
+    }
+    return {};
+  }
+
+  [[nodiscard]] store::timestamp last_use_written(const std::string& token_id) const {
+    store::timestamp latest = 0;
+    for (const auto& t : touched) {
+      if (t.id == token_id) latest = std::max(latest, t.last_used_at);
+    }
+    return latest;
+  }
+};
+
+/// `n` random statements (random_policy's alphabet) as the JSON array a policy author sends.
+std::string random_statements_json(testing::random_policy& gen, std::size_t n) {
+  std::string json = "[";
+  for (std::size_t i = 0; i < n; ++i) {
+    auto s = gen.statement(i);
+    if (s.resource_type == "*") s.resource_type = "flag";
+    if (i > 0) json += ',';
+    json += R"({"id":")" + s.id + R"(","resourceType":")" + s.resource_type + R"(","effect":")" +
+            (s.effect == policy::effect::deny ? "deny" : "allow") + R"(","actions":[)";
+    for (std::size_t a = 0; a < s.actions.size(); ++a) {
+      json += (a ? ",\"" : "\"") + s.actions[a] + "\"";
+    }
+    json += R"(],"resources":[)";
+    for (std::size_t r = 0; r < s.resources.size(); ++r) {
+      json += (r ? ",\"" : "\"") + s.resources[r] + "\"";
+    }
+    json += "]}";
+  }
+  return json + "]";
+}
+
+BOOST_AUTO_TEST_SUITE(iam_service_tests)
+
+BOOST_AUTO_TEST_CASE(new_members_get_the_default_policy) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  BOOST_TEST(f.iam->decide(dev, "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(dev, "CanManageIAM", "iam/*").allowed());
+  BOOST_TEST(f.iam->decide(f.owner, "CanManageIAM", "iam/*").allowed());
+  const auto result = f.iam->decide(dev, "ToggleFlag", flag);
+  BOOST_REQUIRE(!result.statements.empty());
+  BOOST_TEST(result.statements.front().policy_id == developer_id);
+  // Without CanManageIAM a member cannot administer IAM.
+  expect_failure(f.iam->add_member(dev, {"x@example.com", {}, {}}), errc::forbidden);
+}
+
+BOOST_AUTO_TEST_CASE(personal_tokens_follow_their_creator) {
+  organization_fixture f;
+  const auto admin = f.add("admin@example.com", {admin_id});
+  const auto t = f.token(admin, "mine", store::token_type::personal);
+  BOOST_TEST(t.secret->rfind("api-", 0) == 0U);
+  BOOST_TEST(f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+
+  // Shrinks with the creator ...
+  expect(f.iam->attach_member_policy(f.owner, admin.member_id, developer_id, true));
+  expect(f.iam->attach_member_policy(f.owner, admin.member_id, admin_id, false));
+  auto as_token = f.use(t);
+  BOOST_TEST(!f.iam->decide(as_token, "DeleteProject", "project/web").allowed());
+  BOOST_TEST(f.iam->decide(as_token, "ToggleFlag", flag).allowed());
+  BOOST_TEST((as_token.kind == iam::subject_kind::personal_token));
+
+  // ... and grows back, also through groups.
+  const auto group = expect(f.iam->create_group(f.owner, "admins", ""));
+  expect(f.iam->change_group(f.owner, group.id, "", admin_id, true));
+  expect(f.iam->change_group(f.owner, group.id, admin.member_id, "", true));
+  BOOST_TEST(f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+  expect(f.iam->change_group(f.owner, group.id, admin.member_id, "", false));
+  BOOST_TEST(!f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+}
+
+BOOST_AUTO_TEST_CASE(scoped_personal_tokens_are_the_intersection) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto t = f.token(dev, "read-flags", store::token_type::personal,
+                         R"([{"id":"s","resourceType":"flag","effect":"allow",
+                             "actions":["ToggleFlag"],"resources":["project/web:env/*:flag/*"]}])");
+  const auto as_token = f.use(t);
+  BOOST_TEST(f.iam->decide(as_token, "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(as_token, "ToggleFlag", "project/api:env/prod:flag/x").allowed());
+  BOOST_TEST(!f.iam->decide(as_token, "CreateFlag", flag).allowed());
+  // When the creator loses the right, the scope cannot keep it.
+  expect(f.iam->attach_member_policy(f.owner, dev.member_id, developer_id, false));
+  BOOST_TEST(!f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+}
+
+BOOST_AUTO_TEST_CASE(service_tokens_are_frozen_and_capped) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const std::string statements =
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["*"],
+           "resources":["project/web:env/*:flag/*"]}])";
+  const auto t = f.token(dev, "ci", store::token_type::service, statements);
+  BOOST_TEST((f.use(t).kind == iam::subject_kind::service_token));
+  BOOST_TEST(f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+  // The creator's rights no longer matter.
+  expect(f.iam->attach_member_policy(f.owner, dev.member_id, developer_id, false));
+  BOOST_TEST(f.iam->decide(f.use(t), "ToggleFlag", flag).allowed());
+  BOOST_TEST(!f.iam->decide(f.use(t), "DeleteProject", "project/web").allowed());
+
+  // A Developer cannot mint a token that deletes projects; the refusal says what exceeds.
+  const auto dev2 = f.add("dev2@example.com");
+  const auto refused = f.iam->create_token(
+      dev2, "too-much", store::token_type::service,
+      R"([{"id":"s","resourceType":"project","effect":"allow","actions":["DeleteProject","CanAccessProject"],
+           "resources":["project/*"]}])");
+  expect_failure(refused, errc::forbidden);
+  BOOST_REQUIRE(refused.error().counterexample.has_value());
+  const auto ce = *refused.error().counterexample;
+  BOOST_TEST(ce.action == "DeleteProject");
+  BOOST_TEST(!f.iam->decide(dev2, ce.action, ce.resource).allowed());
+  // A service token needs statements.
+  expect_failure(f.iam->create_token(dev2, "empty", store::token_type::service, "[]"),
+                 errc::field_required);
+  // Malformed statements are a field error, not a crash.
+  expect_failure(f.iam->create_token(dev2, "bad", store::token_type::service, R"([{"id":1}])"),
+                 errc::field_invalid);
+}
+
+BOOST_AUTO_TEST_CASE(who_may_manage_tokens) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto t = f.token(dev, "mine", store::token_type::personal);
+  // Tokens cannot manage tokens, whatever their rights.
+  const auto as_token = f.use(t);
+  expect_failure(f.iam->list_tokens(as_token, {}), errc::forbidden);
+  expect_failure(f.iam->create_token(as_token, "more", store::token_type::personal, "[]"),
+                 errc::forbidden);
+  // A member whose policy lacks the token actions cannot list or create.
+  const auto reader = f.add("reader@example.com", {f.policy("flags-only", R"([
+      {"id":"s","resourceType":"flag","effect":"allow","actions":["*"],"resources":["project/*:env/*:flag/*"]}])")});
+  expect_failure(f.iam->list_tokens(reader, {}), errc::forbidden);
+  expect_failure(f.iam->create_token(reader, "x", store::token_type::personal, "[]"),
+                 errc::forbidden);
+  // Personal and service management are separate rights.
+  const auto personal_only = f.add("p@example.com", {f.policy("personal-only", R"([
+      {"id":"s","resourceType":"access-token","effect":"allow","actions":["ManagePersonalAccessTokens","ListAccessTokens"],"resources":["access-token/*"]},
+      {"id":"f","resourceType":"flag","effect":"allow","actions":["*"],"resources":["project/*:env/*:flag/*"]}])")});
+  BOOST_TEST(
+      f.iam->create_token(personal_only, "p1", store::token_type::personal, "[]").has_value());
+  expect_failure(
+      f.iam->create_token(
+          personal_only, "s1", store::token_type::service,
+          R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])"),
+      errc::forbidden);
+  // Another organization's token is not found, not forbidden.
+  auto [org2, owner2] = expect(f.iam->create_organization("other", "o@example.com"));
+  const auto other = expect(f.iam->authenticate_member(owner2.id, org2.id));
+  expect_failure(f.iam->delete_token(other, t.record.id), errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(status_revocation_and_deletion) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  const auto personal = f.token(dev, "personal", store::token_type::personal);
+  const auto service = f.token(
+      dev, "service", store::token_type::service,
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])");
+
+  // Inactive is Forbidden; unknown is Unauthorized.
+  expect(f.iam->toggle_token(dev, personal.record.id));
+  expect_failure(f.iam->authenticate_token(*personal.secret), errc::forbidden);
+  expect(f.iam->toggle_token(dev, personal.record.id));
+  BOOST_TEST(f.iam->authenticate_token(*personal.secret).has_value());
+  expect_failure(f.iam->authenticate_token("api-" + std::string(43, 'A')), errc::unauthorized);
+  expect_failure(f.iam->authenticate_token("not-a-token"), errc::unauthorized);
+
+  // Removing the member revokes personal tokens for good; service tokens survive.
+  expect(f.iam->remove_member(f.owner, dev.member_id));
+  expect_failure(f.iam->authenticate_token(*personal.secret), errc::unauthorized);
+  BOOST_TEST(f.iam->decide(f.use(service), "ToggleFlag", flag).allowed());
+  f.add("dev@example.com");
+  expect_failure(f.iam->authenticate_token(*personal.secret), errc::unauthorized);
+  expect_failure(f.iam->toggle_token(f.owner, personal.record.id), errc::conflict);
+
+  // Delete is permanent.
+  expect(f.iam->delete_token(f.owner, service.record.id));
+  expect_failure(f.iam->authenticate_token(*service.secret), errc::unauthorized);
+  expect_failure(f.iam->delete_token(f.owner, service.record.id), errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(names_are_unique_case_insensitively) {
+  organization_fixture f;
+  const auto a = f.token(f.owner, "Deploy Bot", store::token_type::personal);
+  expect_failure(f.iam->create_token(f.owner, "deploy bot", store::token_type::personal, "[]"),
+                 errc::name_used);
+  BOOST_TEST(expect(f.iam->is_token_name_used(f.owner, "DEPLOY BOT")));
+  BOOST_TEST(!expect(f.iam->is_token_name_used(f.owner, "other")));
+  const auto b = f.token(f.owner, "other", store::token_type::personal);
+  expect_failure(f.iam->rename_token(f.owner, b.record.id, "DEPLOY bot"), errc::name_used);
+  const auto renamed = expect(f.iam->rename_token(f.owner, a.record.id, "deploy BOT"));
+  BOOST_TEST(renamed.name == "deploy BOT");
+  expect_failure(f.iam->create_token(f.owner, "", store::token_type::personal, "[]"),
+                 errc::field_required);
+}
+
+BOOST_AUTO_TEST_CASE(lists_filter_and_page) {
+  organization_fixture f;
+  for (int i = 0; i < 25; ++i)
+    f.token(f.owner, "token-" + std::to_string(i), store::token_type::personal);
+  f.token(
+      f.owner, "svc", store::token_type::service,
+      R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],"resources":["project/*"]}])");
+  auto page = expect(f.iam->list_tokens(f.owner, {.page_index = 1, .page_size = 10}));
+  BOOST_TEST(page.total_count == 26U);
+  BOOST_TEST(page.items.size() == 10U);
+  page = expect(f.iam->list_tokens(f.owner, {.type = store::token_type::service}));
+  BOOST_REQUIRE(page.items.size() == 1U);
+  BOOST_TEST(page.items[0].name == "svc");
+  page = expect(f.iam->list_tokens(f.owner, {.name = "TOKEN-1"}));
+  BOOST_TEST(page.total_count == 11U);  // token-1, token-10 .. token-19
+  for (const auto& item : page.items) BOOST_TEST(item.secret_prefix.rfind("api-", 0) == 0U);
+  expect_failure(f.iam->list_tokens(f.owner, {.page_size = 1000}), errc::field_invalid);
+}
+
+BOOST_AUTO_TEST_CASE(policies_and_builtins) {
+  organization_fixture f;
+  expect_failure(f.iam->delete_policy(f.owner, admin_id), errc::sys_managed_policy);
+  expect_failure(f.iam->set_policy_statements(f.owner, admin_id, "[]"), errc::sys_managed_policy);
+  const auto id = f.policy("no-prod", R"([{"id":"s","resourceType":"flag","effect":"deny",
+      "actions":["ToggleFlag"],"resources":["project/*:env/prod:flag/*"]}])");
+  expect_failure(f.iam->create_policy(f.owner, "x", "no-prod", ""), errc::key_used);
+  expect_failure(f.iam->create_policy(f.owner, "NO-PROD", "y", ""), errc::name_used);
+  const auto dev = f.add("dev@example.com", {developer_id, id});
+  BOOST_TEST(!f.iam->decide(dev, "ToggleFlag", flag).allowed());
+  BOOST_TEST(f.iam->decide(dev, "ToggleFlag", "project/web:env/dev:flag/x").allowed());
+  BOOST_TEST(expect(f.iam->member_policies(f.owner, dev.member_id)).size() == 2U);
+  expect_failure(f.iam->set_policy_statements(f.owner, id, R"([{"id":"s","effect":"allow"}])"),
+                 errc::field_invalid);
+  expect(f.iam->delete_policy(f.owner, id));
+  BOOST_TEST(f.iam->decide(f.again(dev), "ToggleFlag", flag).allowed());
+}
+
+// A created service token never allows what its creator could not do at creation time.
+BOOST_AUTO_TEST_CASE(service_tokens_never_exceed_their_creator) {
+  organization_fixture f;
+  testing::random_policy gen(99);
+  std::size_t created = 0;
+  std::size_t refused = 0;
+  for (int round = 0; round < 60; ++round) {
+    const auto statements_json = [&](std::size_t n) { return random_statements_json(gen, n); };
+    // The creator needs the token rights besides its random ones.
+    const std::string manage = R"({"id":"m","resourceType":"access-token","effect":"allow",
+        "actions":["ManageServiceAccessTokens"],"resources":["access-token/*"]})";
+    auto creator_json = statements_json(1 + gen.below(5));
+    creator_json.insert(1, manage + (creator_json.size() > 2 ? "," : ""));
+    const auto creator = f.add("c" + std::to_string(round) + "@example.com",
+                               {f.policy("creator-" + std::to_string(round), creator_json)});
+    const auto requested = statements_json(1 + gen.below(3));
+    const auto token = f.iam->create_token(creator, "t" + std::to_string(round),
+                                           store::token_type::service, requested);
+    if (!token) {
+      BOOST_TEST(static_cast<int>(token.error().code) == static_cast<int>(errc::forbidden));
+      if (!token.error().counterexample) {
+        // A random deny took the creator's own right to create tokens away.
+        BOOST_TEST(
+            !f.iam->decide(creator, "ManageServiceAccessTokens", "access-token/*").allowed());
+        continue;
+      }
+      const auto ce = *token.error().counterexample;
+      BOOST_TEST(!f.iam->decide(creator, ce.action, ce.resource).allowed());
+      ++refused;
+      continue;
+    }
+    ++created;
+    const auto as_token = f.use(*token);
+    for (int r = 0; r < 500; ++r) {
+      const auto action = gen.request_action();
+      const auto resource = gen.request_resource();
+      if (f.iam->decide_only(as_token, action, resource) == decision::allow) {
+        BOOST_TEST(f.iam->decide_only(creator, action, resource) == decision::allow);
+      }
+    }
+  }
+  BOOST_TEST(created > 5U);
+  BOOST_TEST(refused > 5U);
+}
+
+BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  std::vector<std::string> secrets;
+  std::string personal_id;
+  std::string dev_id;
+  {
+    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins()));
+    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
+    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    const auto dev = expect(iam->add_member(owner, {"dev@example.com", {}, {}}));
+    dev_id = dev.id;
+    const auto group = expect(iam->create_group(owner, "g", "a group"));
+    expect(iam->change_group(owner, group.id, dev.id, std::string(iam::administrator_policy_id),
+                             true));
+    const auto dev_caller = expect(iam->authenticate_member(dev.id, org.id));
+    for (int i = 0; i < 20; ++i) {
+      auto t = expect(iam->create_token(dev_caller, "t" + std::to_string(i),
+                                        store::token_type::personal, "[]"));
+      secrets.push_back(*t.secret);
+      if (i == 0) personal_id = t.record.id;
+    }
+    expect(iam->toggle_token(dev_caller, personal_id));
+    // Last use is batched and written on flush.
+    BOOST_TEST(iam->authenticate_token(secrets[1]).has_value());
+    BOOST_TEST(!iam->flush_last_used());
+  }
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins()));
+  const auto org = iam->find_organization_by_name("acme");
+  BOOST_REQUIRE(org.has_value());
+  expect_failure(iam->authenticate_token(secrets[0]), errc::forbidden);
+  const auto as_token = expect(iam->authenticate_token(secrets[2]));
+  // Administrator through the group survived the reopen.
+  BOOST_TEST(iam->decide(as_token, "DeleteProject", "project/web").allowed());
+  const auto dev = expect(iam->authenticate_member(dev_id, org->id));
+  const auto page = expect(iam->list_tokens(dev, {.name = "t1", .page_size = 100}));
+  bool found = false;
+  for (const auto& t : page.items) {
+    if (t.name == "t1") {
+      found = true;
+      BOOST_TEST(t.last_used_at > 0);
+    }
+  }
+  BOOST_TEST(found);
+  iam.reset();
+
+  // The key is not in the database either way; the secrets must not be anywhere in its files.
+  for (const auto& entry : fs::directory_iterator(dir.path)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    for (const auto& secret : secrets) {
+      BOOST_TEST(bytes.find(secret) == std::string::npos);
+      BOOST_TEST(bytes.find(secret.substr(4)) == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  std::vector<std::pair<std::string, std::string>> members;  // (member id, organization id)
+  std::string policy_id;
+  {
+    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins()));
+    for (const char* name : {"one", "two", "three"}) {
+      auto [org, owner_record] = expect(iam->create_organization(name, "owner@example.com"));
+      const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+      members.emplace_back(owner_record.id, org.id);
+      const auto m = expect(iam->add_member(owner, {std::string(name) + "@example.com", {}, {}}));
+      members.emplace_back(m.id, org.id);
+      expect(iam->create_group(owner, std::string("group-") + name, ""));
+      const auto p =
+          expect(iam->create_policy(owner, std::string("p-") + name, std::string("p-") + name, ""));
+      expect(iam->set_policy_statements(
+          owner, p.id,
+          R"([{"id":"s","resourceType":"flag","effect":"deny","actions":["*"],"resources":["*"]}])"));
+      if (policy_id.empty()) policy_id = p.id;
+    }
+  }
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins()));
+  for (const char* name : {"one", "two", "three"})
+    BOOST_TEST(iam->find_organization_by_name(name).has_value());
+  for (const auto& [member, org] : members) {
+    const auto who = expect(iam->authenticate_member(member, org));
+    BOOST_TEST(expect(iam->own_policies(who)).size() == 1U);
+  }
+  const auto owner = expect(iam->authenticate_member(members[0].first, members[0].second));
+  BOOST_TEST(expect(iam->list_groups(owner)).size() == 1U);
+  const auto p = expect(iam->get_policy(owner, policy_id));
+  BOOST_TEST(p.statements.size() == 1U);
+  // Another organization's policy is invisible.
+  const auto other = expect(iam->authenticate_member(members[2].first, members[2].second));
+  expect_failure(iam->get_policy(other, policy_id), errc::not_found);
+}
+
+// Reloaded built-ins take effect for every holder at once, even several reloads within one
+// millisecond: each reload gets a newer generation, so no member keeps rights compiled from the
+// statements it replaced.
+BOOST_AUTO_TEST_CASE(reloaded_builtins_take_effect_at_once) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  BOOST_REQUIRE(f.iam->decide(dev, "ToggleFlag", flag).allowed());
+  const auto original = builtins();
+  auto emptied = original;
+  for (auto& doc : emptied) {
+    if (doc.id == developer_id) doc.statements.clear();
+  }
+  for (int reload = 0; reload < 40; ++reload) {
+    const bool empty = reload % 2 == 0;
+    expect(f.iam->replace_builtins(empty ? emptied : original));
+    BOOST_TEST_REQUIRE(f.again(dev).rights != nullptr);
+    BOOST_TEST_REQUIRE(f.iam->decide(f.again(dev), "ToggleFlag", flag).allowed() == !empty,
+                       "reload " << reload);
+  }
+}
+
+// Each change updates only what it touches: the members it edits, the members of the groups it
+// edits, the holders of the policies it edits. After every one of a long run of random changes,
+// every member's rights must equal a compile of its effective policies worked out afresh from
+// the records (direct policies plus those of the groups that list it), and a service reopened
+// from the same database, which derives everything at once, must decide the same. The member
+// limit and the email index are checked along the way.
+BOOST_AUTO_TEST_CASE(rights_follow_every_directory_change) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  const auto key = test_key();
+  iam::limits limits;
+  limits.max_members_per_organization = 9;
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), limits));
+  auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
+  const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+  testing::random_policy gen(2024);
+
+  // A change that would leave the owner unable to manage IAM is refused (SPEC §10): random
+  // statements may deny it. Every other change must succeed.
+  std::size_t refused_last_owner = 0;
+  std::size_t applied = 0;
+  const auto apply = [&](const auto& outcome) {
+    if (outcome.has_value()) {
+      ++applied;
+      return;
+    }
+    BOOST_TEST_REQUIRE(static_cast<int>(outcome.error().code) == static_cast<int>(errc::last_owner),
+                       outcome.error().detail);
+    ++refused_last_owner;
+  };
+  std::size_t next_name = 0;
+  const auto new_policy = [&] {
+    const auto key_text = "p" + std::to_string(next_name++);
+    const auto p = expect(iam->create_policy(owner, key_text, key_text, ""));
+    apply(iam->set_policy_statements(owner, p.id, random_statements_json(gen, 1 + gen.below(4))));
+  };
+  const auto new_group = [&] {
+    expect(iam->create_group(owner, "g" + std::to_string(next_name++), ""));
+  };
+  const auto custom_policy_ids = [&] {
+    std::vector<std::string> ids;
+    for (const auto& p : expect(iam->list_policies(owner))) {
+      if (p.type == "CustomerManaged") ids.push_back(p.id);
+    }
+    return ids;
+  };
+  for (int i = 0; i < 4; ++i) new_policy();
+  for (int i = 0; i < 3; ++i) new_group();
+
+  // The reference: effective statements from the records alone.
+  const auto expected_statements = [&](const store::member_record& m) {
+    std::vector<std::string> ids = m.policy_ids;
+    for (const auto& g : expect(iam->list_groups(owner))) {
+      if (std::find(g.member_ids.begin(), g.member_ids.end(), m.id) != g.member_ids.end()) {
+        ids.insert(ids.end(), g.policy_ids.begin(), g.policy_ids.end());
+      }
+    }
+    std::vector<engine::sourced_statement> out;
+    for (const auto& p : expect(iam->list_policies(owner))) {
+      if (std::find(ids.begin(), ids.end(), p.id) == ids.end()) continue;
+      for (const auto& s : p.statements) out.push_back({p.id, s});
+    }
+    return out;
+  };
+  std::size_t requests = 0;
+  const auto check_everyone = [&] {
+    for (const auto& m : expect(iam->list_members(owner))) {
+      const auto who = expect(iam->authenticate_member(m.id, org.id));
+      const auto statements = expected_statements(m);
+      for (int r = 0; r < 25; ++r) {
+        const auto action = gen.request_action();
+        const auto resource = gen.request_resource();
+        const auto want = engine::reference::evaluate(statements, action, resource).decision;
+        BOOST_TEST_REQUIRE(iam->decide_only(who, action, resource) == want,
+                           m.email << " " << action << " on " << resource);
+        ++requests;
+      }
+      if (m.id == owner_record.id) {
+        BOOST_TEST_REQUIRE(iam->decide_only(who, "CanManageIAM", "iam/*") == decision::allow);
+      }
+      std::string shouted = m.email;
+      std::transform(shouted.begin(), shouted.end(), shouted.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      const auto by_email = iam->find_member_by_email(org.id, shouted);
+      BOOST_TEST_REQUIRE(by_email.has_value());
+      BOOST_TEST(by_email->id == m.id);
+    }
+  };
+
+  std::size_t refused_for_limit = 0;
+  for (int step = 0; step < 400; ++step) {
+    const auto members = expect(iam->list_members(owner));
+    const auto groups = expect(iam->list_groups(owner));
+    const auto policies = custom_policy_ids();
+    const auto any_member = [&] { return gen.pick(members).id; };
+    const auto some_member = [&] {  // anyone but the owner, who must stay
+      return members.size() > 1 ? members[1 + gen.below(members.size() - 1)].id : std::string();
+    };
+    const auto any_group = [&] { return groups.empty() ? std::string() : gen.pick(groups).id; };
+    const auto any_policy = [&] {
+      return policies.empty() || gen.chance(0.15) ? developer_id : gen.pick(policies);
+    };
+    switch (gen.below(10)) {
+      case 0:
+      case 1: {
+        iam::new_member m{"x" + std::to_string(next_name++) + "@example.com", {}, {}};
+        if (gen.chance(0.5)) m.policy_ids.push_back(any_policy());
+        if (gen.chance(0.5) && !groups.empty()) m.group_ids.push_back(any_group());
+        const auto added = iam->add_member(owner, m);
+        if (members.size() >= limits.max_members_per_organization) {
+          BOOST_TEST_REQUIRE(!added.has_value());
+          BOOST_TEST(static_cast<int>(added.error().code) ==
+                     static_cast<int>(errc::limit_exceeded));
+          ++refused_for_limit;
+        } else {
+          BOOST_TEST_REQUIRE(added.has_value());
+          // The same address in other letter case is the same member (when the limit does not
+          // refuse it first).
+          m.email[0] = 'X';
+          if (members.size() + 1 < limits.max_members_per_organization) {
+            expect_failure(iam->add_member(owner, m), errc::conflict);
+          }
+        }
+        break;
+      }
+      case 2:
+        if (const auto id = some_member(); !id.empty()) {
+          const auto email = std::find_if(members.begin(), members.end(), [&](auto& m) {
+                               return m.id == id;
+                             })->email;
+          expect(iam->remove_member(owner, id));
+          expect_failure(iam->authenticate_member(id, org.id), errc::unauthorized);
+          expect_failure(iam->find_member_by_email(org.id, email), errc::not_found);
+        }
+        break;
+      case 3:
+        apply(iam->attach_member_policy(owner, any_member(), any_policy(), gen.chance(0.6)));
+        break;
+      case 4:
+        if (!groups.empty()) {
+          apply(iam->change_group(owner, any_group(), any_member(), "", gen.chance(0.6)));
+        }
+        break;
+      case 5:
+        if (!groups.empty()) {
+          apply(iam->change_group(owner, any_group(), "", any_policy(), gen.chance(0.6)));
+        }
+        break;
+      case 6:
+        if (!policies.empty()) {
+          apply(iam->set_policy_statements(owner, gen.pick(policies),
+                                           random_statements_json(gen, 1 + gen.below(4))));
+        }
+        break;
+      case 7:
+        if (!policies.empty() && gen.chance(0.5)) {
+          apply(iam->delete_policy(owner, gen.pick(policies)));
+        } else {
+          new_policy();
+        }
+        break;
+      case 8:
+        if (!groups.empty() && gen.chance(0.4)) {
+          apply(iam->delete_group(owner, any_group()));
+        } else {
+          new_group();
+        }
+        break;
+      default:
+        break;  // no change: the same snapshot must keep answering the same
+    }
+    check_everyone();
+  }
+  BOOST_TEST(refused_for_limit > 0U);
+  BOOST_TEST(requests > 20'000U);
+  // The refusals are the exception: the test exercises changes, not refusals.
+  BOOST_TEST(applied > 10 * refused_last_owner);
+
+  // The reopened service derives everything in one pass from the stored records.
+  auto reopened = expect(iam::service::open(sqlite_at(db), key, builtins(), limits));
+  for (const auto& m : expect(iam->list_members(owner))) {
+    const auto a = expect(iam->authenticate_member(m.id, org.id));
+    const auto b = expect(reopened->authenticate_member(m.id, org.id));
+    for (int r = 0; r < 200; ++r) {
+      const auto action = gen.request_action();
+      const auto resource = gen.request_resource();
+      BOOST_TEST_REQUIRE(iam->decide_only(a, action, resource) ==
+                         reopened->decide_only(b, action, resource));
+    }
+  }
+}
+
+// The service never writes two members whose emails differ only in case, but a store edited by
+// hand may hold them. Removing the one the email index does not point at must leave the other
+// findable.
+BOOST_AUTO_TEST_CASE(removing_a_case_duplicate_keeps_the_other_findable) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  const auto key = test_key();
+  {
+    auto store = sqlite_at(db);
+    const std::string owner_policy(iam::owner_policy_id);
+    const std::vector<store::change> changes = {
+        store::put_organization{{"org", "acme", {developer_id}, 1}},
+        store::put_member{{"owner", "org", "owner@example.com", {owner_policy}, 1}},
+        store::put_member{{"upper", "org", "Dup@example.com", {}, 2}},
+        store::put_member{{"lower", "org", "dup@example.com", {}, 3}},
+    };
+    BOOST_REQUIRE(!store->commit(changes));
+  }
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins()));
+  const auto owner = expect(iam->authenticate_member("owner", "org"));
+  const auto indexed = expect(iam->find_member_by_email("org", "DUP@example.com")).id;
+  expect(iam->remove_member(owner, indexed == "upper" ? "lower" : "upper"));
+  const auto still = iam->find_member_by_email("org", "dup@EXAMPLE.com");
+  BOOST_TEST_REQUIRE(still.has_value());
+  BOOST_TEST(still->id == indexed);
+}
+
+// A token edit commits a copy of the token and then puts it in the index; a request that uses
+// the token in between must not have its last use overwritten by the older copy.
+BOOST_AUTO_TEST_CASE(uses_during_a_token_write_keep_their_time) {
+  auto owned = std::make_unique<interleaving_store>();
+  auto& store = *owned;
+  organization_fixture f(std::move(owned));
+  const auto dev = f.add("dev@example.com");
+  const auto renamed = f.token(dev, "renamed", store::token_type::personal);
+  const auto revoked = f.token(dev, "revoked", store::token_type::personal);
+  bool used = false;
+
+  store.during_token_write = [&] { used = f.iam->authenticate_token(*renamed.secret).has_value(); };
+  expect(f.iam->rename_token(dev, renamed.record.id, "renamed-again"));
+  BOOST_TEST(used);
+
+  used = false;
+  store.during_token_write = [&] { used = f.iam->authenticate_token(*revoked.secret).has_value(); };
+  expect(f.iam->remove_member(f.owner, dev.member_id));
+  BOOST_TEST(used);
+  expect_failure(f.iam->authenticate_token(*revoked.secret), errc::unauthorized);
+
+  BOOST_TEST(!f.iam->flush_last_used());
+  BOOST_TEST(store.last_use_written(renamed.record.id) > 0);
+  BOOST_TEST(store.last_use_written(revoked.record.id) > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
