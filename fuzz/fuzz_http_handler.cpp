@@ -4,6 +4,7 @@
 
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/policy/document.hpp>
 
 #include <rapidjson/document.h>
 
@@ -21,6 +22,8 @@
 namespace {
 
 namespace engine = gatehouse::engine;
+namespace iam = gatehouse::iam;
+namespace store = gatehouse::store;
 namespace server = gatehouse::server;
 using namespace std::chrono_literals;
 
@@ -82,11 +85,13 @@ struct world {
     const auto dev_record = expect(iam->add_member(owner, {"dev@example.com", {}, {}}));
     const auto dev = expect(iam->authenticate_member(dev_record.id, org.id));
     const auto personal =
-        expect(iam->create_token(dev, "personal", store::token_type::personal, "[]"));
-    const auto service_token = expect(iam->create_token(
-        owner, "service", store::token_type::service,
+        expect(iam->create_token(dev, "personal", store::token_type::personal, {}));
+    auto toggle_any_flag = gatehouse::policy::read_statements_as_stored(
         R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
-        R"("resources":["project/*:env/*:flag/*"]}])"));
+        R"("resources":["project/*:env/*:flag/*"]}])");
+    require(toggle_any_flag.has_value());
+    const auto service_token = expect(iam->create_token(
+        owner, "service", store::token_type::service, std::move(*toggle_any_flag)));
     const auto custom = expect(iam->create_policy(owner, "Custom", "custom", ""));
     const auto group = expect(iam->create_group(owner, "Group", ""));
 

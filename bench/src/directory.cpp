@@ -71,7 +71,8 @@ directory_result run_directory(const directory_options& options) {
   const auto owner =
       value_or_fail(iam->authenticate_member(owner_record.id, org.id), "owner authentication");
   const auto team = value_or_fail(iam->create_policy(owner, "team", "team", ""), "policy");
-  value_or_fail(iam->set_policy_statements(owner, team.id, allow_toggle), "policy statements");
+  value_or_fail(iam->set_policy_statements(owner, team.id, statements_of(allow_toggle)),
+                "policy statements");
   const auto group = value_or_fail(iam->create_group(owner, "big", ""), "group");
 
   directory_result r;
@@ -117,7 +118,7 @@ directory_result run_directory(const directory_options& options) {
       median_us(11,
                 [&](std::size_t i) {
                   const auto json = i % 2 == 0 ? allow_create : allow_toggle;
-                  value_or_fail(iam->set_policy_statements(owner, team.id, json),
+                  value_or_fail(iam->set_policy_statements(owner, team.id, statements_of(json)),
                                 "policy statements");
                 }) /
       1e3;
@@ -130,7 +131,8 @@ directory_result run_directory(const directory_options& options) {
   r.change_group_policy_ms =
       median_us(21,
                 [&](std::size_t i) {
-                  value_or_fail(iam->change_group(owner, group.id, "", admin, i % 2 == 0),
+                  value_or_fail(i % 2 == 0 ? iam->attach_group_policy(owner, group.id, admin)
+                                           : iam->detach_group_policy(owner, group.id, admin),
                                 "change_group");
                 }) /
       1e3;
@@ -138,7 +140,9 @@ directory_result run_directory(const directory_options& options) {
 
   const std::string single = team_ids.back();
   r.attach_member_policy_us = median_us(1'001, [&](std::size_t i) {
-    value_or_fail(iam->attach_member_policy(owner, single, admin, i % 2 == 0), "attach");
+    value_or_fail(i % 2 == 0 ? iam->attach_member_policy(owner, single, admin)
+                             : iam->detach_member_policy(owner, single, admin),
+                  "attach");
   });
   check(single, "CanManageIAM", "iam/*", true);
 

@@ -6,6 +6,7 @@
 
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/errors.hpp>
+#include <gatehouse/policy/document.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,18 @@ T value_or_fail(boost::system::result<T, E> r, const std::string& what) {
     }
   }
   if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+/// The statements of `json` (a statement array), which must validate.
+inline std::vector<policy::statement> statements_of(std::string_view json,
+                                                    const policy::load_options& options = {}) {
+  auto loaded = policy::load_policy(json, options);
+  if (!loaded.ok()) {
+    for (const auto& f : loaded.findings) {
+      if (f.severity == policy::severity::error) fail(f.pointer + ": " + f.message);
+    }
+  }
+  return std::move(loaded.document->statements);
 }
 
 /// The built-in policies compiled in, or those of `dir` when one is given.

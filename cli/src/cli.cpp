@@ -199,22 +199,8 @@ std::string_view to_string(policy::severity s) noexcept {
 }
 
 void write_finding(json_writer& writer, std::string_view file, const policy::finding& f) {
-  writer.StartObject();
-  writer.Key("file");
-  write_string(writer, file);
-  writer.Key("line");
-  writer.Uint64(f.line);
-  writer.Key("column");
-  writer.Uint64(f.column);
-  writer.Key("severity");
-  write_string(writer, to_string(f.severity));
-  writer.Key("code");
-  write_string(writer, f.code);
-  writer.Key("message");
-  write_string(writer, f.message);
-  writer.Key("pointer");
-  write_string(writer, f.pointer);
-  writer.EndObject();
+  const std::string text = policy::to_json(f, file);
+  writer.RawValue(text.data(), text.size(), rapidjson::kObjectType);
 }
 
 /// "1 file", "3 errors".

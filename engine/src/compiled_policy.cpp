@@ -259,9 +259,7 @@ struct sorted_tag {
   std::string_view text;
 
   static std::uint64_t key_of(std::string_view text) noexcept {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data(), std::min<std::size_t>(8, text.size()));
-    return __builtin_bswap64(word);
+    return __builtin_bswap64(first_bytes(text));
   }
   explicit sorted_tag(std::string_view t = {}) noexcept : key(key_of(t)), text(t) {}
   friend bool operator<(const sorted_tag& a, const sorted_tag& b) noexcept {

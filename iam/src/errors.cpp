@@ -4,6 +4,8 @@
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <array>
+
 namespace gatehouse::iam {
 
 namespace {
@@ -41,6 +43,10 @@ class iam_category_impl final : public boost::system::error_category {
         return "the store::change would give a member more effective statements than allowed";
       case errc::check_too_complex:
         return "the statements are too complex to compare; nothing was granted";
+      case errc::randomness_unavailable:
+        return "the random number generator failed; nothing was created";
+      case errc::bad_builtins:
+        return "the built-in policies cannot serve; the old ones stay";
     }
     return "unknown IAM error";
   }
@@ -48,7 +54,26 @@ class iam_category_impl final : public boost::system::error_category {
 
 const iam_category_impl iam_category_instance;
 
+// The wire names of the fields, by `field`.
+constexpr std::array<std::string_view, 19> wire_names = {
+    "request",     "body",       "name",      "type",     "email",  "key",      "description",
+    "permissions", "statements", "policyIds", "groupIds", "action", "resource", "checks",
+    "pageIndex",   "pageSize",   "creatorId", "status",   "query"};
+static_assert(wire_names.size() == static_cast<std::size_t>(field::query) + 1);
+
 }  // namespace
+
+std::string_view wire_name(iam::field f) noexcept {
+  const auto i = static_cast<std::size_t>(f);
+  return i < wire_names.size() ? wire_names[i] : wire_names[0];
+}
+
+iam::field field_named(std::string_view key) noexcept {
+  for (std::size_t i = 1; i < wire_names.size(); ++i) {
+    if (wire_names[i] == key) return static_cast<iam::field>(i);
+  }
+  return field::none;
+}
 
 const boost::system::error_category& iam_category() noexcept { return iam_category_instance; }
 

@@ -5,7 +5,9 @@
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/engine/containment.hpp>
+#include <gatehouse/policy/catalogue.hpp>
 #include <gatehouse/policy/document.hpp>
+#include <gatehouse/policy/glob.hpp>
 
 #include <openssl/rand.h>
 
@@ -29,6 +31,18 @@
 #include "cow_map.hpp"
 
 namespace gatehouse::iam {
+
+std::string_view to_string(policy_kind k) noexcept {
+  switch (k) {
+    case policy_kind::sys_managed:
+      return "SysManaged";
+    case policy_kind::access_token:
+      return "AccessToken";
+    case policy_kind::customer_managed:
+      break;
+  }
+  return "CustomerManaged";
+}
 
 std::string_view to_string(subject_kind k) noexcept {
   switch (k) {
@@ -107,7 +121,7 @@ std::optional<uuid> parse_uuid(std::string_view text) {
 
 outcome<std::string> new_id() {
   const auto u = random_uuid();
-  if (!u) return failure(errc::storage_failure, "the random number generator failed");
+  if (!u) return failure(errc::randomness_unavailable, "no random id");
   return format_uuid(*u);
 }
 
@@ -148,24 +162,104 @@ std::shared_ptr<const engine::compiled_policy> compile_statements(
   return std::move(compiled.policy);
 }
 
-/// Parses new statements, a JSON array, as `gatehouse check` does with `options`; errors name
-/// `field`.
-outcome<std::vector<policy::statement>> parse_statements(std::string_view json,
-                                                         std::string_view field,
-                                                         const policy::load_options& options) {
-  auto loaded = policy::load_policy(json, options);
-  if (!loaded.ok()) {
-    std::string detail(field);
-    for (const auto& f : loaded.findings) {
-      if (f.severity != policy::severity::error) continue;
-      detail += ": ";
-      if (!f.pointer.empty()) detail += f.pointer + ": ";
-      detail += f.message;
+/// The finding code of a statement that does not compile, as the validator reports the same.
+std::string_view finding_code(const engine::compile_error& e) {
+  using reason = engine::compile_error::reason;
+  switch (e.what) {
+    case reason::unknown_action:
+      return "unknown-action";
+    case reason::bad_resource:
+      return policy::finding_code(e.rn.code);
+    case reason::too_deep:
+      return "rn-too-deep";
+    case reason::pattern_too_long:
+      return "rn-too-long";
+    case reason::too_many_tags:
+      return "rn-too-many-tags";
+    case reason::too_many_actions:
+      return "too-many-actions";
+    case reason::too_many_resources:
+      return "too-many-resources";
+    case reason::nothing_listed:
       break;
-    }
-    return failure(errc::field_invalid, std::move(detail));
   }
-  return std::move(loaded.document->statements);
+  return "empty-array";
+}
+
+/// Where in the statement list a compile error is.
+std::string pointer_of(const engine::compile_error& e) {
+  using reason = engine::compile_error::reason;
+  std::string out = "/" + std::to_string(e.statement_index);
+  switch (e.what) {
+    case reason::unknown_action:
+      return out + "/actions/" + std::to_string(e.item_index);
+    case reason::bad_resource:
+    case reason::too_deep:
+    case reason::pattern_too_long:
+    case reason::too_many_tags:
+      return out + "/resources/" + std::to_string(e.item_index);
+    case reason::too_many_actions:
+      return out + "/actions";
+    case reason::too_many_resources:
+      return out + "/resources";
+    case reason::nothing_listed:
+      break;
+  }
+  return out;
+}
+
+/// What the schema says of a statement that typed values can still get wrong.
+void check_statement_fields(const policy::statement& s, std::size_t index,
+                            std::vector<policy::finding>& findings) {
+  const std::string at = "/" + std::to_string(index);
+  if (s.id.empty()) {
+    findings.push_back({policy::severity::error, "schema-violation", "\"id\" must not be empty",
+                        at + "/id", 0, 0});
+  }
+  if (s.resource_type != "*" && !policy::is_resource_type(s.resource_type)) {
+    findings.push_back({policy::severity::error, "unknown-resource-type",
+                        "unknown resourceType \"" + s.resource_type + "\"", at + "/resourceType", 0,
+                        0});
+  }
+}
+
+/// New statements from a caller, held to what validation of their text would hold them to:
+/// every statement compiles, and the set stays within `options`' limits. A failure names `field`
+/// and carries a finding per problem, pointing at it (no line or column: there is no text).
+outcome<void> validate_new_statements(std::span<const policy::statement> statements,
+                                      iam::field field, const policy::load_options& options) {
+  std::vector<policy::finding> findings;
+  std::vector<engine::sourced_statement> sourced;
+  sourced.reserve(statements.size());
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    check_statement_fields(statements[i], i, findings);
+    sourced.push_back({"", statements[i]});
+  }
+  const auto compiled = engine::compiled_policy::compile_fail_closed(sourced);
+  for (const auto& e : compiled.failures) {
+    findings.push_back({policy::severity::error, std::string(finding_code(e)),
+                        engine::describe(e, sourced), pointer_of(e), 0, 0});
+  }
+  const auto limit = [&](const char* code, std::string message) {
+    findings.push_back({policy::severity::error, code, std::move(message), "", 0, 0});
+  };
+  if (statements.size() > options.max_statements) {
+    limit("too-many-statements", std::to_string(statements.size()) + " statements; at most " +
+                                     std::to_string(options.max_statements) +
+                                     " can be stored here");
+  }
+  std::size_t scanning = 0;
+  for (const auto& s : compiled.policy->statements()) {
+    for (const auto& pattern : s.patterns) scanning += policy::scanning_globs(pattern);
+  }
+  if (scanning > options.max_scanning_globs) {
+    limit("too-many-scanning-globs", std::to_string(scanning) +
+                                         " globs that scan a name (such as *web*); at most " +
+                                         std::to_string(options.max_scanning_globs));
+  }
+  if (findings.empty()) return {};
+  auto detail = findings.front().message;
+  return failure(errc::field_invalid, field, std::move(detail), std::move(findings));
 }
 
 /// Reads statements stored earlier: validated as they were when written or, should that fail now
@@ -229,66 +323,7 @@ struct policy_entry {
   [[nodiscard]] std::string statements_json() const;
 };
 
-std::string policy_entry::statements_json() const {
-  // Statements round-trip through the store as the JSON the loader accepts.
-  std::string out = "[";
-  auto quote = [&](std::string_view s) {
-    out += '"';
-    for (char c : s) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += c;
-          }
-      }
-    }
-    out += '"';
-  };
-  auto list = [&](const std::vector<std::string>& items) {
-    out += '[';
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (i > 0) out += ',';
-      quote(items[i]);
-    }
-    out += ']';
-  };
-  for (std::size_t i = 0; i < view.statements.size(); ++i) {
-    const auto& s = view.statements[i];
-    if (i > 0) out += ',';
-    out += "{\"id\":";
-    quote(s.id);
-    out += ",\"resourceType\":";
-    quote(s.resource_type);
-    out += ",\"effect\":";
-    quote(s.effect == policy::effect::deny ? "deny" : "allow");
-    out += ",\"actions\":";
-    list(s.actions);
-    out += ",\"resources\":";
-    list(s.resources);
-    out += '}';
-  }
-  out += ']';
-  return out;
-}
+std::string policy_entry::statements_json() const { return policy::to_json(view.statements); }
 
 /// Per organization: how many members, groups, policies and owners it has, for the limits.
 struct organization_tally {
@@ -790,10 +825,22 @@ struct service::state {
     return set;
   }
 
-  /// New permissions of a token, validated as a token's.
-  outcome<std::shared_ptr<const statement_set>> new_permissions(std::string json) {
-    return statement_set_of(std::move(json), [](std::string_view text) {
-      return parse_statements(text, "permissions", policy::token_permissions);
+  /// New permissions of a token, held to a token's limits; kept as the JSON they are stored as.
+  outcome<std::shared_ptr<const statement_set>> new_permissions(
+      std::vector<policy::statement> statements) {
+    if (auto ok =
+            validate_new_statements(statements, field::permissions, policy::token_permissions);
+        !ok) {
+      return ok.error();
+    }
+    std::string json = policy::to_json(statements);
+    if (json.size() > policy::max_token_permissions_bytes) {
+      return failure(errc::field_invalid, field::permissions,
+                     "larger than " + std::to_string(policy::max_token_permissions_bytes / 1024) +
+                         " KiB of JSON");
+    }
+    return statement_set_of(std::move(json), [&](std::string_view) {
+      return outcome<std::vector<policy::statement>>(std::move(statements));
     });
   }
 
@@ -886,16 +933,23 @@ struct service::state {
 
   /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
   /// place of the old one; called with `token_write` held.
-  outcome<store::token_record> save_token(token_entry t) {
+  outcome<token_view> save_token(token_entry t) {
     t.updated_at = now_ms();
-    auto record = to_record(t);
-    const store::change c = store::put_token{record};
+    auto view = to_view(t);
+    const store::change c = store::put_token{view.record};
     if (const auto ec = database->commit({&c, 1})) {
       return failure(errc::storage_failure, ec.message());
     }
     std::unique_lock lock(tokens_lock);
     replace_indexed(std::move(t));
-    return record;
+    return view;
+  }
+
+  /// The token as callers see it, without its secret.
+  [[nodiscard]] token_view to_view(const token_entry& t) const {
+    return {to_record(t),
+            t.permissions ? t.permissions->statements : std::vector<policy::statement>{},
+            std::nullopt};
   }
 
   /// Builds the in-memory entry of a record with its permissions; called with `token_write` held
@@ -929,7 +983,7 @@ using state_t = service::state;
 
 policy_entry builtin_entry(const policy::policy_document& doc) {
   policy_entry e;
-  e.view = {doc.id, doc.key, doc.name, doc.description, "SysManaged", {}};
+  e.view = {doc.id, doc.key, doc.name, doc.description, policy_kind::sys_managed, {}};
   e.set_statements(doc.statements);
   return e;
 }
@@ -951,12 +1005,12 @@ outcome<void> require_member(const caller& who) {
   return {};
 }
 
-outcome<void> check_name(std::string_view name, std::string_view field, std::size_t max) {
-  if (name.empty()) return failure(errc::field_required, std::string(field));
+outcome<void> check_name(std::string_view name, iam::field field, std::size_t max) {
+  if (name.empty()) return failure(errc::field_required, field);
   if (name.size() > max || std::any_of(name.begin(), name.end(), [](char c) {
         return static_cast<unsigned char>(c) < 0x20;
       })) {
-    return failure(errc::field_invalid, std::string(field));
+    return failure(errc::field_invalid, field);
   }
   return {};
 }
@@ -1014,7 +1068,7 @@ outcome<std::unique_ptr<service>> service::open(std::unique_ptr<store::database>
                      "stored policy " + p.id + " does not load: " + statements.error().detail);
     }
     policy_entry e;
-    e.view = {p.id, p.key, p.name, p.description, "CustomerManaged", {}};
+    e.view = {p.id, p.key, p.name, p.description, policy_kind::customer_managed, {}};
     e.set_statements(std::move(*statements));
     e.organization_id = p.organization_id;
     e.created_at = p.created_at;
@@ -1137,14 +1191,15 @@ engine::decision service::decide_only(const caller& who, std::string_view action
 
 outcome<std::pair<store::organization_record, store::member_record>> service::create_organization(
     std::string name, std::string owner_email) {
-  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
-  if (auto ok = check_name(owner_email, "email", state_->limits.max_name_length); !ok) {
+  if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok)
+    return ok.error();
+  if (auto ok = check_name(owner_email, field::email, state_->limits.max_name_length); !ok) {
     return ok.error();
   }
   if (find_organization_by_name(name)) return failure(errc::name_used, "name");
   auto org_id = new_id();
   auto member_id = new_id();
-  if (!org_id || !member_id) return failure(errc::storage_failure, "no random ids");
+  if (!org_id || !member_id) return failure(errc::randomness_unavailable, "no random ids");
   const auto now = now_ms();
   store::organization_record org{*org_id, std::move(name), {std::string(developer_policy_id)}, now};
   store::member_record owner{
@@ -1186,10 +1241,10 @@ outcome<std::vector<store::member_record>> service::list_members(const caller& w
 
 outcome<store::member_record> service::add_member(const caller& who, new_member m) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  if (auto ok = check_name(m.email, "email", state_->limits.max_name_length); !ok) {
+  if (auto ok = check_name(m.email, field::email, state_->limits.max_name_length); !ok) {
     return ok.error();
   }
-  if (m.email.find('@') == std::string::npos) return failure(errc::field_invalid, "email");
+  if (m.email.find('@') == std::string::npos) return failure(errc::field_invalid, field::email);
   auto id = new_id();
   if (!id) return id.error();
   return state_->mutate(
@@ -1202,12 +1257,12 @@ outcome<store::member_record> service::add_member(const caller& who, new_member 
         }
         for (const auto& p : m.policy_ids) {
           if (!d.find(d.policies, p, who.organization_id)) {
-            return failure(errc::field_invalid, "policyIds");
+            return failure(errc::field_invalid, field::policy_ids);
           }
         }
         for (const auto& g : m.group_ids) {
           if (!d.find(d.groups, g, who.organization_id)) {
-            return failure(errc::field_invalid, "groupIds");
+            return failure(errc::field_invalid, field::group_ids);
           }
         }
         store::member_record record{*id, who.organization_id, m.email, {}, now_ms()};
@@ -1282,31 +1337,73 @@ outcome<void> service::remove_member(const caller& who, std::string_view member_
   return {};
 }
 
-outcome<store::member_record> service::attach_member_policy(const caller& who,
-                                                            std::string_view member_id,
-                                                            std::string_view policy_id,
-                                                            bool attach) {
-  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  return state_->mutate(
+namespace {
+
+/// Applies `edit` to a copy of member `member_id` of the caller's organization and stores it.
+template <class Edit>
+outcome<store::member_record> edit_member(const service& s, state_t& st, const caller& who,
+                                          std::string_view member_id, Edit&& edit) {
+  if (auto ok = require(s, who, manage_iam, iam_resource); !ok) return ok.error();
+  return st.mutate(
       [&](directory& d, std::vector<store::change>& changes) -> outcome<store::member_record> {
         const auto* member = d.find(d.members, member_id, who.organization_id);
         if (!member) return failure(errc::not_found, "member");
-        if (!d.find(d.policies, policy_id, who.organization_id)) {
-          return failure(errc::not_found, "policy");
-        }
         auto changed = *member;
-        if (attach) {
-          if (auto ok = state_->holds(who, d, {std::string(policy_id)}, "the policy"); !ok) {
-            return ok.error();
-          }
-          append_unique(changed.policy_ids, policy_id);
-        } else {
-          std::erase(changed.policy_ids, policy_id);
-        }
+        if (auto ok = edit(d, changed); !ok) return ok.error();
         changes.push_back(store::put_member{changed});
         put(d.members, changed);
         return changed;
       });
+}
+
+/// Applies `edit` to a copy of group `group_id` of the caller's organization and stores it.
+template <class Edit>
+outcome<store::group_record> edit_group(const service& s, state_t& st, const caller& who,
+                                        std::string_view group_id, Edit&& edit) {
+  if (auto ok = require(s, who, manage_iam, iam_resource); !ok) return ok.error();
+  return st.mutate(
+      [&](directory& d, std::vector<store::change>& changes) -> outcome<store::group_record> {
+        const auto* group = d.find(d.groups, group_id, who.organization_id);
+        if (!group) return failure(errc::not_found, "group");
+        auto changed = *group;
+        if (auto ok = edit(d, changed); !ok) return ok.error();
+        changes.push_back(store::put_group{changed});
+        put(d.groups, changed);
+        return changed;
+      });
+}
+
+/// Fails unless `id` names a policy the caller's organization can see.
+outcome<void> require_policy(const directory& d, const caller& who, std::string_view id) {
+  if (!d.find(d.policies, id, who.organization_id)) return failure(errc::not_found, "policy");
+  return {};
+}
+
+}  // namespace
+
+outcome<store::member_record> service::attach_member_policy(const caller& who,
+                                                            std::string_view member_id,
+                                                            std::string_view policy_id) {
+  return edit_member(
+      *this, *state_, who, member_id, [&](directory& d, store::member_record& m) -> outcome<void> {
+        if (auto ok = require_policy(d, who, policy_id); !ok) return ok;
+        if (auto ok = state_->holds(who, d, {std::string(policy_id)}, "the policy"); !ok) {
+          return ok;
+        }
+        append_unique(m.policy_ids, policy_id);
+        return {};
+      });
+}
+
+outcome<store::member_record> service::detach_member_policy(const caller& who,
+                                                            std::string_view member_id,
+                                                            std::string_view policy_id) {
+  return edit_member(*this, *state_, who, member_id,
+                     [&](directory& d, store::member_record& m) -> outcome<void> {
+                       if (auto ok = require_policy(d, who, policy_id); !ok) return ok;
+                       std::erase(m.policy_ids, policy_id);
+                       return {};
+                     });
 }
 
 namespace {
@@ -1343,7 +1440,7 @@ outcome<std::vector<policy_view>> service::own_policies(const caller& who) const
                      who.kind == subject_kind::service_token
                          ? "The statements of this service token"
                          : "The scope of this personal token, within its creator's policies",
-                     "AccessToken", it->permissions->statements});
+                     policy_kind::access_token, it->permissions->statements});
     }
     if (who.kind == subject_kind::service_token) return out;
   }
@@ -1372,9 +1469,10 @@ outcome<std::vector<store::group_record>> service::list_groups(const caller& who
 outcome<store::group_record> service::create_group(const caller& who, std::string name,
                                                    std::string description) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+  if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok)
+    return ok.error();
   if (description.size() > state_->limits.max_description_length) {
-    return failure(errc::field_invalid, "description");
+    return failure(errc::field_invalid, field::description);
   }
   auto id = new_id();
   if (!id) return id.error();
@@ -1396,47 +1494,59 @@ outcome<store::group_record> service::create_group(const caller& who, std::strin
       });
 }
 
-outcome<store::group_record> service::change_group(const caller& who, std::string_view group_id,
-                                                   std::string_view member_id,
-                                                   std::string_view policy_id, bool add) {
-  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  return state_->mutate([&](directory& d,
-                            std::vector<store::change>& changes) -> outcome<store::group_record> {
-    const auto* group = d.find(d.groups, group_id, who.organization_id);
-    if (!group) return failure(errc::not_found, "group");
-    auto changed = *group;
-    if (!member_id.empty()) {
-      if (!d.find(d.members, member_id, who.organization_id)) {
-        return failure(errc::not_found, "member");
-      }
-      if (add) {
-        if (auto ok =
-                state_->holds(who, d, d.known_policies(changed.policy_ids), "the group's rights");
+outcome<store::group_record> service::add_group_member(const caller& who, std::string_view group_id,
+                                                       std::string_view member_id) {
+  return edit_group(
+      *this, *state_, who, group_id, [&](directory& d, store::group_record& g) -> outcome<void> {
+        if (!d.find(d.members, member_id, who.organization_id)) {
+          return failure(errc::not_found, "member");
+        }
+        // The member gets the group's rights: the caller grants them.
+        if (auto ok = state_->holds(who, d, d.known_policies(g.policy_ids), "the group's rights");
             !ok) {
-          return ok.error();
+          return ok;
         }
-        append_unique(changed.member_ids, member_id);
-      } else {
-        std::erase(changed.member_ids, member_id);
-      }
-    }
-    if (!policy_id.empty()) {
-      if (!d.find(d.policies, policy_id, who.organization_id)) {
-        return failure(errc::not_found, "policy");
-      }
-      if (add) {
+        append_unique(g.member_ids, member_id);
+        return {};
+      });
+}
+
+outcome<store::group_record> service::remove_group_member(const caller& who,
+                                                          std::string_view group_id,
+                                                          std::string_view member_id) {
+  return edit_group(*this, *state_, who, group_id,
+                    [&](directory& d, store::group_record& g) -> outcome<void> {
+                      if (!d.find(d.members, member_id, who.organization_id)) {
+                        return failure(errc::not_found, "member");
+                      }
+                      std::erase(g.member_ids, member_id);
+                      return {};
+                    });
+}
+
+outcome<store::group_record> service::attach_group_policy(const caller& who,
+                                                          std::string_view group_id,
+                                                          std::string_view policy_id) {
+  return edit_group(
+      *this, *state_, who, group_id, [&](directory& d, store::group_record& g) -> outcome<void> {
+        if (auto ok = require_policy(d, who, policy_id); !ok) return ok;
         if (auto ok = state_->holds(who, d, {std::string(policy_id)}, "the policy"); !ok) {
-          return ok.error();
+          return ok;
         }
-        append_unique(changed.policy_ids, policy_id);
-      } else {
-        std::erase(changed.policy_ids, policy_id);
-      }
-    }
-    changes.push_back(store::put_group{changed});
-    put(d.groups, changed);
-    return changed;
-  });
+        append_unique(g.policy_ids, policy_id);
+        return {};
+      });
+}
+
+outcome<store::group_record> service::detach_group_policy(const caller& who,
+                                                          std::string_view group_id,
+                                                          std::string_view policy_id) {
+  return edit_group(*this, *state_, who, group_id,
+                    [&](directory& d, store::group_record& g) -> outcome<void> {
+                      if (auto ok = require_policy(d, who, policy_id); !ok) return ok;
+                      std::erase(g.policy_ids, policy_id);
+                      return {};
+                    });
 }
 
 outcome<void> service::delete_group(const caller& who, std::string_view group_id) {
@@ -1480,15 +1590,16 @@ outcome<policy_view> service::get_policy(const caller& who, std::string_view pol
 outcome<policy_view> service::create_policy(const caller& who, std::string name, std::string key,
                                             std::string description) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
-  if (auto ok = check_name(key, "key", state_->limits.max_name_length); !ok) return ok.error();
+  if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok)
+    return ok.error();
+  if (auto ok = check_name(key, field::key, state_->limits.max_name_length); !ok) return ok.error();
   if (!std::all_of(key.begin(), key.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
       })) {
-    return failure(errc::field_invalid, "key");
+    return failure(errc::field_invalid, field::key);
   }
   if (description.size() > state_->limits.max_description_length) {
-    return failure(errc::field_invalid, "description");
+    return failure(errc::field_invalid, field::description);
   }
   auto id = new_id();
   if (!id) return id.error();
@@ -1507,7 +1618,7 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
         if (key_used) return failure(errc::key_used, "key");
         if (name_used) return failure(errc::name_used, "name");
         policy_entry e;
-        e.view = {*id, key, name, description, "CustomerManaged", {}};
+        e.view = {*id, key, name, description, policy_kind::customer_managed, {}};
         e.organization_id = who.organization_id;
         e.created_at = e.updated_at = now_ms();
         e.generation = 1;
@@ -1519,18 +1630,20 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
 }
 
 outcome<policy_view> service::set_policy_statements(const caller& who, std::string_view policy_id,
-                                                    std::string_view statements_json) {
+                                                    std::vector<policy::statement> statements) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
-  auto statements = parse_statements(statements_json, "statements", policy::stored_policy);
-  if (!statements) return statements.error();
+  if (auto ok = validate_new_statements(statements, field::statements, policy::stored_policy);
+      !ok) {
+    return ok.error();
+  }
   // Whoever holds the policy gets what it says: the statements are granted by the caller.
   std::vector<engine::sourced_statement> sourced;
-  sourced.reserve(statements->size());
-  for (const auto& st : *statements) sourced.push_back({std::string(policy_id), st});
+  sourced.reserve(statements.size());
+  for (const auto& st : statements) sourced.push_back({std::string(policy_id), st});
   const auto compiled = engine::compiled_policy::compile(sourced);
-  if (!compiled) {
-    return failure(errc::field_invalid,
-                   "statements: " + engine::describe(compiled.error(), sourced));
+  if (!compiled) {  // validated above: cannot happen, but nothing unchecked is granted
+    return failure(errc::field_invalid, field::statements,
+                   engine::describe(compiled.error(), sourced));
   }
   if (auto ok = require_holds(who, **compiled, "the statements"); !ok) return ok.error();
   return state_->mutate(
@@ -1539,7 +1652,7 @@ outcome<policy_view> service::set_policy_statements(const caller& who, std::stri
         if (!p) return failure(errc::not_found, "policy");
         if (p->builtin()) return failure(errc::sys_managed_policy);
         auto changed = *p;
-        changed.set_statements(std::move(*statements));
+        changed.set_statements(std::move(statements));
         changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
         changed.generation = static_cast<std::uint64_t>(changed.updated_at);
         changes.push_back(store::put_policy{changed.record()});
@@ -1625,7 +1738,7 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
   if (auto ok = require_member(who); !ok) return ok.error();
   if (auto ok = require(*this, who, "ListAccessTokens", token_resource); !ok) return ok.error();
   if (q.page_size == 0 || q.page_size > state_->limits.max_page_size) {
-    return failure(errc::field_invalid, "pageSize");
+    return failure(errc::field_invalid, field::page_size);
   }
   token_page page;
   std::shared_lock lock(state_->tokens_lock);
@@ -1645,7 +1758,7 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
     if (creator && it->creator != *creator) continue;
     if (!contains_folded(it->name, q.name)) continue;
     if (page.total_count >= skip && page.items.size() < q.page_size) {
-      page.items.push_back(state_->to_record(*it));
+      page.items.push_back(state_->to_view(*it));
     }
     ++page.total_count;
   }
@@ -1664,17 +1777,18 @@ outcome<bool> service::is_token_name_used(const caller& who, std::string_view na
 
 outcome<token_view> service::create_token(const caller& who, std::string name,
                                           store::token_type type,
-                                          std::string_view permissions_json) {
+                                          std::vector<policy::statement> permissions_given) {
   if (auto ok = require_member(who); !ok) return ok.error();
   if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
-  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
-  auto permissions = state_->new_permissions(
-      std::string(permissions_json.empty() ? std::string_view("[]") : permissions_json));
+  if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok) {
+    return ok.error();
+  }
+  if (type == store::token_type::service && permissions_given.empty()) {
+    return failure(errc::field_required, field::permissions);
+  }
+  auto permissions = state_->new_permissions(std::move(permissions_given));
   if (!permissions) return permissions.error();
   const auto& requested = **permissions;
-  if (type == store::token_type::service && requested.statements.empty()) {
-    return failure(errc::field_required, "permissions");
-  }
   // Capping: the token may grant nothing beyond its creator's rights as they are now.
   if (!requested.statements.empty()) {
     if (auto ok = require_holds(who, *requested.compiled, "the permissions"); !ok) {
@@ -1708,7 +1822,9 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
   }
   auto secret = generate_token_secret();
   auto id = new_id();
-  if (!secret || !id) return failure(errc::storage_failure, "the random number generator failed");
+  if (!secret || !id) {
+    return failure(errc::randomness_unavailable, "no random secret or id");
+  }
   const auto now = now_ms();
   record.id = *id;
   record.organization_id = who.organization_id;
@@ -1731,7 +1847,7 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
     state_->count_status(std::nullopt, entry->status);
     state_->tokens.insert(std::move(*entry));
   }
-  return token_view{std::move(record), std::move(*secret)};
+  return token_view{std::move(record), requested.statements, std::move(*secret)};
 }
 
 namespace {
@@ -1761,9 +1877,10 @@ outcome<token_entry> managed_token(const Service& service, const state_t& s, con
 
 }  // namespace
 
-outcome<store::token_record> service::rename_token(const caller& who, std::string_view token_id,
-                                                   std::string name) {
-  if (auto ok = check_name(name, "name", state_->limits.max_name_length); !ok) return ok.error();
+outcome<token_view> service::rename_token(const caller& who, std::string_view token_id,
+                                          std::string name) {
+  if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok)
+    return ok.error();
   std::lock_guard write(state_->token_write);
   auto token = managed_token(*this, *state_, who, token_id);
   if (!token) return token.error();
@@ -1817,7 +1934,7 @@ outcome<void> may_reactivate(const state_t& s, const caller& who, const token_en
 
 }  // namespace
 
-outcome<store::token_record> service::toggle_token(const caller& who, std::string_view token_id) {
+outcome<token_view> service::toggle_token(const caller& who, std::string_view token_id) {
   std::lock_guard write(state_->token_write);
   auto token = managed_token(*this, *state_, who, token_id);
   if (!token) return token.error();

@@ -4,6 +4,7 @@
 
 #include <gatehouse/policy/catalogue.hpp>
 #include <gatehouse/policy/glob.hpp>
+#include <gatehouse/policy/json.hpp>
 #include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
@@ -16,6 +17,7 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
@@ -38,8 +40,8 @@ namespace {
 
 /// Largest document accepted; policies are a few KiB, so this only stops runaway input.
 constexpr std::size_t max_document_bytes = std::size_t{4} << 20;
-/// Deepest nesting accepted; a valid document nests three levels (document, statements, actions).
-constexpr std::size_t max_nesting_depth = 32;
+/// Deepest nesting accepted: the limit of all JSON gatehouse reads (json.hpp).
+constexpr std::size_t max_nesting_depth = max_json_depth;
 /// Findings reported per document; the rest are summarised in one `too-many-findings`.
 constexpr std::size_t max_findings = 500;
 /// Positions are kept for pointers up to this depth (`/statements/i/actions/j`); deeper findings
@@ -760,26 +762,6 @@ const std::vector<std::string_view>& action_names() {
   return names;
 }
 
-std::string_view finding_code(rn_errc e) {
-  switch (e) {
-    case rn_errc::empty:
-      return "rn-empty";
-    case rn_errc::empty_segment:
-      return "rn-empty-segment";
-    case rn_errc::missing_slash:
-      return "rn-missing-slash";
-    case rn_errc::trailing_slash:
-      return "rn-trailing-slash";
-    case rn_errc::missing_type:
-      return "rn-missing-type";
-    case rn_errc::empty_tag:
-      return "rn-empty-tag";
-    case rn_errc::invalid_character:
-      return "rn-invalid-character";
-  }
-  return "rn-invalid-character";
-}
-
 std::string_view rn_fix(rn_errc e) {
   switch (e) {
     case rn_errc::empty:
@@ -1065,28 +1047,35 @@ std::vector<std::string> strings_of(const json_value& obj, const char* name) {
   return out;
 }
 
-// Only called on a document the schema accepted, so every member has its type.
-policy_document build_document(const json_value& root) {
-  policy_document doc;
-  const json_value* statements = &root;
-  if (root.IsObject()) {
-    doc.id = string_or_empty(root, "id");
-    doc.key = string_or_empty(root, "key");
-    doc.name = string_or_empty(root, "name");
-    doc.description = string_or_empty(root, "description");
-    doc.type = string_or_empty(root, "type");
-    statements = &root["statements"];
-  }
-  doc.statements.reserve(statements->Size());
-  for (const auto& s : statements->GetArray()) {
+// Only called on statements the schema accepted, so every member has its type.
+std::vector<statement> build_statements(const json_value& list) {
+  std::vector<statement> out;
+  out.reserve(list.Size());
+  for (const auto& s : list.GetArray()) {
     statement st;
     st.id = string_or_empty(s, "id");
     st.resource_type = string_or_empty(s, "resourceType");
     st.effect = string_or_empty(s, "effect") == "deny" ? effect::deny : effect::allow;
     st.actions = strings_of(s, "actions");
     st.resources = strings_of(s, "resources");
-    doc.statements.push_back(std::move(st));
+    out.push_back(std::move(st));
   }
+  return out;
+}
+
+// Only called on a document the schema accepted, so every member has its type.
+policy_document build_document(const json_value& root) {
+  policy_document doc;
+  if (!root.IsObject()) {
+    doc.statements = build_statements(root);
+    return doc;
+  }
+  doc.id = string_or_empty(root, "id");
+  doc.key = string_or_empty(root, "key");
+  doc.name = string_or_empty(root, "name");
+  doc.description = string_or_empty(root, "description");
+  doc.type = string_or_empty(root, "type");
+  doc.statements = build_statements(root["statements"]);
   return doc;
 }
 
@@ -1096,12 +1085,13 @@ std::string byte_size(std::size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
-load_result too_large(std::string what, std::size_t limit) {
+load_result too_large(std::string what, std::size_t limit, std::string_view advice,
+                      std::string pointer = {}) {
   load_result result;
-  result.findings.push_back({severity::error, "document-too-large",
-                             std::move(what) + " is larger than " + byte_size(limit) +
-                                 "; split the policy into several documents",
-                             "", 1, 1});
+  result.findings.push_back(
+      {severity::error, "document-too-large",
+       std::move(what) + " is larger than " + byte_size(limit) + "; " + std::string(advice),
+       std::move(pointer), 1, 1});
   return result;
 }
 
@@ -1116,9 +1106,76 @@ std::pair<const json_value*, std::string> statements_of(const json_value& root) 
 
 }  // namespace
 
-load_result load_policy(std::string_view json, const load_options& options) {
+namespace {
+
+// The semantic checks and the set limits of the statement array at `pointer`.
+void check_statements(const json_value& statements, const std::string& pointer,
+                      const source_map& map, finding_list& findings, const load_options& options) {
+  if (statements.Size() > options.max_statements) {
+    findings.add(options.over_set_limits, "too-many-statements",
+                 std::to_string(statements.Size()) + " statements; " +
+                     (options.over_set_limits == severity::error
+                          ? "at most " + std::to_string(options.max_statements) +
+                                " can be stored here; split them over several policies"
+                          : "the service stores at most " + std::to_string(options.max_statements) +
+                                " per policy; split them over several policies"),
+                 pointer, map.value_offset(pointer));
+  }
+  statement_checker checker(map, findings, options);
+  for (rapidjson::SizeType i = 0; i < statements.Size(); ++i) {
+    checker.check(statements[i], pointer + "/" + std::to_string(i));
+  }
+}
+
+// The statement array at `at`, explained against the schema's statement list, or null with a
+// finding that says why there is none.
+const json_value* statements_at(const rapidjson::Document& dom, std::string_view at,
+                                const source_map& map, finding_list& findings) {
+  const std::string pointer(at);
+  const json_value* value = rapidjson::Pointer(pointer.c_str()).Get(dom);
+  if (value == nullptr) {
+    const std::string parent = pointer.substr(0, pointer.rfind('/'));
+    findings.error("missing-key",
+                   "the document is missing required key " + quote(last_token(at)) +
+                       "; add it, a list of statements",
+                   parent, map.value_offset(parent));
+    return nullptr;
+  }
+  if (!value->IsArray()) {
+    findings.error("wrong-type",
+                   describe_location(pointer) + " must be an array of statements, not " +
+                       json_type_name(*value),
+                   pointer, map.value_offset(pointer));
+    return nullptr;
+  }
+  const compiled_schema& schema = policy_schema();
+  schema_explainer(schema, map, findings).explain(*value, schema.root(), pointer);
+  return value;
+}
+
+// load_policy (`at` empty: a document or a bare array) and load_statements (the array at `at`).
+// The bytes of `value` written as compact JSON.
+std::size_t compact_size(const json_value& value) {
+  struct counter {
+    using Ch = char;
+    std::size_t bytes = 0;
+    void Put(char /*c*/) noexcept { ++bytes; }
+    void Flush() noexcept {}
+  } out;
+  rapidjson::Writer<counter> writer(out);
+  value.Accept(writer);
+  return out.bytes;
+}
+
+load_result load(std::string_view json, std::optional<std::string_view> at,
+                 const load_options& options) {
+  // The statements at `at` are held to `max_bytes`; the document around them only to the
+  // largest document.
   const std::size_t max_bytes = std::min(options.max_bytes, max_document_bytes);
-  if (json.size() > max_bytes) return too_large("the document", max_bytes);
+  const std::size_t max_document = at ? max_document_bytes : max_bytes;
+  if (json.size() > max_document) {
+    return too_large("the document", max_document, "split the policy into several documents");
+  }
   // A UTF-8 byte order mark is invisible in editors, so positions are counted after it.
   if (json.substr(0, 3) == "\xEF\xBB\xBF") json.remove_prefix(3);
 
@@ -1127,33 +1184,43 @@ load_result load_policy(std::string_view json, const load_options& options) {
   rapidjson::Document dom;
   if (!parse_json(json, dom, map, findings)) return {std::nullopt, std::move(findings).take()};
 
-  const compiled_schema& schema = policy_schema();
-  schema_explainer explainer(schema, map, findings);
-  explainer.explain(dom, schema.root(), "");
-
-  const auto [statements, pointer] = statements_of(dom);
-  if (statements != nullptr) {
-    if (statements->Size() > options.max_statements) {
-      findings.add(
-          options.over_set_limits, "too-many-statements",
-          std::to_string(statements->Size()) + " statements; " +
-              (options.over_set_limits == severity::error
-                   ? "at most " + std::to_string(options.max_statements) +
-                         " can be stored here; split them over several policies"
-                   : "the service stores at most " + std::to_string(options.max_statements) +
-                         " per policy; split them over several policies"),
-          pointer, map.value_offset(pointer));
+  const json_value* statements = nullptr;
+  std::string pointer;
+  if (at) {
+    statements = statements_at(dom, *at, map, findings);
+    pointer = std::string(*at);
+    if (statements != nullptr && json.size() > max_bytes && compact_size(*statements) > max_bytes) {
+      return too_large("the statement list at " + pointer, max_bytes,
+                       "use fewer or shorter statements", pointer);
     }
-    statement_checker checker(map, findings, options);
-    for (rapidjson::SizeType i = 0; i < statements->Size(); ++i) {
-      checker.check((*statements)[i], pointer + "/" + std::to_string(i));
-    }
+  } else {
+    const compiled_schema& schema = policy_schema();
+    schema_explainer(schema, map, findings).explain(dom, schema.root(), "");
+    std::tie(statements, pointer) = statements_of(dom);
   }
+  if (statements != nullptr) check_statements(*statements, pointer, map, findings, options);
 
   load_result result;
-  if (!findings.has_error()) result.document = build_document(dom);
+  if (!findings.has_error()) {
+    if (at) {
+      result.document.emplace().statements = build_statements(*statements);
+    } else {
+      result.document = build_document(dom);
+    }
+  }
   result.findings = std::move(findings).take();
   return result;
+}
+
+}  // namespace
+
+load_result load_policy(std::string_view json, const load_options& options) {
+  return load(json, std::nullopt, options);
+}
+
+load_result load_statements(std::string_view json, std::string_view at,
+                            const load_options& options) {
+  return load(json, at, options);
 }
 
 load_result load_policy_file(const std::string& path, const load_options& options) {
@@ -1177,7 +1244,9 @@ load_result load_policy_file(const std::string& path, const load_options& option
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
   }
   if (in.bad()) return unreadable("read error");
-  if (text.size() > max_document_bytes) return too_large("the file", max_document_bytes);
+  if (text.size() > max_document_bytes) {
+    return too_large("the file", max_document_bytes, "split the policy into several documents");
+  }
   return load_policy(text, options);
 }
 

@@ -148,4 +148,24 @@ std::string to_string(const resource_pattern& pattern) {
   return text;
 }
 
+std::string_view finding_code(rn_errc e) {
+  switch (e) {
+    case rn_errc::empty:
+      return "rn-empty";
+    case rn_errc::empty_segment:
+      return "rn-empty-segment";
+    case rn_errc::missing_slash:
+      return "rn-missing-slash";
+    case rn_errc::trailing_slash:
+      return "rn-trailing-slash";
+    case rn_errc::missing_type:
+      return "rn-missing-type";
+    case rn_errc::empty_tag:
+      return "rn-empty-tag";
+    case rn_errc::invalid_character:
+      return "rn-invalid-character";
+  }
+  return "rn-invalid-character";
+}
+
 }  // namespace gatehouse::policy

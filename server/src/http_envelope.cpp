@@ -32,35 +32,34 @@ reply envelope(unsigned status, bool success, std::string_view code, std::string
   return {status, std::string(buffer.GetString(), buffer.GetSize())};
 }
 
-/// A field name the engine or the HTTP layer gave: letters, digits and `_` only, so that the
-/// error code is well-formed whatever a detail holds.
-bool is_field_name(std::string_view text) noexcept {
-  if (text.empty() || text.size() > 64) return false;
-  for (const char c : text) {
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/// The field of a field error: its detail is "field" or "field: what is wrong".
-std::string_view field_of(const std::string& detail) {
-  return std::string_view(detail).substr(0, detail.find(':'));
-}
-
-/// `{"message": detail}` for failures whose detail helps the caller fix the request. Details are
-/// never secret (errors.hpp); they name fields, limits and validation findings of the caller's
-/// own input. A detail that is only a field name says nothing the error code does not.
-std::string message_data(const std::string& detail) {
-  if (detail.empty() || is_field_name(detail)) return "null";
+/// `{"message": detail}` for failures whose detail helps the caller fix the request, with the
+/// validation findings when there are any. Details are never secret (errors.hpp); they name
+/// limits and problems of the caller's own input.
+std::string message_data(const iam::failure& f) {
+  if (f.detail.empty() && f.findings.empty()) return "null";
   rapidjson::StringBuffer buffer;
   json_writer w(buffer);
   w.StartObject();
-  w.Key("message");
-  write_string(w, detail);
+  if (!f.detail.empty()) {
+    w.Key("message");
+    write_string(w, f.detail);
+  }
+  if (!f.findings.empty()) {
+    w.Key("findings");
+    w.StartArray();
+    for (const auto& finding : f.findings) {
+      const std::string text = policy::to_json(finding);
+      w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+/// `{field}_is_required` or `{field}_is_invalid`, FeatBit's codes for a field error.
+std::string field_code(const iam::failure& f, std::string_view suffix) {
+  return std::string(iam::wire_name(f.field)) + std::string(suffix);
 }
 
 error_row map_failure(const iam::failure& f) {
@@ -83,20 +82,14 @@ error_row map_failure(const iam::failure& f) {
       w.EndObject();
       return {403, "Forbidden", std::string(buffer.GetString(), buffer.GetSize())};
     }
-    case errc::field_required: {
-      const auto field = field_of(f.detail);
-      if (!is_field_name(field)) return {400, "request_is_invalid"};
-      return {400, std::string(field) + "_is_required"};
-    }
-    case errc::field_invalid: {
-      const auto field = field_of(f.detail);
-      if (!is_field_name(field)) return {400, "request_is_invalid", message_data(f.detail)};
-      return {400, std::string(field) + "_is_invalid", message_data(f.detail)};
-    }
+    case errc::field_required:
+      return {400, field_code(f, "_is_required")};
+    case errc::field_invalid:
+      return {400, field_code(f, "_is_invalid"), message_data(f)};
     case errc::not_found:
       return {404, "ResourceNotFound"};
     case errc::conflict:
-      return {409, "Conflict", message_data(f.detail)};
+      return {409, "Conflict", message_data(f)};
     case errc::name_used:
       return {422, "NameHasBeenUsed"};
     case errc::key_used:
@@ -106,13 +99,15 @@ error_row map_failure(const iam::failure& f) {
     case errc::limit_exceeded:
       // One fixed code, the limit named in `data.message`: limits are few and their wording may
       // change, codes may not.
-      return {400, "LimitExceeded", message_data(f.detail)};
+      return {400, "LimitExceeded", message_data(f)};
     case errc::last_owner:
-      return {422, "LastOwner", message_data(f.detail)};
+      return {422, "LastOwner", message_data(f)};
     case errc::too_many_statements:
-      return {422, "TooManyStatements", message_data(f.detail)};
+      return {422, "TooManyStatements", message_data(f)};
     case errc::check_too_complex:
-      return {403, "CheckTooComplex", message_data(f.detail)};
+      return {403, "CheckTooComplex", message_data(f)};
+    case errc::randomness_unavailable:
+    case errc::bad_builtins:
     case errc::storage_failure:
       // The store's message names internals; the caller learns only that nothing was changed.
       return {500, "InternalServerError"};

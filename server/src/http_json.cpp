@@ -15,62 +15,6 @@ namespace {
 using iam::errc;
 using iam::failure;
 
-/// Bytes of a string as a RapidJSON input stream, for UTF8<>::Validate.
-struct byte_stream {
-  using Ch = char;
-  const char* at;
-  const char* end;
-  [[nodiscard]] Ch Peek() const noexcept { return at < end ? *at : '\0'; }
-  Ch Take() noexcept { return at < end ? *at++ : '\0'; }
-};
-
-struct discard_stream {
-  using Ch = char;
-  void Put(Ch /*c*/) noexcept {}
-};
-
-/// Whether `text` is well-formed UTF-8 without surrogates. The parser validates the bytes of the
-/// body, but a `\udc00` escape decodes to a lone surrogate it lets through; what the API stores
-/// and echoes must be valid UTF-8, or its own answers would not be JSON.
-bool valid_utf8(std::string_view text) noexcept {
-  byte_stream in{text.data(), text.data() + text.size()};
-  discard_stream out;
-  while (in.at < in.end) {
-    if (!rapidjson::UTF8<>::Validate(in, out)) return false;
-  }
-  return true;
-}
-
-bool valid_string(const rapidjson::Value& v) noexcept {
-  return valid_utf8({v.GetString(), v.GetStringLength()});
-}
-
-/// Checks what the parser does not: nesting depth, string encoding and duplicate keys. Recursion
-/// is bounded by `max_json_depth`; the parse itself is iterative.
-const char* check_value(const rapidjson::Value& v, std::size_t depth) {
-  if (v.IsString()) return valid_string(v) ? nullptr : "Invalid encoding in string.";
-  if (!v.IsObject() && !v.IsArray()) return nullptr;
-  if (depth >= max_json_depth) return "Nesting is too deep.";
-  if (v.IsArray()) {
-    for (const auto& item : v.GetArray()) {
-      if (const char* why = check_value(item, depth + 1)) return why;
-    }
-    return nullptr;
-  }
-  // Two members with one name are read differently by different parsers (first or last wins);
-  // refusing them leaves no doubt which value was meant.
-  std::vector<std::string_view> keys;
-  keys.reserve(v.MemberCount());
-  for (const auto& m : v.GetObject()) {
-    if (!valid_string(m.name)) return "Invalid encoding in object key.";
-    keys.emplace_back(m.name.GetString(), m.name.GetStringLength());
-    if (const char* why = check_value(m.value, depth + 1)) return why;
-  }
-  std::sort(keys.begin(), keys.end());
-  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return "Duplicate object key.";
-  return nullptr;
-}
-
 void write_string_array(json_writer& w, const std::vector<std::string>& items) {
   w.StartArray();
   for (const auto& item : items) write_string(w, item);
@@ -109,61 +53,51 @@ std::string_view to_string(store::token_status s) noexcept {
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-std::optional<json_parse_error> parse_json(std::string_view text, rapidjson::Document& doc) {
-  // RapidJSON stops at a NUL as at the end of its input, so text after one would be ignored.
-  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
-    return json_parse_error{nul, "NUL byte in the body."};
-  }
-  // Iterative: a body of a million `[` must not exhaust the stack. No kParseStopWhenDoneFlag:
-  // anything after the value is an error.
-  constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-  doc.Parse<flags>(text.data(), text.size());
-  if (doc.HasParseError()) {
-    return json_parse_error{doc.GetErrorOffset(), rapidjson::GetParseError_En(doc.GetParseError())};
-  }
-  if (const char* why = check_value(doc, 0)) return json_parse_error{0, why};
-  return std::nullopt;
-}
-
 const rapidjson::Value* find_member(const rapidjson::Value& object, const char* field) noexcept {
   const auto it = object.FindMember(field);
   if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
   return &it->value;
 }
 
-iam::outcome<std::string_view> required_string(const rapidjson::Value& object, const char* field) {
-  const rapidjson::Value* value = find_member(object, field);
+iam::outcome<std::string_view> required_string(const rapidjson::Value& object, const char* key) {
+  const auto field = iam::field_named(key);
+  const rapidjson::Value* value = find_member(object, key);
   if (value == nullptr) return failure(errc::field_required, field);
   if (!value->IsString()) return failure(errc::field_invalid, field);
   if (value->GetStringLength() == 0) return failure(errc::field_required, field);
   return std::string_view(value->GetString(), value->GetStringLength());
 }
 
-iam::outcome<std::string_view> optional_string(const rapidjson::Value& object, const char* field) {
-  const rapidjson::Value* value = find_member(object, field);
+iam::outcome<std::string_view> optional_string(const rapidjson::Value& object, const char* key) {
+  const rapidjson::Value* value = find_member(object, key);
   if (value == nullptr) return std::string_view();
-  if (!value->IsString()) return failure(errc::field_invalid, field);
+  if (!value->IsString()) return failure(errc::field_invalid, iam::field_named(key));
   return std::string_view(value->GetString(), value->GetStringLength());
 }
 
 iam::outcome<std::vector<std::string>> optional_string_array(const rapidjson::Value& object,
-                                                             const char* field) {
+                                                             const char* key) {
   std::vector<std::string> out;
-  const rapidjson::Value* value = find_member(object, field);
+  const rapidjson::Value* value = find_member(object, key);
   if (value == nullptr) return out;
-  if (!value->IsArray()) return failure(errc::field_invalid, field);
+  if (!value->IsArray()) return failure(errc::field_invalid, iam::field_named(key));
   for (const auto& item : value->GetArray()) {
-    if (!item.IsString()) return failure(errc::field_invalid, field);
+    if (!item.IsString()) return failure(errc::field_invalid, iam::field_named(key));
     out.emplace_back(item.GetString(), item.GetStringLength());
   }
   return out;
 }
 
-std::string to_json_text(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  value.Accept(w);
-  return {buffer.GetString(), buffer.GetSize()};
+iam::outcome<std::vector<policy::statement>> read_statements(std::string_view body,
+                                                             std::string_view at, iam::field field,
+                                                             const policy::load_options& options) {
+  auto loaded = policy::load_statements(body, at, options);
+  if (loaded.ok()) return std::move(loaded.document->statements);
+  std::erase_if(loaded.findings,
+                [](const policy::finding& f) { return f.severity != policy::severity::error; });
+  std::string detail = loaded.findings.empty() ? std::string("not valid statements")
+                                               : loaded.findings.front().message;
+  return failure(errc::field_invalid, field, std::move(detail), std::move(loaded.findings));
 }
 
 // ---- Writing ---------------------------------------------------------------------------------
@@ -193,14 +127,9 @@ void write_time(json_writer& w, store::timestamp ms) {
   w.String(text, static_cast<rapidjson::SizeType>(n));
 }
 
-void write_statement(json_writer& w, const policy::statement& s) {
-  w.StartObject();
-  member(w, "id", s.id);
-  member(w, "resourceType", s.resource_type);
-  member(w, "effect", s.effect == policy::effect::deny ? "deny" : "allow");
-  member(w, "actions", s.actions);
-  member(w, "resources", s.resources);
-  w.EndObject();
+void write_statements(json_writer& w, std::span<const policy::statement> statements) {
+  const std::string text = policy::to_json(statements);
+  w.RawValue(text.data(), text.size(), rapidjson::kArrayType);
 }
 
 void write_policy(json_writer& w, const iam::policy_view& p) {
@@ -209,11 +138,9 @@ void write_policy(json_writer& w, const iam::policy_view& p) {
   member(w, "key", p.key);
   member(w, "name", p.name);
   member(w, "description", p.description);
-  member(w, "type", p.type);
+  member(w, "type", iam::to_string(p.kind));
   w.Key("statements");
-  w.StartArray();
-  for (const auto& s : p.statements) write_statement(w, s);
-  w.EndArray();
+  write_statements(w, p.statements);
   w.EndObject();
 }
 
@@ -237,8 +164,8 @@ void write_group(json_writer& w, const store::group_record& g) {
   w.EndObject();
 }
 
-void write_token(json_writer& w, const store::token_record& t,
-                 const std::optional<std::string>& secret) {
+void write_token(json_writer& w, const iam::token_view& v) {
+  const store::token_record& t = v.record;
   w.StartObject();
   member(w, "id", t.id);
   member(w, "name", t.name);
@@ -246,23 +173,12 @@ void write_token(json_writer& w, const store::token_record& t,
   member(w, "status", to_string(t.status));
   member(w, "creatorId", t.creator_id);
   w.Key("permissions");
-  // Stored as accepted, i.e. as this layer serialized it; parsed again rather than copied raw so
-  // that a damaged record can never break the answer's JSON. Damage shows as null, not as `[]`,
-  // which would claim an unscoped personal token.
-  if (t.permissions_json.empty()) {
-    w.StartArray();
-    w.EndArray();
-  } else if (rapidjson::Document permissions;
-             !parse_json(t.permissions_json, permissions) && permissions.IsArray()) {
-    permissions.Accept(w);
-  } else {
-    w.Null();
-  }
+  write_statements(w, v.permissions);
   member(w, "secretPrefix", t.secret_prefix);
   time_member(w, "createdAt", t.created_at);
   time_member(w, "updatedAt", t.updated_at);
   time_member(w, "lastUsedAt", t.last_used_at);
-  if (secret) member(w, "token", *secret);
+  if (v.secret) member(w, "token", *v.secret);
   w.EndObject();
 }
 

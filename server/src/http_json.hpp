@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gatehouse/iam/service.hpp>
+#include <gatehouse/policy/json.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -11,6 +12,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,20 +23,8 @@ using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-/// Nesting depth a request body may have. Statements need four levels; the bound keeps every
-/// later recursive walk (serialization, validation) far from the stack's end.
-inline constexpr std::size_t max_json_depth = 32;
-
-/// Why a body is not acceptable JSON; `offset` is in bytes from the start of the body.
-struct json_parse_error {
-  std::size_t offset = 0;
-  std::string message;
-};
-
-/// Parses `text` as one JSON value with nothing after it. Refuses invalid UTF-8 (in the text or
-/// produced by `\u` escapes), NUL bytes, and nesting deeper than `max_json_depth`.
-[[nodiscard]] std::optional<json_parse_error> parse_json(std::string_view text,
-                                                         rapidjson::Document& doc);
+using policy::json_parse_error;
+using policy::parse_json;
 
 /// The member `field` of `object`; nullptr when it is missing or null, which requests treat alike.
 [[nodiscard]] const rapidjson::Value* find_member(const rapidjson::Value& object,
@@ -49,22 +39,24 @@ struct json_parse_error {
 /// An array of strings that may be missing or null (then empty).
 [[nodiscard]] iam::outcome<std::vector<std::string>> optional_string_array(
     const rapidjson::Value& object, const char* field);
-/// `value` as compact JSON text, as the engine takes statement arrays.
-[[nodiscard]] std::string to_json_text(const rapidjson::Value& value);
+/// The statement array at JSON pointer `at` of `body`, validated with `options`; a failure names
+/// `field` and carries every finding, with its line and column in the body.
+[[nodiscard]] iam::outcome<std::vector<policy::statement>> read_statements(
+    std::string_view body, std::string_view at, iam::field field,
+    const policy::load_options& options);
 
 // ---- Writing ---------------------------------------------------------------------------------
 
 void write_string(json_writer& w, std::string_view text);
 /// Milliseconds since the epoch as ISO-8601 UTC (`2024-05-01T12:00:00.000Z`); 0 is null.
 void write_time(json_writer& w, store::timestamp ms);
-void write_statement(json_writer& w, const policy::statement& s);
+void write_statements(json_writer& w, std::span<const policy::statement> statements);
 void write_policy(json_writer& w, const iam::policy_view& p);
 void write_member(json_writer& w, const store::member_record& m);
 void write_group(json_writer& w, const store::group_record& g);
-/// A token as lists show it. `secret` is given only in the answer to the token's creation; it
+/// A token as lists show it. Its secret is set only in the answer to the token's creation; it
 /// is then written as `"token"`, the one place a secret ever appears.
-void write_token(json_writer& w, const store::token_record& t,
-                 const std::optional<std::string>& secret = std::nullopt);
+void write_token(json_writer& w, const iam::token_view& v);
 
 /// "Personal" or "Service", as FeatBit spells them.
 [[nodiscard]] std::string_view to_string(store::token_type t) noexcept;

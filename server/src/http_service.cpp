@@ -91,14 +91,14 @@ auto array_of(Write write) {
 
 /// Parses the body, which must be JSON of the given type; the reply to give otherwise.
 std::optional<reply> read_body(std::string_view body, rapidjson::Document& doc,
-                               rapidjson::Type expected, const char* field) {
+                               rapidjson::Type expected, iam::field field) {
   if (auto error = parse_json(body, doc)) return invalid_json_reply(error->offset, error->message);
   if (doc.GetType() != expected) return failure_reply(failure(errc::field_invalid, field));
   return std::nullopt;
 }
 
 std::optional<reply> read_object_body(std::string_view body, rapidjson::Document& doc) {
-  return read_body(body, doc, rapidjson::kObjectType, "body");
+  return read_body(body, doc, rapidjson::kObjectType, iam::field::body);
 }
 
 std::string_view param(const request_context& ctx, std::size_t i) { return ctx.params[i]; }
@@ -111,15 +111,14 @@ struct check {
 };
 
 iam::outcome<check> read_check(const rapidjson::Value& v) {
-  if (!v.IsObject()) return failure(errc::field_invalid, "checks");
+  if (!v.IsObject()) return failure(errc::field_invalid, iam::field::checks);
   const auto action = required_string(v, "action");
   if (!action) return action.error();
   const auto resource = required_string(v, "resource");
   if (!resource) return resource.error();
   if (resource->size() > policy::max_request_resource_bytes) {
-    return failure(
-        errc::field_invalid,
-        "resource: longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
+    return failure(errc::field_invalid, iam::field::resource,
+                   "longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
   }
   return check{*action, *resource};
 }
@@ -166,10 +165,10 @@ reply post_decisions(const request_context& ctx) {
   }
   // A body that is both a single check and a batch is ambiguous.
   if (doc.HasMember("action") || doc.HasMember("resource")) {
-    return failure_reply(failure(errc::field_invalid, "body"));
+    return failure_reply(failure(errc::field_invalid, iam::field::body));
   }
   if (!checks->IsArray() || checks->Size() > ctx.limits.max_batch_checks) {
-    return failure_reply(failure(errc::field_invalid, "checks"));
+    return failure_reply(failure(errc::field_invalid, iam::field::checks));
   }
   // Every check is read before any is decided: a bad batch answers nothing but its error.
   std::vector<check> batch;
@@ -191,8 +190,6 @@ reply post_decisions(const request_context& ctx) {
 
 // ---- Access tokens -----------------------------------------------------------------------------
 
-void write_token_record(json_writer& w, const store::token_record& t) { write_token(w, t); }
-
 reply list_access_tokens(const request_context& ctx) {
   iam::token_query q;
   const auto name = ctx.query.find("name");
@@ -203,7 +200,7 @@ reply list_access_tokens(const request_context& ctx) {
   // An empty `type=` is what a form with no choice sends: any type.
   if (*type && !(*type)->empty()) {
     q.type = parse_token_type(**type);
-    if (!q.type) return failure_reply(failure(errc::field_invalid, "type"));
+    if (!q.type) return failure_reply(failure(errc::field_invalid, iam::field::type));
   }
   const auto creator = ctx.query.find("creatorId");
   if (!creator) return failure_reply(creator.error());
@@ -229,7 +226,8 @@ reply list_access_tokens(const request_context& ctx) {
 reply is_access_token_name_used(const request_context& ctx) {
   const auto name = ctx.query.find("name");
   if (!name) return failure_reply(name.error());
-  if (!*name || (*name)->empty()) return failure_reply(failure(errc::field_required, "name"));
+  if (!*name || (*name)->empty())
+    return failure_reply(failure(errc::field_required, iam::field::name));
   return answer(ctx.iam.is_token_name_used(ctx.who, **name),
                 [](json_writer& w, bool used) { w.Bool(used); });
 }
@@ -242,18 +240,18 @@ reply create_access_token(const request_context& ctx) {
   const auto type_text = required_string(doc, "type");
   if (!type_text) return failure_reply(type_text.error());
   const auto type = parse_token_type(*type_text);
-  if (!type) return failure_reply(failure(errc::field_invalid, "type"));
-  // The engine takes the statements as JSON text; an absent list is an empty one (an unscoped
-  // personal token; a service token without statements is refused by the engine).
-  std::string permissions = "[]";
-  if (const rapidjson::Value* given = find_member(doc, "permissions")) {
-    if (!given->IsArray()) return failure_reply(failure(errc::field_invalid, "permissions"));
-    permissions = to_json_text(*given);
+  if (!type) return failure_reply(failure(errc::field_invalid, iam::field::type));
+  // An absent list is an empty one: an unscoped personal token (a service token without
+  // statements is refused by the service). Findings point into the body.
+  std::vector<policy::statement> permissions;
+  if (find_member(doc, "permissions") != nullptr) {
+    auto read = read_statements(ctx.body, "/permissions", iam::field::permissions,
+                                policy::token_permissions);
+    if (!read) return failure_reply(read.error());
+    permissions = std::move(*read);
   }
-  auto created = ctx.iam.create_token(ctx.who, std::string(*name), *type, permissions);
-  return answer(
-      created, [](json_writer& w, const iam::token_view& v) { write_token(w, v.record, v.secret); },
-      success_kind::created);
+  return answer(ctx.iam.create_token(ctx.who, std::string(*name), *type, std::move(permissions)),
+                write_token, success_kind::created);
 }
 
 reply rename_access_token(const request_context& ctx) {
@@ -261,12 +259,11 @@ reply rename_access_token(const request_context& ctx) {
   if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
   const auto name = required_string(doc, "name");
   if (!name) return failure_reply(name.error());
-  return answer(ctx.iam.rename_token(ctx.who, param(ctx, 0), std::string(*name)),
-                write_token_record);
+  return answer(ctx.iam.rename_token(ctx.who, param(ctx, 0), std::string(*name)), write_token);
 }
 
 reply toggle_access_token(const request_context& ctx) {
-  return answer(ctx.iam.toggle_token(ctx.who, param(ctx, 0)), write_token_record);
+  return answer(ctx.iam.toggle_token(ctx.who, param(ctx, 0)), write_token);
 }
 
 reply delete_access_token(const request_context& ctx) {
@@ -301,10 +298,12 @@ reply create_policy(const request_context& ctx) {
 
 reply set_policy_statements(const request_context& ctx) {
   rapidjson::Document doc;
-  if (auto bad = read_body(ctx.body, doc, rapidjson::kArrayType, "statements")) {
+  if (auto bad = read_body(ctx.body, doc, rapidjson::kArrayType, iam::field::statements)) {
     return std::move(*bad);
   }
-  return answer(ctx.iam.set_policy_statements(ctx.who, param(ctx, 0), to_json_text(doc)),
+  auto statements = read_statements(ctx.body, "", iam::field::statements, policy::stored_policy);
+  if (!statements) return failure_reply(statements.error());
+  return answer(ctx.iam.set_policy_statements(ctx.who, param(ctx, 0), std::move(*statements)),
                 write_policy);
 }
 
@@ -330,21 +329,19 @@ reply create_group(const request_context& ctx) {
 }
 
 reply add_group_member(const request_context& ctx) {
-  return answer(ctx.iam.change_group(ctx.who, param(ctx, 0), param(ctx, 1), {}, true), write_group);
+  return answer(ctx.iam.add_group_member(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
 }
 
 reply remove_group_member(const request_context& ctx) {
-  return answer(ctx.iam.change_group(ctx.who, param(ctx, 0), param(ctx, 1), {}, false),
-                write_group);
+  return answer(ctx.iam.remove_group_member(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
 }
 
 reply add_group_policy(const request_context& ctx) {
-  return answer(ctx.iam.change_group(ctx.who, param(ctx, 0), {}, param(ctx, 1), true), write_group);
+  return answer(ctx.iam.attach_group_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
 }
 
 reply remove_group_policy(const request_context& ctx) {
-  return answer(ctx.iam.change_group(ctx.who, param(ctx, 0), {}, param(ctx, 1), false),
-                write_group);
+  return answer(ctx.iam.detach_group_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
 }
 
 reply delete_group(const request_context& ctx) {
@@ -376,13 +373,11 @@ reply remove_member(const request_context& ctx) {
 }
 
 reply add_member_policy(const request_context& ctx) {
-  return answer(ctx.iam.attach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1), true),
-                write_member);
+  return answer(ctx.iam.attach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_member);
 }
 
 reply remove_member_policy(const request_context& ctx) {
-  return answer(ctx.iam.attach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1), false),
-                write_member);
+  return answer(ctx.iam.detach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_member);
 }
 
 reply member_policies(const request_context& ctx) {

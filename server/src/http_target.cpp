@@ -18,7 +18,7 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-failure invalid(std::string_view name) { return {errc::field_invalid, std::string(name)}; }
+failure invalid(std::string_view name) { return {errc::field_invalid, iam::field_named(name)}; }
 
 }  // namespace
 
@@ -101,7 +101,7 @@ iam::outcome<request_target> parse_target(std::string_view target) {
       auto key = percent_decode(pair.substr(0, eq), true);
       auto value = percent_decode(
           eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-      if (!key || !value) return invalid("query");
+      if (!key || !value) return failure(errc::field_invalid, iam::field::query);
       items.emplace_back(std::move(*key), std::move(*value));
     }
     if (amp == std::string_view::npos) break;

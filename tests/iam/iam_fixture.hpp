@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "statements.hpp"
+
 namespace gatehouse::testing {
 
 inline std::vector<policy::policy_document> builtins() {
@@ -81,14 +83,14 @@ struct organization_fixture {
 
   iam::token_view token(const iam::caller& who, const std::string& name, store::token_type type,
                         const std::string& permissions = "[]") {
-    return expect(iam->create_token(who, name, type, permissions));
+    return expect(iam->create_token(who, name, type, testing::statements(permissions)));
   }
 
   iam::caller use(const iam::token_view& t) { return expect(iam->authenticate_token(*t.secret)); }
 
   std::string policy(const std::string& key, const std::string& statements) {
     const auto p = expect(iam->create_policy(owner, key, key, ""));
-    expect(iam->set_policy_statements(owner, p.id, statements));
+    expect(iam->set_policy_statements(owner, p.id, testing::statements(statements)));
     return p.id;
   }
 };

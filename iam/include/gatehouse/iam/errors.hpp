@@ -3,12 +3,16 @@
 #pragma once
 
 #include <gatehouse/engine/containment.hpp>
+#include <gatehouse/policy/document.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace gatehouse::iam {
 
@@ -18,9 +22,9 @@ enum class errc {
   /// The caller is known but may not do this (including an inactive token, a token trying to
   /// manage tokens, and a token scope beyond its creator's rights).
   forbidden,
-  /// A required field is missing; `detail` names it.
+  /// A required field is missing; `failure::field` names it.
   field_required,
-  /// A field has an unusable value; `detail` names it.
+  /// A field has an unusable value; `failure::field` names it, `detail` says why.
   field_invalid,
   /// The organization, member, group, policy or token does not exist (in this organization).
   not_found,
@@ -44,7 +48,41 @@ enum class errc {
   /// Comparing the statements needed more work than the containment budget allows; nothing was
   /// granted.
   check_too_complex,
+  /// The operating system's random number generator failed; nothing was created.
+  randomness_unavailable,
+  /// Built-in policies that cannot serve (Owner, Administrator or Developer missing, or one that
+  /// does not load); the old ones stay.
+  bad_builtins,
 };
+
+/// The field of a request that a field error is about. Its wire name (`wire_name`) is the JSON
+/// key a caller sent, and makes the error code: `permissions_is_invalid`.
+enum class field : std::uint8_t {
+  none,
+  body,
+  name,
+  type,
+  email,
+  key,
+  description,
+  permissions,
+  statements,
+  policy_ids,
+  group_ids,
+  action,
+  resource,
+  checks,
+  page_index,
+  page_size,
+  creator_id,
+  status,
+  query,
+};
+
+/// The JSON key of `f`: "pageSize", "policyIds"; "request" for `field::none`.
+[[nodiscard]] std::string_view wire_name(iam::field f) noexcept;
+/// The field whose wire name is `key`, or `field::none`.
+[[nodiscard]] iam::field field_named(std::string_view key) noexcept;
 
 const boost::system::error_category& iam_category() noexcept;
 inline boost::system::error_code make_error_code(errc e) noexcept {
@@ -54,8 +92,14 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 /// Why an IAM operation failed.
 struct failure {
   errc code = errc::forbidden;
-  /// The field for field errors; a human-readable reason otherwise (never a secret).
+  /// For field errors, which field.
+  iam::field field = field::none;
+  /// What a person needs to know: what is wrong with the field, or why the operation failed.
+  /// Never a secret.
   std::string detail;
+  /// For statements that do not validate: every finding, with its pointer (and line and column
+  /// when the statements came as text).
+  std::vector<policy::finding> findings;
   /// For a grant refused by the containment check (a token's scope, an attached policy, a group,
   /// new statements, a token switched back on): a request it would allow that the caller may
   /// not make.
@@ -64,6 +108,9 @@ struct failure {
   failure() = default;
   failure(errc c, std::string d = {}, std::optional<engine::request> ce = {})  // NOLINT
       : code(c), detail(std::move(d)), counterexample(std::move(ce)) {}
+  failure(errc c, iam::field f, std::string d = {},
+          std::vector<policy::finding> found = {})  // NOLINT
+      : code(c), field(f), detail(std::move(d)), findings(std::move(found)) {}
 };
 
 /// Lets `outcome<T>::value()` throw a `boost::system::system_error` on a failure; service code

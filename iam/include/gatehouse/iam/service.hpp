@@ -70,9 +70,11 @@ struct decision_result {
   [[nodiscard]] bool allowed() const noexcept { return decision == engine::decision::allow; }
 };
 
-/// A token as shown to callers; `secret` is set only in the answer to its creation.
+/// A token as shown to callers: its record (whose `permissions_json` is what the store keeps),
+/// its permissions as statements, and its secret, set only in the answer to its creation.
 struct token_view {
   store::token_record record;
+  std::vector<policy::statement> permissions;
   std::optional<std::string> secret;
 };
 
@@ -86,8 +88,15 @@ struct token_query {
 
 struct token_page {
   std::size_t total_count = 0;
-  std::vector<store::token_record> items;
+  std::vector<token_view> items;
 };
+
+/// Where a policy comes from: built in (read-only, shared by every organization), written by an
+/// organization, or an access token's own statements (as `own_policies` shows them to a token).
+enum class policy_kind : std::uint8_t { sys_managed, customer_managed, access_token };
+
+/// "SysManaged", "CustomerManaged" or "AccessToken".
+[[nodiscard]] std::string_view to_string(policy_kind k) noexcept;
 
 /// A policy as shown to callers: built-ins and the organization's own.
 struct policy_view {
@@ -95,7 +104,7 @@ struct policy_view {
   std::string key;
   std::string name;
   std::string description;
-  std::string type;  // "SysManaged" or "CustomerManaged"
+  policy_kind kind = policy_kind::customer_managed;
   std::vector<policy::statement> statements;
 };
 
@@ -153,10 +162,13 @@ class service {
   [[nodiscard]] outcome<store::member_record> add_member(const caller& who, new_member m);
   /// Removes the member and revokes their personal tokens for good.
   [[nodiscard]] outcome<void> remove_member(const caller& who, std::string_view member_id);
+  /// Attaches a policy to a member: the caller's rights must contain it.
   [[nodiscard]] outcome<store::member_record> attach_member_policy(const caller& who,
                                                                    std::string_view member_id,
-                                                                   std::string_view policy_id,
-                                                                   bool attach);
+                                                                   std::string_view policy_id);
+  [[nodiscard]] outcome<store::member_record> detach_member_policy(const caller& who,
+                                                                   std::string_view member_id,
+                                                                   std::string_view policy_id);
   /// The member's effective policies (direct and through groups), each once.
   [[nodiscard]] outcome<std::vector<policy_view>> member_policies(const caller& who,
                                                                   std::string_view member_id) const;
@@ -170,10 +182,20 @@ class service {
   [[nodiscard]] outcome<std::vector<store::group_record>> list_groups(const caller& who) const;
   [[nodiscard]] outcome<store::group_record> create_group(const caller& who, std::string name,
                                                           std::string description);
-  [[nodiscard]] outcome<store::group_record> change_group(const caller& who,
-                                                          std::string_view group_id,
-                                                          std::string_view member_id,
-                                                          std::string_view policy_id, bool add);
+  /// Adds a member to a group: the caller's rights must contain the group's policies.
+  [[nodiscard]] outcome<store::group_record> add_group_member(const caller& who,
+                                                              std::string_view group_id,
+                                                              std::string_view member_id);
+  [[nodiscard]] outcome<store::group_record> remove_group_member(const caller& who,
+                                                                 std::string_view group_id,
+                                                                 std::string_view member_id);
+  /// Attaches a policy to a group: the caller's rights must contain it.
+  [[nodiscard]] outcome<store::group_record> attach_group_policy(const caller& who,
+                                                                 std::string_view group_id,
+                                                                 std::string_view policy_id);
+  [[nodiscard]] outcome<store::group_record> detach_group_policy(const caller& who,
+                                                                 std::string_view group_id,
+                                                                 std::string_view policy_id);
   [[nodiscard]] outcome<void> delete_group(const caller& who, std::string_view group_id);
 
   // ---- Policies (need CanManageIAM on iam/*) ---------------------------------------------------
@@ -183,11 +205,10 @@ class service {
                                                 std::string_view policy_id) const;
   [[nodiscard]] outcome<policy_view> create_policy(const caller& who, std::string name,
                                                    std::string key, std::string description);
-  /// Replaces a custom policy's statements; `statements_json` is a JSON array of statements,
-  /// validated as `gatehouse check` does.
-  [[nodiscard]] outcome<policy_view> set_policy_statements(const caller& who,
-                                                           std::string_view policy_id,
-                                                           std::string_view statements_json);
+  /// Replaces a custom policy's statements, held to what validation holds a stored policy to,
+  /// and capped at the caller's rights.
+  [[nodiscard]] outcome<policy_view> set_policy_statements(
+      const caller& who, std::string_view policy_id, std::vector<policy::statement> statements);
   [[nodiscard]] outcome<void> delete_policy(const caller& who, std::string_view policy_id);
   /// Swaps the built-in policies (SIGHUP reload). On failure the old set stays.
   [[nodiscard]] outcome<void> replace_builtins(std::vector<policy::policy_document> builtins);
@@ -196,16 +217,15 @@ class service {
 
   [[nodiscard]] outcome<token_page> list_tokens(const caller& who, const token_query& q) const;
   [[nodiscard]] outcome<bool> is_token_name_used(const caller& who, std::string_view name) const;
-  /// Creates a token; `permissions_json` is a JSON array of statements (may be empty for a
-  /// personal token). The result carries the secret, the only time it is ever shown.
+  /// Creates a token with `permissions` (empty for an unscoped personal token), held to a
+  /// token's limits and capped at the creator's rights. The result carries the secret, the only
+  /// time it is ever shown.
   [[nodiscard]] outcome<token_view> create_token(const caller& who, std::string name,
                                                  store::token_type type,
-                                                 std::string_view permissions_json);
-  [[nodiscard]] outcome<store::token_record> rename_token(const caller& who,
-                                                          std::string_view token_id,
-                                                          std::string name);
-  [[nodiscard]] outcome<store::token_record> toggle_token(const caller& who,
-                                                          std::string_view token_id);
+                                                 std::vector<policy::statement> permissions);
+  [[nodiscard]] outcome<token_view> rename_token(const caller& who, std::string_view token_id,
+                                                 std::string name);
+  [[nodiscard]] outcome<token_view> toggle_token(const caller& who, std::string_view token_id);
   [[nodiscard]] outcome<void> delete_token(const caller& who, std::string_view token_id);
 
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.

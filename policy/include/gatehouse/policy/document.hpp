@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,9 @@ struct load_options {
   std::size_t max_statements = max_policy_statements;
   std::size_t max_scanning_globs = max_policy_scanning_globs;
   policy::severity over_set_limits = severity::warning;
-  /// The largest document, in bytes; beyond it, one `document-too-large` error.
+  /// The largest document, in bytes; beyond it, one `document-too-large` error. For
+  /// `load_statements`, the largest statement array written compactly, in a document of up to
+  /// 4 MiB.
   std::size_t max_bytes = std::size_t{4} << 20;
 };
 
@@ -54,6 +57,21 @@ inline constexpr load_options token_permissions{max_token_statements, max_token_
 
 /// Parses and validates `json`, a policy document or a bare array of statements.
 [[nodiscard]] load_result load_policy(std::string_view json, const load_options& options = {});
+
+/// Loads the statement array at JSON pointer `at` of `json` (a request body, say), validated as
+/// `load_policy` validates statements; findings point into the whole of `json`. The document
+/// holds the statements only. A value at `at` that is not an array is a `wrong-type` error; none
+/// at all, a `missing-key` error.
+[[nodiscard]] load_result load_statements(std::string_view json, std::string_view at,
+                                          const load_options& options = {});
+
+/// The statements as compact JSON, an array in the shape `load_policy` reads: the one writer of
+/// statements.
+[[nodiscard]] std::string to_json(std::span<const statement> statements);
+
+/// A finding as a JSON object: `{"file"?, "line", "column", "severity", "code", "message",
+/// "pointer"}`, with "file" only when `file` is not empty.
+[[nodiscard]] std::string to_json(const finding& f, std::string_view file = {});
 
 /// Reads `path` and loads it; a file that cannot be read gives one `unreadable-file` error.
 [[nodiscard]] load_result load_policy_file(const std::string& path,

@@ -66,6 +66,9 @@ struct rn_error {
 [[nodiscard]] boost::system::result<resource_pattern, rn_error> parse_resource_pattern(
     std::string_view text);
 
+/// The validation finding code of `e` (policy/README.md): "rn-empty-segment", ...
+[[nodiscard]] std::string_view finding_code(rn_errc e);
+
 /// Renders a pattern back to its text form; `parse_resource_pattern(to_string(p)) == p`.
 [[nodiscard]] std::string to_string(const resource_pattern& pattern);
 

@@ -1,0 +1,69 @@
+// Statements and findings as JSON: the one writer of each.
+#include <gatehouse/policy/document.hpp>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace gatehouse::policy {
+namespace {
+
+using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_strings(writer& w, const char* key, const std::vector<std::string>& items) {
+  w.Key(key);
+  w.StartArray();
+  for (const auto& item : items) write_string(w, item);
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string to_json(std::span<const statement> statements) {
+  rapidjson::StringBuffer buffer;
+  writer w(buffer);
+  w.StartArray();
+  for (const auto& s : statements) {
+    w.StartObject();
+    w.Key("id");
+    write_string(w, s.id);
+    w.Key("resourceType");
+    write_string(w, s.resource_type);
+    w.Key("effect");
+    write_string(w, s.effect == effect::deny ? "deny" : "allow");
+    write_strings(w, "actions", s.actions);
+    write_strings(w, "resources", s.resources);
+    w.EndObject();
+  }
+  w.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string to_json(const finding& f, std::string_view file) {
+  rapidjson::StringBuffer buffer;
+  writer w(buffer);
+  w.StartObject();
+  if (!file.empty()) {
+    w.Key("file");
+    write_string(w, file);
+  }
+  w.Key("line");
+  w.Uint64(f.line);
+  w.Key("column");
+  w.Uint64(f.column);
+  w.Key("severity");
+  write_string(w, f.severity == severity::error ? "error" : "warning");
+  w.Key("code");
+  write_string(w, f.code);
+  w.Key("message");
+  write_string(w, f.message);
+  w.Key("pointer");
+  write_string(w, f.pointer);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace gatehouse::policy
