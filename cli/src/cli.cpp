@@ -765,7 +765,9 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
       po::value<std::size_t>()->default_value(defaults.header_limit)->value_name("BYTES"),
       "request line and headers at most (431 beyond)")(
       "body-limit",
-      po::value<std::size_t>()->default_value(defaults.body_limit)->value_name("BYTES"),
+      po::value<std::size_t>()
+          ->default_value(server::http_limits{}.max_body_bytes)
+          ->value_name("BYTES"),
       "request body at most (413 beyond)")(
       "read-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
       "time for a whole request to arrive")(
@@ -780,6 +782,7 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   };
 
   server::serve_options options;
+  server::http_limits limits;
   const auto listen = parse_listen(values["listen"].as<std::string>());
   if (!listen) return usage_error("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
   std::tie(options.address, options.port) = *listen;
@@ -787,10 +790,10 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   options.max_connections = values["max-connections"].as<std::size_t>();
   options.max_connections_per_client = values["max-connections-per-client"].as<std::size_t>();
   options.header_limit = values["header-limit"].as<std::size_t>();
-  options.body_limit = values["body-limit"].as<std::size_t>();
+  limits.max_body_bytes = values["body-limit"].as<std::size_t>();
   if (options.threads == 0 || options.max_connections == 0 ||
       options.max_connections_per_client == 0 || options.header_limit == 0 ||
-      options.body_limit == 0) {
+      limits.max_body_bytes == 0) {
     return usage_error("--threads, --max-connections and the limits must be positive");
   }
   // Beast counts header bytes in 32 bits.
@@ -860,8 +863,6 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   }
 
   server::metrics metrics;
-  server::http_limits limits;
-  limits.max_body_bytes = options.body_limit;
   server::http_service service(*directory.iam, std::move(*verifier), metrics, limits);
   iam::service& iam = *directory.iam;
   const bool initialized = directory.initialized;

@@ -115,7 +115,7 @@ class session : public std::enable_shared_from_this<session> {
     request_deadline_ = started_ + state_.options.read_timeout;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_.options.header_limit));
-    parser_->body_limit(state_.options.body_limit);
+    parser_->body_limit(state_.service.limits().max_body_bytes);
     // Most requests arrive whole with their first bytes: parsing them straight from the buffer
     // saves the asynchronous steps (and their timers) of a read that needs no I/O.
     beast::error_code ec;
