@@ -88,6 +88,13 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(count * found->ms));
 }
 
+std::string format_duration(std::chrono::milliseconds duration) {
+  const auto ms = static_cast<std::uint64_t>(duration.count());
+  const auto* unit = std::find_if(duration_units.begin(), duration_units.end(),
+                                  [ms](const duration_unit& u) { return ms % u.ms == 0; });
+  return std::to_string(ms / unit->ms) + std::string(unit->name);
+}
+
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;

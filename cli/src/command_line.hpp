@@ -56,6 +56,10 @@ int usage_error(std::ostream& err, std::string_view command, std::string_view us
 /// would be ambiguous between the flags that take seconds and a reader who thinks minutes.
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+/// A positive duration as parse_duration reads it, in the largest unit that holds it whole:
+/// 10s, not 10000ms. For the defaults shown in a command's help.
+[[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
+
 /// "HOST:PORT", "[::1]:PORT" -> host and port.
 [[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> parse_listen(
     std::string_view text);

@@ -50,8 +50,6 @@ log line says what happened to each. DURATION is a number and a unit: 500ms, 10s
 Exit status: 0 after a graceful stop, 1 after a forced one, 2 when the server cannot start.
 )";
 
-constexpr std::string_view default_listen = "127.0.0.1:8080";
-
 // ---- Settings -------------------------------------------------------------------------------
 
 /// What `serve` was asked to do, its flags read and checked.
@@ -71,7 +69,9 @@ po::options_description serve_flags() {
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
       "data directory; initialized when empty")(
       "listen",
-      po::value<std::string>()->default_value(std::string(default_listen))->value_name("HOST:PORT"),
+      po::value<std::string>()
+          ->default_value(defaults.address + ':' + std::to_string(defaults.port))
+          ->value_name("HOST:PORT"),
       "address to listen on (port 0: any free port)")(
       "policies", po::value<std::string>()->default_value("")->value_name("DIR"),
       "load the built-in policies from DIR/*.json instead of those compiled in; reloaded on "
@@ -101,9 +101,15 @@ po::options_description serve_flags() {
           ->default_value(server::http_limits{}.max_body_bytes)
           ->value_name("BYTES"),
       "request body at most (413 beyond)")(
-      "read-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+      "read-timeout",
+      po::value<std::string>()
+          ->default_value(format_duration(defaults.read_timeout))
+          ->value_name("DURATION"),
       "time for a whole request to arrive")(
-      "idle-timeout", po::value<std::string>()->default_value("30s")->value_name("DURATION"),
+      "idle-timeout",
+      po::value<std::string>()
+          ->default_value(format_duration(defaults.idle_timeout))
+          ->value_name("DURATION"),
       "time a keep-alive connection waits for its next request");
   return visible;
 }
