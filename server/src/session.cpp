@@ -294,10 +294,10 @@ class session : public std::enable_shared_from_this<session> {
   void do_drain_read() {
     buffer_.consume(buffer_.size());
     stream_.async_read_some(buffer_.prepare(first_read),
-                            beast::bind_front_handler(&session::on_drain, shared_from_this()));
+                            beast::bind_front_handler(&session::on_drain_read, shared_from_this()));
   }
 
-  void on_drain(beast::error_code ec, std::size_t /*bytes*/) {
+  void on_drain_read(beast::error_code ec, std::size_t /*bytes*/) {
     if (ec) return;
     do_drain_read();
   }
