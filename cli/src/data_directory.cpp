@@ -1,16 +1,39 @@
-// Opening and first-start initialization of a data directory.
+// Opening and first-start initialization of a data directory, and the opening that `serve` and
+// `jwt` share: with the built-in policies of --policies, failures told to the operator.
 #include "data_directory.hpp"
 
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/policy/document.hpp>
 
 #include <filesystem>
+#include <ostream>
 #include <system_error>
+#include <utility>
 
 namespace gatehouse::cli {
 
 namespace fs = std::filesystem;
 using iam::errc;
 using iam::failure;
+
+namespace {
+
+/// The built-in policies: those compiled in, or those of `dir` when --policies names one; says
+/// why not on `err`.
+std::optional<std::vector<policy::policy_document>> load_builtins(std::string_view command,
+                                                                  const std::string& dir,
+                                                                  std::ostream& err) {
+  if (dir.empty()) return iam::embedded_builtin_policies();
+  auto loaded = iam::load_builtin_policies(dir);
+  if (!loaded) {
+    err << "gatehouse " << command
+        << ": cannot load the built-in policies: " << loaded.error().detail << '\n';
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+}  // namespace
 
 iam::outcome<data_directory> open_data_directory(const std::string& dir,
                                                  std::vector<policy::policy_document> builtins,
@@ -48,6 +71,21 @@ iam::outcome<data_directory> open_data_directory(const std::string& dir,
     out.initialized = fresh;
   }
   return out;
+}
+
+std::optional<data_directory> open_data_directory_for(std::string_view command,
+                                                      const std::string& dir,
+                                                      const std::string& policies_dir,
+                                                      iam::hooks hooks, std::ostream& err) {
+  auto builtins = load_builtins(command, policies_dir, err);
+  if (!builtins) return std::nullopt;
+  auto opened = open_data_directory(dir, std::move(*builtins), std::move(hooks));
+  if (!opened) {
+    err << "gatehouse " << command << ": cannot open the data directory '" << dir
+        << "': " << opened.error().detail << '\n';
+    return std::nullopt;
+  }
+  return std::move(*opened);
 }
 
 }  // namespace gatehouse::cli

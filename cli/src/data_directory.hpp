@@ -6,12 +6,17 @@
 #include <gatehouse/iam/service.hpp>
 #include <gatehouse/policy/statement.hpp>
 
+#include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gatehouse::cli {
 
+/// The data directory of `serve` and `jwt` when --data does not name one.
+inline constexpr std::string_view default_data_dir = "./data";
 inline constexpr std::string_view default_organization = "playground";
 inline constexpr std::string_view default_owner_email = "owner@example.com";
 
@@ -29,5 +34,13 @@ struct data_directory {
 /// IAM service.
 [[nodiscard]] iam::outcome<data_directory> open_data_directory(
     const std::string& dir, std::vector<policy::policy_document> builtins, iam::hooks hooks = {});
+
+/// For `gatehouse COMMAND`: opens `dir` with the built-in policies of `policies_dir` (those
+/// compiled in when it is empty). On failure says why on `err` and returns nullopt.
+[[nodiscard]] std::optional<data_directory> open_data_directory_for(std::string_view command,
+                                                                    const std::string& dir,
+                                                                    const std::string& policies_dir,
+                                                                    iam::hooks hooks,
+                                                                    std::ostream& err);
 
 }  // namespace gatehouse::cli

@@ -1964,6 +1964,8 @@ outcome<void> service::delete_token(const caller& who, std::string_view token_id
   return {};
 }
 
+const iam::limits& service::limits() const noexcept { return state_->limits; }
+
 boost::system::error_code service::flush_last_used() {
   std::lock_guard write(state_->token_write);
   std::vector<store::change> changes;

@@ -33,8 +33,6 @@ constexpr std::string_view token_secret_prefix = "api-";
 /// The highest `pageIndex` accepted: far beyond any organization's token cap, and small enough
 /// that `pageIndex * pageSize` cannot overflow.
 constexpr std::size_t max_page_index = 1'000'000;
-/// The highest `pageSize` parsed; the engine refuses sizes above its own page limit.
-constexpr std::size_t max_page_size = 1'000'000;
 
 /// What a handler may use for one authenticated request.
 struct request_context {
@@ -208,7 +206,8 @@ reply list_access_tokens(const request_context& ctx) {
   const auto page_index = ctx.query.number("pageIndex", q.page_index, 0, max_page_index);
   if (!page_index) return failure_reply(page_index.error());
   q.page_index = *page_index;
-  const auto page_size = ctx.query.number("pageSize", q.page_size, 1, max_page_size);
+  // The IAM service's page limit bounds the parse: a larger size is invalid, however large.
+  const auto page_size = ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
   if (!page_size) return failure_reply(page_size.error());
   q.page_size = *page_size;
   return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const iam::token_page& p) {

@@ -231,6 +231,9 @@ class service {
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.
   [[nodiscard]] boost::system::error_code flush_last_used();
 
+  /// The limits the service was opened with.
+  [[nodiscard]] const iam::limits& limits() const noexcept;
+
   /// Counts for metrics, kept up to date on every change: reading them takes no lock.
   struct token_counts {
     std::size_t active = 0;

@@ -53,10 +53,14 @@ class metrics {
   std::array<std::atomic<std::uint64_t>, 600> responses_{};  // by status code
 };
 
-/// Limits of the request path, next to what they limit.
+/// Limits of the request path, next to what they limit. The transport enforces the body limit
+/// with the same value, read through http_service::limits.
 struct http_limits {
+  /// Checks in one batch decision request at most.
   std::size_t max_batch_checks = 100;
-  std::size_t max_body_bytes = 1 << 20;
+  /// Bytes of request body; more is answered 413 (by the transport before the body is read,
+  /// and the connection closed).
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };
 
 class http_service {
@@ -74,6 +78,7 @@ class http_service {
   [[nodiscard]] http_response handle_request(const http_request& request) noexcept;
 
   [[nodiscard]] iam::service& iam() noexcept { return iam_; }
+  [[nodiscard]] const http_limits& limits() const noexcept { return limits_; }
 
  private:
   iam::service& iam_;

@@ -16,7 +16,8 @@
 namespace gatehouse::server {
 
 /// Where to listen and the limits of the transport. Every limit bounds what one client can make
-/// the server hold: a socket, buffer memory, or time.
+/// the server hold: a socket, buffer memory, or time. The body limit is the service's own
+/// (`http_limits::max_body_bytes`): the transport reads it from the service it serves.
 struct serve_options {
   /// A host name or IP literal, and a port (0: any free port; the one chosen is reported).
   std::string address = "127.0.0.1";
@@ -30,8 +31,6 @@ struct serve_options {
   std::size_t max_connections_per_client = 64;
   /// Bytes of request line and headers; more is answered 431 and the connection closed.
   std::size_t header_limit = std::size_t{8} * 1024;
-  /// Bytes of request body; more is answered 413 and the connection closed.
-  std::size_t body_limit = std::size_t{1024} * 1024;
   /// Time a request has to arrive whole once its first byte is in (and a new connection has to
   /// send a whole first request): a client trickling its headers (slow loris) is dropped.
   std::chrono::milliseconds read_timeout = std::chrono::seconds(10);

@@ -1,0 +1,92 @@
+// Timestamps, escaping and the serialized write to standard output behind the access log and
+// log_event.
+#include "log_output.hpp"
+
+#include <gatehouse/server/listener.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+
+#include <unistd.h>
+
+namespace gatehouse::server {
+namespace {
+
+/// Appends `value` as `width` decimal digits, with leading zeros.
+void append_digits(std::string& line, unsigned value, int width) {
+  char digits[8];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  line.append(digits, static_cast<std::size_t>(width));
+}
+
+/// Serializes writes to standard output: access-log flushes from several threads and event lines
+/// never interleave, even in a pipe, where a write over PIPE_BUF bytes may be split.
+std::mutex stdout_mutex;
+
+}  // namespace
+
+// Calendar arithmetic with std::chrono, not gmtime_r: glibc's takes a process-wide lock that the
+// I/O threads would contend for on every request.
+void append_timestamp(std::string& line) {
+  using namespace std::chrono;
+  const auto now = floor<milliseconds>(system_clock::now());
+  const auto day = floor<days>(now);
+  const year_month_day date(day);
+  const hh_mm_ss time(now - day);
+  append_digits(line, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  line.push_back('-');
+  append_digits(line, static_cast<unsigned>(date.month()), 2);
+  line.push_back('-');
+  append_digits(line, static_cast<unsigned>(date.day()), 2);
+  line.push_back('T');
+  append_digits(line, static_cast<unsigned>(time.hours().count()), 2);
+  line.push_back(':');
+  append_digits(line, static_cast<unsigned>(time.minutes().count()), 2);
+  line.push_back(':');
+  append_digits(line, static_cast<unsigned>(time.seconds().count()), 2);
+  line.push_back('.');
+  append_digits(line, static_cast<unsigned>(time.subseconds().count()), 3);
+  line.push_back('Z');
+}
+
+void append_escaped(std::string& line, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > 0x20 && byte < 0x7f && c != '"' && c != '\\') {
+      line.push_back(c);
+    } else {
+      line += "\\x";
+      line.push_back(hex[byte >> 4]);
+      line.push_back(hex[byte & 0xf]);
+    }
+  }
+}
+
+void write_out(std::string_view text) {
+  const std::lock_guard lock(stdout_mutex);
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    // A log that cannot be written (full disk, closed pipe) must not stop the service.
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void log_event(std::string_view message) {
+  std::string line;
+  line.reserve(32 + message.size());
+  append_timestamp(line);
+  line.push_back(' ');
+  for (const char c : message) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
+  line.push_back('\n');
+  write_out(line);
+}
+
+}  // namespace gatehouse::server
