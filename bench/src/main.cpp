@@ -5,6 +5,7 @@
 #include "hostile.hpp"
 #include "inputs.hpp"
 #include "runs.hpp"
+#include "statement_json.hpp"
 #include "suite.hpp"
 #include "tokens.hpp"
 #include "workload.hpp"

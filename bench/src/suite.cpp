@@ -5,6 +5,7 @@
 #include "inputs.hpp"
 #include "json_fields.hpp"
 #include "runs.hpp"
+#include "statement_json.hpp"
 #include "workload.hpp"
 
 #include <algorithm>

@@ -5,9 +5,6 @@
 #include <gatehouse/engine/reference.hpp>
 #include <gatehouse/policy/catalogue.hpp>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -630,77 +627,6 @@ std::vector<engine::sourced_statement> sourced(std::span<const generated_stateme
   std::vector<engine::sourced_statement> out;
   out.reserve(statements.size());
   for (const auto& g : statements) out.push_back({policy_id, g.statement});
-  return out;
-}
-
-namespace {
-
-template <typename Writer>
-void write_string_array(Writer& w, const std::vector<std::string>& items) {
-  w.StartArray();
-  for (const auto& item : items)
-    w.String(item.data(), static_cast<rapidjson::SizeType>(item.size()));
-  w.EndArray();
-}
-
-template <typename Writer>
-void write_key_value(Writer& w, std::string_view key, std::string_view value) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-std::string statement_json(const policy::statement& s) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
-  write_key_value(w, "id", s.id);
-  write_key_value(w, "resourceType", s.resource_type);
-  write_key_value(w, "effect", s.effect == policy::effect::deny ? "deny" : "allow");
-  w.Key("actions");
-  write_string_array(w, s.actions);
-  w.Key("resources");
-  write_string_array(w, s.resources);
-  w.EndObject();
-  return buffer.GetString();
-}
-
-std::string quoted(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return buffer.GetString();
-}
-
-}  // namespace
-
-std::string to_document_json(std::span<const generated_statement> statements, std::string_view id,
-                             std::string_view name) {
-  // Laid out by hand around RapidJSON's compact statements: one statement per line keeps a
-  // 10,000-statement file readable and diffable, which PrettyWriter's layout does not.
-  std::string out = "{\n  \"id\": " + quoted(id) + ",\n  \"key\": " + quoted(id) +
-                    ",\n  \"name\": " + quoted(name) +
-                    ",\n  \"description\": \"Synthetic FeatBit workload from gatehouse-bench\","
-                    "\n  \"type\": \"CustomerManaged\",\n  \"statements\": [";
-  for (std::size_t i = 0; i < statements.size(); ++i) {
-    out += i == 0 ? "\n    " : ",\n    ";
-    out += statement_json(statements[i].statement);
-  }
-  out += "\n  ]\n}\n";
-  return out;
-}
-
-std::string to_requests_jsonl(std::span<const engine::request> requests) {
-  std::string out;
-  for (const auto& q : requests) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    write_key_value(w, "action", q.action);
-    write_key_value(w, "resource", q.resource);
-    w.EndObject();
-    out += buffer.GetString();
-    out += '\n';
-  }
   return out;
 }
 
