@@ -7,6 +7,7 @@
 
 #include "failures.hpp"
 #include "json_fields.hpp"
+#include "statement_json.hpp"
 
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/reference.hpp>
@@ -28,39 +29,27 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-struct statement_text {
-  std::string effect = "allow";
+/// A statement on flags; its id is given by its place ("s0", "s1", …) when it is written.
+struct flag_statement {
+  policy::effect effect = policy::effect::allow;
   std::vector<std::string> actions;
   std::vector<std::string> resources;
 };
 
-std::string to_statements_json(const std::vector<statement_text>& statements) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartArray();
+std::string to_statements_json(const std::vector<flag_statement>& statements) {
+  std::vector<policy::statement> out;
+  out.reserve(statements.size());
   for (std::size_t i = 0; i < statements.size(); ++i) {
-    w.StartObject();
-    field(w, "id", std::string_view("s" + std::to_string(i)));
-    field(w, "resourceType", std::string_view("flag"));
-    field(w, "effect", std::string_view(statements[i].effect));
-    w.Key("actions");
-    w.StartArray();
-    for (const auto& a : statements[i].actions) w.String(a.c_str());
-    w.EndArray();
-    w.Key("resources");
-    w.StartArray();
-    for (const auto& r : statements[i].resources) w.String(r.c_str());
-    w.EndArray();
-    w.EndObject();
+    const auto& s = statements[i];
+    out.push_back({"s" + std::to_string(i), "flag", s.effect, s.actions, s.resources});
   }
-  w.EndArray();
-  return buffer.GetString();
+  return statement_array_json(out);
 }
 
 /// As many of `patterns` as fit a token's permissions (64 KiB, 100 statements of 100 resources),
 /// in allow statements of `action`.
 std::string token_of(const std::vector<std::string>& patterns, const std::string& action) {
-  std::vector<statement_text> statements;
+  std::vector<flag_statement> statements;
   std::size_t bytes = 2;
   constexpr std::size_t statement_overhead = 96;  // the keys, the id, the action, the brackets
   for (const auto& p : patterns) {
@@ -68,7 +57,7 @@ std::string token_of(const std::vector<std::string>& patterns, const std::string
         statements.back().resources.size() == policy::max_statement_resources) {
       if (statements.size() == policy::max_token_statements) break;
       if (bytes + statement_overhead + action.size() > policy::max_token_permissions_bytes) break;
-      statements.push_back({"allow", {action}, {}});
+      statements.push_back({policy::effect::allow, {action}, {}});
       bytes += statement_overhead + action.size();
     }
     if (bytes + p.size() + 3 > policy::max_token_permissions_bytes) break;
@@ -214,7 +203,7 @@ std::vector<decision_case> decision_cases() {
     pattern += "*B";
     out.push_back({"stars-against-a-long-name",
                    "one pattern of 1,024 bytes, *A repeated then *B, against a name of 4,096 A",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {pattern}}}),
+                   to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {pattern}}}),
                    policy::token_permissions, "ToggleFlag", long_name});
   }
   {
@@ -222,7 +211,7 @@ std::vector<decision_case> decision_cases() {
         prefix + "*" + std::string(policy::max_pattern_bytes - 10, 'A') + "B";
     out.push_back({"long-piece-against-a-long-name",
                    "one pattern of 1,024 bytes, * then A... then B, against a name of 4,096 A",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {pattern}}}),
+                   to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {pattern}}}),
                    policy::token_permissions, "ToggleFlag", long_name});
   }
   const std::string text = ab_text(policy::max_request_resource_bytes - prefix.size(), 11);
@@ -288,13 +277,13 @@ std::vector<decision_case> decision_cases() {
   }
   {
     // What a policy author can do: a member at 10,000 effective statements, 64 of them scanning.
-    std::vector<statement_text> statements;
+    std::vector<flag_statement> statements;
     for (const auto& piece : absent_pieces(text, policy::max_effective_scanning_globs, 16)) {
-      statements.push_back({"allow", {"ToggleFlag"}, {prefix + "*" + piece + "*"}});
+      statements.push_back({policy::effect::allow, {"ToggleFlag"}, {prefix + "*" + piece + "*"}});
     }
     for (auto& p :
          failing_cheap_globs(prefix, text, policy::max_effective_statements - statements.size())) {
-      statements.push_back({"allow", {"ToggleFlag"}, {std::move(p)}});
+      statements.push_back({policy::effect::allow, {"ToggleFlag"}, {std::move(p)}});
     }
     out.push_back(
         {"member-of-globs-at-one-node",
@@ -337,7 +326,7 @@ std::string answer_of(const iam::outcome<iam::token_view>& r) {
 std::vector<creation_case> creation_cases() {
   std::vector<creation_case> out;
   const std::string deny_prod_deletes =
-      to_statements_json({{"deny", {"DeleteFlag"}, {"project/*:env/prod:flag/*"}}});
+      to_statements_json({{policy::effect::deny, {"DeleteFlag"}, {"project/*:env/prod:flag/*"}}});
   {
     const std::string tail = ":env/*:flag/*";
     const std::string pattern =
@@ -346,7 +335,7 @@ std::vector<creation_case> creation_cases() {
                    "the creator denies DeleteFlag on project/*:env/prod:flag/*; the token allows "
                    "it on project/*AAA...:env/*:flag/* (1,024 bytes)",
                    deny_prod_deletes,
-                   to_statements_json({{"allow", {"DeleteFlag"}, {pattern}}}),
+                   to_statements_json({{policy::effect::allow, {"DeleteFlag"}, {pattern}}}),
                    {"403 Forbidden with a counterexample"}});
   }
   {
@@ -362,8 +351,8 @@ std::vector<creation_case> creation_cases() {
                    "the creator denies ToggleFlag on project/*A*B*A*B...* and the token allows "
                    "it on project/*B*A*B*A...* (1,024 bytes each): their intersection has "
                    "exponentially many parts",
-                   to_statements_json({{"deny", {"ToggleFlag"}, {denied}}}),
-                   to_statements_json({{"allow", {"ToggleFlag"}, {allowed}}}),
+                   to_statements_json({{policy::effect::deny, {"ToggleFlag"}, {denied}}}),
+                   to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {allowed}}}),
                    {"403 Forbidden with a counterexample", "403 CheckTooComplex"}});
   }
   std::string tagged;
@@ -377,7 +366,7 @@ std::vector<creation_case> creation_cases() {
                  "an Owner's token of one pattern with 16 segments of 16 tag globs: 16^16 tag "
                  "choices, none of which matters to the creator",
                  "",
-                 to_statements_json({{"allow", {"ToggleFlag"}, {tagged}}}),
+                 to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {tagged}}}),
                  {"201"}});
   {
     std::string deny_tags;
@@ -386,16 +375,17 @@ std::vector<creation_case> creation_cases() {
                    "the same pattern beside a deny of the token's own with a tag at every depth, "
                    "so that every tag choice matters",
                    "",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {tagged}},
-                                       {"deny", {"ToggleFlag"}, {deny_tags}}}),
+                   to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {tagged}},
+                                       {policy::effect::deny, {"ToggleFlag"}, {deny_tags}}}),
                    {"201", "403 CheckTooComplex"}});
   }
   {
     // The largest token against a creator whose policy holds 1,000 denies that overlap it.
-    std::vector<statement_text> denies;
+    std::vector<flag_statement> denies;
     for (int i = 0; i < 1000; ++i) {
-      denies.push_back(
-          {"deny", {"ToggleFlag"}, {"project/p" + std::to_string(i) + "*:env/prod*:flag/*"}});
+      denies.push_back({policy::effect::deny,
+                        {"ToggleFlag"},
+                        {"project/p" + std::to_string(i) + "*:env/prod*:flag/*"}});
     }
     std::vector<std::string> patterns;
     for (int i = 0; i < 10'000; ++i)
