@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,6 +34,14 @@ inline void field(json_writer& w, const char* key, bool value) {
 inline void field(json_writer& w, const char* key, std::string_view value) {
   w.Key(key);
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+/// `text` as a JSON string, quoted and escaped, for JSON laid out by hand.
+inline std::string json_quoted(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return buffer.GetString();
 }
 
 inline void numbers(json_writer& w, const char* key, const std::vector<double>& values) {

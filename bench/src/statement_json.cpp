@@ -27,13 +27,6 @@ void write_statement(json_writer& w, const policy::statement& s) {
   w.EndObject();
 }
 
-std::string quoted(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return buffer.GetString();
-}
-
 }  // namespace
 
 std::string statement_json(const policy::statement& s) {
@@ -56,8 +49,8 @@ std::string to_document_json(std::span<const generated_statement> statements, st
                              std::string_view name) {
   // Laid out by hand around RapidJSON's compact statements: one statement per line keeps a
   // 10,000-statement file readable and diffable, which PrettyWriter's layout does not.
-  std::string out = "{\n  \"id\": " + quoted(id) + ",\n  \"key\": " + quoted(id) +
-                    ",\n  \"name\": " + quoted(name) +
+  std::string out = "{\n  \"id\": " + json_quoted(id) + ",\n  \"key\": " + json_quoted(id) +
+                    ",\n  \"name\": " + json_quoted(name) +
                     ",\n  \"description\": \"Synthetic FeatBit workload from gatehouse-bench\","
                     "\n  \"type\": \"CustomerManaged\",\n  \"statements\": [";
   for (std::size_t i = 0; i < statements.size(); ++i) {
