@@ -4,6 +4,7 @@
 
 #include "inputs.hpp"
 #include "json_fields.hpp"
+#include "machine.hpp"
 #include "runs.hpp"
 #include "statement_json.hpp"
 #include "workload.hpp"
@@ -11,15 +12,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 namespace gatehouse::bench {
 namespace {
@@ -40,83 +36,6 @@ std::optional<double> contains_target_ns(std::size_t granted, std::size_t reques
   return std::nullopt;
 }
 
-std::string first_line_of(const std::string& path, std::string_view prefix) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(prefix)) return line;
-  }
-  return {};
-}
-
-std::string cpu_model() {
-  auto line = first_line_of("/proc/cpuinfo", "model name");
-  const auto colon = line.find(':');
-  return colon == std::string::npos ? std::string()
-                                    : line.substr(line.find_first_not_of(' ', colon + 1));
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-// CPU time of the whole machine (/proc/stat) and of this process, to tell afterwards how much
-// of the machine other work took during the run: the figures are only as good as that is low.
-struct cpu_sample {
-  double busy_s = 0;
-  double total_s = 0;
-  double steal_s = 0;
-  double self_s = 0;
-
-  static cpu_sample now() {
-    cpu_sample out;
-    std::ifstream in("/proc/stat");
-    std::string label;
-    in >> label;
-    std::array<double, 8> ticks{};  // user nice system idle iowait irq softirq steal
-    for (auto& t : ticks) in >> t;
-    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-    double total = 0;
-    for (auto t : ticks) total += t;
-    out.total_s = total / hz;
-    out.busy_s = (total - ticks[3] - ticks[4]) / hz;
-    out.steal_s = ticks[7] / hz;
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    const auto seconds = [](const timeval& tv) {
-      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-    };
-    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    return out;
-  }
-};
-
-struct machine_noise {
-  /// Share of the machine's CPU capacity used by other processes (0-100).
-  double others_percent = 0;
-  /// Share stolen by the hypervisor (0-100).
-  double steal_percent = 0;
-};
-
-machine_noise noise_between(const cpu_sample& start, const cpu_sample& end) {
-  const double total = end.total_s - start.total_s;
-  if (total <= 0) return {};
-  const double others = (end.busy_s - start.busy_s) - (end.self_s - start.self_s);
-  return {std::max(0.0, 100 * others / total), 100 * (end.steal_s - start.steal_s) / total};
-}
-
-std::string utc_now() {
-  const auto now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text.data();
-}
-
 std::string fixed(double value, int decimals) {
   std::array<char, 64> text{};
   std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
@@ -129,12 +48,6 @@ std::string duration_text(double ns) {
   if (ns < 10e6) return fixed(ns / 1e3, 1) + " µs";
   return fixed(ns / 1e6, 2) + " ms";
 }
-
-#ifdef __clang__
-constexpr const char* compiler_name = "clang " __clang_version__;
-#else
-constexpr const char* compiler_name = "gcc " __VERSION__;
-#endif
 
 class progress {
  public:
