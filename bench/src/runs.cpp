@@ -24,6 +24,12 @@ namespace {
 
 using statement_key = std::pair<std::string_view, std::string_view>;
 
+std::vector<statement_key> sorted_unique(std::vector<statement_key> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 // Determining statements named by (policy id, statement id), sorted and unique, so that the two
 // evaluators are compared on what a caller sees rather than on internal indices.
 std::vector<statement_key> compiled_keys(const engine::compiled_policy& compiled,
@@ -33,18 +39,14 @@ std::vector<statement_key> compiled_keys(const engine::compiled_policy& compiled
     const auto& s = compiled.statement(i);
     out.emplace_back(s.policy_id, s.statement_id);
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return sorted_unique(std::move(out));
 }
 
 std::vector<statement_key> reference_keys(std::span<const engine::sourced_statement> statements,
                                           std::span<const std::uint32_t> indices) {
   std::vector<statement_key> out;
   for (auto i : indices) out.emplace_back(statements[i].policy_id, statements[i].statement.id);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return sorted_unique(std::move(out));
 }
 
 std::string describe_keys(const std::vector<statement_key>& keys) {
@@ -79,44 +81,38 @@ void profile_requests(const engine::compiled_policy& compiled,
   }
   if (cost.empty()) return;
   std::sort(cost.begin(), cost.end());
-  const auto at = [&](double fraction) {
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(cost.size())));
-    return cost[std::clamp<std::size_t>(rank, 1, cost.size()) - 1].first;
-  };
+  const auto at = [&](double fraction) { return cost[nearest_rank(cost.size(), fraction)].first; };
   out.request_p50_ns = at(0.5);
   out.request_p99_ns = at(0.99);
   out.request_max_ns = cost.back().first;
   out.slowest_request = requests[cost.back().second];
 }
 
-}  // namespace
+void count_outcome(engine::decision d, decide_result& out) {
+  switch (d) {
+    case engine::decision::allow:
+      ++out.allows;
+      break;
+    case engine::decision::explicit_deny:
+      ++out.explicit_denies;
+      break;
+    case engine::decision::implicit_deny:
+      ++out.implicit_denies;
+      break;
+  }
+}
 
-decide_result run_decide(std::span<const engine::sourced_statement> statements,
-                         const engine::compiled_policy& compiled,
-                         std::span<const engine::request> requests,
-                         const decide_settings& settings) {
-  decide_result out;
-  out.statements = statements.size();
-  out.requests = requests.size();
-  out.node_count = compiled.node_count();
-
+// Evaluates every request once with both evaluators: outcomes, determining statements and
+// disagreements (the decision, decide()'s decision, or the determining statements differ).
+void check_against_reference(std::span<const engine::sourced_statement> statements,
+                             const engine::compiled_policy& compiled,
+                             std::span<const engine::request> requests, decide_result& out) {
   // Room for every statement, so that the check never sees a truncated list.
   std::vector<std::uint32_t> all(std::max<std::size_t>(statements.size(), 1));
   for (const auto& q : requests) {
     const auto mine = compiled.evaluate(q.action, q.resource, all);
     const auto theirs = engine::reference::evaluate(statements, q.action, q.resource);
-    switch (theirs.decision) {
-      case engine::decision::allow:
-        ++out.allows;
-        break;
-      case engine::decision::explicit_deny:
-        ++out.explicit_denies;
-        break;
-      case engine::decision::implicit_deny:
-        ++out.implicit_denies;
-        break;
-    }
+    count_outcome(theirs.decision, out);
     const auto my_keys = compiled_keys(compiled, std::span(all).first(mine.written));
     const auto their_keys = reference_keys(statements, theirs.determining);
     out.determining_mean += static_cast<double>(theirs.determining.size());
@@ -134,8 +130,12 @@ decide_result run_decide(std::span<const engine::sourced_statement> statements,
     }
   }
   if (!requests.empty()) out.determining_mean /= static_cast<double>(requests.size());
-  if (out.disagreements > 0) return out;
+}
 
+void time_decisions(std::span<const engine::sourced_statement> statements,
+                    const engine::compiled_policy& compiled,
+                    std::span<const engine::request> requests, const decide_settings& settings,
+                    decide_result& out) {
   std::array<std::uint32_t, 64> determining{};
   out.engine = time_calls(
       requests.size(),
@@ -158,6 +158,21 @@ decide_result run_decide(std::span<const engine::sourced_statement> statements,
         keep(r.decision);
       },
       settings.reference);
+}
+
+}  // namespace
+
+decide_result run_decide(std::span<const engine::sourced_statement> statements,
+                         const engine::compiled_policy& compiled,
+                         std::span<const engine::request> requests,
+                         const decide_settings& settings) {
+  decide_result out;
+  out.statements = statements.size();
+  out.requests = requests.size();
+  out.node_count = compiled.node_count();
+  check_against_reference(statements, compiled, requests, out);
+  if (out.disagreements > 0) return out;
+  time_decisions(statements, compiled, requests, settings, out);
   return out;
 }
 
