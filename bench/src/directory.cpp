@@ -212,32 +212,29 @@ directory_result run_directory(const directory_options& options) {
 }
 
 std::string to_json(const directory_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("directory"));
-  field(w, "members", r.members);
-  field(w, "fill_s", r.fill_s);
-  w.Key("add_member");
-  w.StartArray();
-  for (const auto& c : r.add_member) {
-    w.StartObject();
-    field(w, "members", c.members);
-    field(w, "median_us", c.median_us);
-    field(w, "p99_us", c.p99_us);
-    field(w, "window", c.window);
-    w.EndObject();
-  }
-  w.EndArray();
-  field(w, "team_members", r.team_members);
-  field(w, "edit_team_policy_ms", r.edit_team_policy_ms);
-  field(w, "group_members", r.group_members);
-  field(w, "change_group_policy_ms", r.change_group_policy_ms);
-  field(w, "attach_member_policy_us", r.attach_member_policy_us);
-  field(w, "remove_member_us", r.remove_member_us);
-  field(w, "mismatches", r.mismatches);
-  w.EndObject();
-  return buffer.GetString();
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("directory"));
+    field(w, "members", r.members);
+    field(w, "fill_s", r.fill_s);
+    w.Key("add_member");
+    w.StartArray();
+    for (const auto& c : r.add_member) {
+      w.StartObject();
+      field(w, "members", c.members);
+      field(w, "median_us", c.median_us);
+      field(w, "p99_us", c.p99_us);
+      field(w, "window", c.window);
+      w.EndObject();
+    }
+    w.EndArray();
+    field(w, "team_members", r.team_members);
+    field(w, "edit_team_policy_ms", r.edit_team_policy_ms);
+    field(w, "group_members", r.group_members);
+    field(w, "change_group_policy_ms", r.change_group_policy_ms);
+    field(w, "attach_member_policy_us", r.attach_member_policy_us);
+    field(w, "remove_member_us", r.remove_member_us);
+    field(w, "mismatches", r.mismatches);
+  });
 }
 
 }  // namespace gatehouse::bench

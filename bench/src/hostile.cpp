@@ -496,32 +496,29 @@ hostile_result run_hostile(const hostile_options& options) {
 }
 
 std::string to_json(const hostile_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("hostile"));
-  field(w, "worst_decision_ms", r.worst_decision_ms);
-  field(w, "worst_creation_ms", r.worst_creation_ms);
-  field(w, "mismatches", r.mismatches);
-  w.Key("cases");
-  w.StartArray();
-  for (const auto& c : r.cases) {
-    w.StartObject();
-    field(w, "name", std::string_view(c.name));
-    field(w, "kind", std::string_view(c.kind));
-    field(w, "shape", std::string_view(c.shape));
-    field(w, "statement_bytes", c.statement_bytes);
-    if (c.resource_bytes > 0) field(w, "resource_bytes", c.resource_bytes);
-    field(w, "answer", std::string_view(c.answer));
-    w.Key("median_ms");
-    w.Double(c.median_ms);
-    w.Key("max_ms");
-    w.Double(c.max_ms);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return buffer.GetString();
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("hostile"));
+    field(w, "worst_decision_ms", r.worst_decision_ms);
+    field(w, "worst_creation_ms", r.worst_creation_ms);
+    field(w, "mismatches", r.mismatches);
+    w.Key("cases");
+    w.StartArray();
+    for (const auto& c : r.cases) {
+      w.StartObject();
+      field(w, "name", std::string_view(c.name));
+      field(w, "kind", std::string_view(c.kind));
+      field(w, "shape", std::string_view(c.shape));
+      field(w, "statement_bytes", c.statement_bytes);
+      if (c.resource_bytes > 0) field(w, "resource_bytes", c.resource_bytes);
+      field(w, "answer", std::string_view(c.answer));
+      w.Key("median_ms");
+      w.Double(c.median_ms);
+      w.Key("max_ms");
+      w.Double(c.max_ms);
+      w.EndObject();
+    }
+    w.EndArray();
+  });
 }
 
 }  // namespace gatehouse::bench

@@ -211,103 +211,88 @@ compile_result run_compile(std::span<const engine::sourced_statement> statements
   return out;
 }
 
-namespace {
-
-std::string finish(rapidjson::StringBuffer& buffer) { return buffer.GetString(); }
-
-}  // namespace
-
 std::string to_json(const decide_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("decide"));
-  field(w, "statements", r.statements);
-  field(w, "requests", r.requests);
-  field(w, "node_count", r.node_count);
-  field(w, "agree", r.disagreements == 0);
-  if (r.disagreements > 0) field(w, "disagreements", r.disagreements);
-  field(w, "median_ns", r.engine.median_ns);
-  field(w, "p99_ns", r.engine.p99_ns);
-  field(w, "mean_ns", r.engine.mean_ns);
-  field(w, "min_ns", r.engine.min_ns);
-  field(w, "decisions", r.engine.calls);
-  field(w, "batch_size", r.engine.batch_size);
-  field(w, "batches", r.engine.batches);
-  field(w, "request_p50_ns", r.request_p50_ns);
-  field(w, "request_p99_ns", r.request_p99_ns);
-  field(w, "request_max_ns", r.request_max_ns);
-  if (r.slowest_request) {
-    w.Key("slowest_request");
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("decide"));
+    field(w, "statements", r.statements);
+    field(w, "requests", r.requests);
+    field(w, "node_count", r.node_count);
+    field(w, "agree", r.disagreements == 0);
+    if (r.disagreements > 0) field(w, "disagreements", r.disagreements);
+    field(w, "median_ns", r.engine.median_ns);
+    field(w, "p99_ns", r.engine.p99_ns);
+    field(w, "mean_ns", r.engine.mean_ns);
+    field(w, "min_ns", r.engine.min_ns);
+    field(w, "decisions", r.engine.calls);
+    field(w, "batch_size", r.engine.batch_size);
+    field(w, "batches", r.engine.batches);
+    field(w, "request_p50_ns", r.request_p50_ns);
+    field(w, "request_p99_ns", r.request_p99_ns);
+    field(w, "request_max_ns", r.request_max_ns);
+    if (r.slowest_request) {
+      w.Key("slowest_request");
+      w.StartObject();
+      field(w, "action", std::string_view(r.slowest_request->action));
+      field(w, "resource", std::string_view(r.slowest_request->resource));
+      w.EndObject();
+    }
+    field(w, "decide_only_median_ns", r.decide_only.median_ns);
+    field(w, "decide_only_p99_ns", r.decide_only.p99_ns);
+    field(w, "reference_median_ns", r.reference.median_ns);
+    field(w, "reference_p99_ns", r.reference.p99_ns);
+    field(w, "reference_decisions", r.reference.calls);
+    field(w, "reference_batch_size", r.reference.batch_size);
+    field(w, "speedup", r.engine.median_ns > 0 ? r.reference.median_ns / r.engine.median_ns : 0.0);
+    field(w, "determining_mean", r.determining_mean);
+    field(w, "determining_max", r.determining_max);
+    w.Key("outcomes");
     w.StartObject();
-    field(w, "action", std::string_view(r.slowest_request->action));
-    field(w, "resource", std::string_view(r.slowest_request->resource));
+    field(w, "allow", r.allows);
+    field(w, "explicit_deny", r.explicit_denies);
+    field(w, "implicit_deny", r.implicit_denies);
     w.EndObject();
-  }
-  field(w, "decide_only_median_ns", r.decide_only.median_ns);
-  field(w, "decide_only_p99_ns", r.decide_only.p99_ns);
-  field(w, "reference_median_ns", r.reference.median_ns);
-  field(w, "reference_p99_ns", r.reference.p99_ns);
-  field(w, "reference_decisions", r.reference.calls);
-  field(w, "reference_batch_size", r.reference.batch_size);
-  field(w, "speedup", r.engine.median_ns > 0 ? r.reference.median_ns / r.engine.median_ns : 0.0);
-  field(w, "determining_mean", r.determining_mean);
-  field(w, "determining_max", r.determining_max);
-  w.Key("outcomes");
-  w.StartObject();
-  field(w, "allow", r.allows);
-  field(w, "explicit_deny", r.explicit_denies);
-  field(w, "implicit_deny", r.implicit_denies);
-  w.EndObject();
-  w.EndObject();
-  return finish(buffer);
+  });
 }
 
 std::string to_json(const contains_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("contains"));
-  field(w, "granted", r.granted);
-  field(w, "requested", r.requested);
-  if (!r.error.empty()) {
-    field(w, "error", std::string_view(r.error));
-  } else {
-    field(w, "contained", r.contained);
-    w.Key("counterexample");
-    if (r.counterexample) {
-      w.StartObject();
-      field(w, "action", std::string_view(r.counterexample->action));
-      field(w, "resource", std::string_view(r.counterexample->resource));
-      w.EndObject();
-      field(w, "counterexample_confirmed", r.counterexample_confirmed);
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("contains"));
+    field(w, "granted", r.granted);
+    field(w, "requested", r.requested);
+    if (!r.error.empty()) {
+      field(w, "error", std::string_view(r.error));
     } else {
-      w.Null();
+      field(w, "contained", r.contained);
+      w.Key("counterexample");
+      if (r.counterexample) {
+        w.StartObject();
+        field(w, "action", std::string_view(r.counterexample->action));
+        field(w, "resource", std::string_view(r.counterexample->resource));
+        w.EndObject();
+        field(w, "counterexample_confirmed", r.counterexample_confirmed);
+      } else {
+        w.Null();
+      }
     }
-  }
-  field(w, "median_ns", r.time.median_ns);
-  field(w, "p99_ns", r.time.p99_ns);
-  field(w, "min_ns", r.time.min_ns);
-  field(w, "iterations", r.time.calls);
-  w.EndObject();
-  return finish(buffer);
+    field(w, "median_ns", r.time.median_ns);
+    field(w, "p99_ns", r.time.p99_ns);
+    field(w, "min_ns", r.time.min_ns);
+    field(w, "iterations", r.time.calls);
+  });
 }
 
 std::string to_json(const compile_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("compile"));
-  field(w, "statements", r.statements);
-  field(w, "node_count", r.node_count);
-  field(w, "median_ns", r.time.median_ns);
-  field(w, "p99_ns", r.time.p99_ns);
-  field(w, "min_ns", r.time.min_ns);
-  w.Key("median_ms");
-  w.Double(std::round(r.time.median_ns / 1e3) / 1e3);
-  field(w, "iterations", r.time.calls);
-  w.EndObject();
-  return finish(buffer);
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("compile"));
+    field(w, "statements", r.statements);
+    field(w, "node_count", r.node_count);
+    field(w, "median_ns", r.time.median_ns);
+    field(w, "p99_ns", r.time.p99_ns);
+    field(w, "min_ns", r.time.min_ns);
+    w.Key("median_ms");
+    w.Double(std::round(r.time.median_ns / 1e3) / 1e3);
+    field(w, "iterations", r.time.calls);
+  });
 }
 
 }  // namespace gatehouse::bench

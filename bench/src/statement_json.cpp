@@ -30,19 +30,15 @@ void write_statement(json_writer& w, const policy::statement& s) {
 }  // namespace
 
 std::string statement_json(const policy::statement& s) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  write_statement(w, s);
-  return buffer.GetString();
+  return json_text([&](json_writer& w) { write_statement(w, s); });
 }
 
 std::string statement_array_json(std::span<const policy::statement> statements) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartArray();
-  for (const auto& s : statements) write_statement(w, s);
-  w.EndArray();
-  return buffer.GetString();
+  return json_text([&](json_writer& w) {
+    w.StartArray();
+    for (const auto& s : statements) write_statement(w, s);
+    w.EndArray();
+  });
 }
 
 std::string to_document_json(std::span<const generated_statement> statements, std::string_view id,
@@ -64,13 +60,10 @@ std::string to_document_json(std::span<const generated_statement> statements, st
 std::string to_requests_jsonl(std::span<const engine::request> requests) {
   std::string out;
   for (const auto& q : requests) {
-    rapidjson::StringBuffer buffer;
-    json_writer w(buffer);
-    w.StartObject();
-    field(w, "action", std::string_view(q.action));
-    field(w, "resource", std::string_view(q.resource));
-    w.EndObject();
-    out += buffer.GetString();
+    out += json_object([&](json_writer& w) {
+      field(w, "action", std::string_view(q.action));
+      field(w, "resource", std::string_view(q.resource));
+    });
     out += '\n';
   }
   return out;

@@ -315,29 +315,26 @@ tokens_result run_tokens(const tokens_options& options) {
 }
 
 std::string to_json(const tokens_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("tokens"));
-  field(w, "tokens", r.tokens);
-  field(w, "organizations", r.organizations);
-  field(w, "creators", r.creators);
-  field(w, "insert_ms", r.insert_ms);
-  field(w, "database_mib", r.database_mib);
-  field(w, "load_ms", r.load_ms);
-  field(w, "reload_ms", r.reload_ms);
-  numbers(w, "load_ms_runs", r.load_ms_runs);
-  field(w, "bytes_per_token", r.bytes_per_token);
-  field(w, "authenticate_median_ns", r.authenticate.median_ns);
-  field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
-  field(w, "authentications", r.authenticate.calls);
-  field(w, "hash_median_ns", r.hash.median_ns);
-  field(w, "unknown_secret_median_ns", r.unknown.median_ns);
-  numbers(w, "authenticate_median_ns_runs", r.authenticate_runs);
-  numbers(w, "hash_median_ns_runs", r.hash_runs);
-  field(w, "mismatches", r.mismatches);
-  w.EndObject();
-  return buffer.GetString();
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("tokens"));
+    field(w, "tokens", r.tokens);
+    field(w, "organizations", r.organizations);
+    field(w, "creators", r.creators);
+    field(w, "insert_ms", r.insert_ms);
+    field(w, "database_mib", r.database_mib);
+    field(w, "load_ms", r.load_ms);
+    field(w, "reload_ms", r.reload_ms);
+    numbers(w, "load_ms_runs", r.load_ms_runs);
+    field(w, "bytes_per_token", r.bytes_per_token);
+    field(w, "authenticate_median_ns", r.authenticate.median_ns);
+    field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
+    field(w, "authentications", r.authenticate.calls);
+    field(w, "hash_median_ns", r.hash.median_ns);
+    field(w, "unknown_secret_median_ns", r.unknown.median_ns);
+    numbers(w, "authenticate_median_ns_runs", r.authenticate_runs);
+    numbers(w, "hash_median_ns_runs", r.hash_runs);
+    field(w, "mismatches", r.mismatches);
+  });
 }
 
 }  // namespace gatehouse::bench
