@@ -7,6 +7,7 @@
 
 #include "failures.hpp"
 #include "json_fields.hpp"
+#include "statement_json.hpp"
 
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/reference.hpp>
@@ -28,39 +29,27 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-struct statement_text {
-  std::string effect = "allow";
+/// A statement on flags; its id is given by its place ("s0", "s1", …) when it is written.
+struct flag_statement {
+  policy::effect effect = policy::effect::allow;
   std::vector<std::string> actions;
   std::vector<std::string> resources;
 };
 
-std::string to_statements_json(const std::vector<statement_text>& statements) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartArray();
+std::string to_statements_json(const std::vector<flag_statement>& statements) {
+  std::vector<policy::statement> out;
+  out.reserve(statements.size());
   for (std::size_t i = 0; i < statements.size(); ++i) {
-    w.StartObject();
-    field(w, "id", std::string_view("s" + std::to_string(i)));
-    field(w, "resourceType", std::string_view("flag"));
-    field(w, "effect", std::string_view(statements[i].effect));
-    w.Key("actions");
-    w.StartArray();
-    for (const auto& a : statements[i].actions) w.String(a.c_str());
-    w.EndArray();
-    w.Key("resources");
-    w.StartArray();
-    for (const auto& r : statements[i].resources) w.String(r.c_str());
-    w.EndArray();
-    w.EndObject();
+    const auto& s = statements[i];
+    out.push_back({"s" + std::to_string(i), "flag", s.effect, s.actions, s.resources});
   }
-  w.EndArray();
-  return buffer.GetString();
+  return statement_array_json(out);
 }
 
 /// As many of `patterns` as fit a token's permissions (64 KiB, 100 statements of 100 resources),
 /// in allow statements of `action`.
 std::string token_of(const std::vector<std::string>& patterns, const std::string& action) {
-  std::vector<statement_text> statements;
+  std::vector<flag_statement> statements;
   std::size_t bytes = 2;
   constexpr std::size_t statement_overhead = 96;  // the keys, the id, the action, the brackets
   for (const auto& p : patterns) {
@@ -68,7 +57,7 @@ std::string token_of(const std::vector<std::string>& patterns, const std::string
         statements.back().resources.size() == policy::max_statement_resources) {
       if (statements.size() == policy::max_token_statements) break;
       if (bytes + statement_overhead + action.size() > policy::max_token_permissions_bytes) break;
-      statements.push_back({"allow", {action}, {}});
+      statements.push_back({policy::effect::allow, {action}, {}});
       bytes += statement_overhead + action.size();
     }
     if (bytes + p.size() + 3 > policy::max_token_permissions_bytes) break;
@@ -204,108 +193,134 @@ std::vector<std::string> failing_cheap_globs(const std::string& prefix, const st
   return out;
 }
 
+const std::string project_prefix = "project/";
+
+/// The longest name a request may carry: `project/` and then A.
+std::string long_a_name() {
+  return project_prefix + std::string(policy::max_request_resource_bytes - 9, 'A');
+}
+
+decision_case stars_against_a_long_name() {
+  std::string pattern = project_prefix;
+  while (pattern.size() + 4 <= policy::max_pattern_bytes) pattern += "*A";
+  pattern += "*B";
+  return {"stars-against-a-long-name",
+          "one pattern of 1,024 bytes, *A repeated then *B, against a name of 4,096 A",
+          to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {pattern}}}),
+          policy::token_permissions,
+          "ToggleFlag",
+          long_a_name()};
+}
+
+decision_case long_piece_against_a_long_name() {
+  const std::string pattern =
+      project_prefix + "*" + std::string(policy::max_pattern_bytes - 10, 'A') + "B";
+  return {"long-piece-against-a-long-name",
+          "one pattern of 1,024 bytes, * then A... then B, against a name of 4,096 A",
+          to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {pattern}}}),
+          policy::token_permissions,
+          "ToggleFlag",
+          long_a_name()};
+}
+
+/// As many scanning globs as a token may hold (32), each failing only at the end of the name
+/// `text`, and 64 KiB filled with globs that fail where they are compared.
+decision_case token_of_globs_at_one_node(const std::string& text) {
+  const auto& prefix = project_prefix;
+  std::vector<std::string> patterns;
+  for (const auto& piece : absent_pieces(text, policy::max_token_scanning_globs, 16)) {
+    patterns.push_back(prefix + "*" + piece + "*");
+  }
+  for (auto& p : failing_cheap_globs(prefix, text, 4'000)) patterns.push_back(std::move(p));
+  return {"token-of-globs-at-one-node",
+          "a token at 64 KiB: 32 patterns project/*P*, P absent from a name of 4,096 "
+          "bytes over {A, B}, and failing suffix, prefix and two-ended globs",
+          token_of(patterns, "ToggleFlag"),
+          policy::token_permissions,
+          "ToggleFlag",
+          prefix + text};
+}
+
+/// Tags: a name with as many distinct tags as fit; patterns whose tag globs fail, 64 of them
+/// by scanning every tag, the others by a look-up.
+decision_case token_of_tag_globs() {
+  const auto& prefix = project_prefix;
+  // Every tag starts and ends as the scanning globs (A*Nz*x) want, so each is searched.
+  std::string name = prefix + "x;AA";
+  for (std::size_t i = 0; name.size() + 10 < policy::max_request_resource_bytes; ++i) {
+    name += ",A" + std::to_string(i) + "x";
+  }
+  std::vector<std::string> patterns;
+  for (std::size_t i = 0; i < 600; ++i) {
+    std::string p = prefix + "*;";
+    for (std::size_t t = 0; t < policy::max_segment_tags; ++t) {
+      const std::size_t n = i * policy::max_segment_tags + t;
+      p += t == 0 ? "" : ",";
+      p += n < policy::max_token_scanning_globs ? "A*" + std::to_string(n) + "z*x"
+           : n % 2 == 0                         ? "A" + std::to_string(n)
+                                                : "Z" + std::to_string(n) + "*";
+    }
+    patterns.push_back(p);
+  }
+  return {"token-of-tag-globs",
+          "a token at 64 KiB of patterns with 16 failing tag globs each (32 of them "
+          "scanning, A*Nz*x), against a name with 700 distinct tags A...x",
+          token_of(patterns, "ToggleFlag"),
+          policy::token_permissions,
+          "ToggleFlag",
+          name};
+}
+
+/// Depth: 16-segment patterns of globs that all match, so the walk fans out at every level.
+decision_case token_of_deep_patterns() {
+  std::string segment(policy::max_request_resource_bytes / 16 - 1, 'A');
+  segment[segment.size() / 2] = '/';
+  std::string name;
+  for (int i = 0; i < 16; ++i) name += (i ? ":" : "") + segment;
+  std::vector<std::string> patterns;
+  const std::array<std::string, 4> globs = {"*", "A*/*", "*/*A", "AA*/*"};
+  std::mt19937 rng(3);
+  for (int i = 0; i < 2'000; ++i) {
+    std::string p;
+    for (int s = 0; s < 16; ++s) p += (s ? ":" : "") + globs[rng() % globs.size()];
+    patterns.push_back(p);
+  }
+  return {"token-of-deep-patterns",
+          "a token at 64 KiB of 16-segment patterns of matching globs, against a name of "
+          "16 segments of 255 bytes",
+          token_of(patterns, "ToggleFlag"),
+          policy::token_permissions,
+          "ToggleFlag",
+          name};
+}
+
+/// What a policy author can do: a member at 10,000 effective statements, 64 of them scanning.
+decision_case member_of_globs_at_one_node(const std::string& text) {
+  const auto& prefix = project_prefix;
+  std::vector<flag_statement> statements;
+  for (const auto& piece : absent_pieces(text, policy::max_effective_scanning_globs, 16)) {
+    statements.push_back({policy::effect::allow, {"ToggleFlag"}, {prefix + "*" + piece + "*"}});
+  }
+  for (auto& p :
+       failing_cheap_globs(prefix, text, policy::max_effective_statements - statements.size())) {
+    statements.push_back({policy::effect::allow, {"ToggleFlag"}, {std::move(p)}});
+  }
+  return {"member-of-globs-at-one-node",
+          "a member at 10,000 effective statements: 128 patterns project/*P*, P absent "
+          "from a name of 4,096 bytes over {A, B}, and failing cheap globs",
+          to_statements_json(statements),
+          policy::load_options{policy::max_effective_statements,
+                               policy::max_effective_scanning_globs, policy::severity::error},
+          "ToggleFlag",
+          prefix + text};
+}
+
 std::vector<decision_case> decision_cases() {
-  std::vector<decision_case> out;
-  const std::string prefix = "project/";
-  const std::string long_name = prefix + std::string(policy::max_request_resource_bytes - 9, 'A');
-  {
-    std::string pattern = prefix;
-    while (pattern.size() + 4 <= policy::max_pattern_bytes) pattern += "*A";
-    pattern += "*B";
-    out.push_back({"stars-against-a-long-name",
-                   "one pattern of 1,024 bytes, *A repeated then *B, against a name of 4,096 A",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {pattern}}}),
-                   policy::token_permissions, "ToggleFlag", long_name});
-  }
-  {
-    const std::string pattern =
-        prefix + "*" + std::string(policy::max_pattern_bytes - 10, 'A') + "B";
-    out.push_back({"long-piece-against-a-long-name",
-                   "one pattern of 1,024 bytes, * then A... then B, against a name of 4,096 A",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {pattern}}}),
-                   policy::token_permissions, "ToggleFlag", long_name});
-  }
-  const std::string text = ab_text(policy::max_request_resource_bytes - prefix.size(), 11);
-  {
-    // As many scanning globs as a token may hold (32), each failing only at the end of the name,
-    // and 64 KiB filled with globs that fail where they are compared.
-    std::vector<std::string> patterns;
-    for (const auto& piece : absent_pieces(text, policy::max_token_scanning_globs, 16)) {
-      patterns.push_back(prefix + "*" + piece + "*");
-    }
-    for (auto& p : failing_cheap_globs(prefix, text, 4'000)) patterns.push_back(std::move(p));
-    out.push_back({"token-of-globs-at-one-node",
-                   "a token at 64 KiB: 32 patterns project/*P*, P absent from a name of 4,096 "
-                   "bytes over {A, B}, and failing suffix, prefix and two-ended globs",
-                   token_of(patterns, "ToggleFlag"), policy::token_permissions, "ToggleFlag",
-                   prefix + text});
-  }
-  {
-    // Tags: a name with as many distinct tags as fit; patterns whose tag globs fail, 64 of them
-    // by scanning every tag, the others by a look-up.
-    // Every tag starts and ends as the scanning globs (A*Nz*x) want, so each is searched.
-    std::string name = prefix + "x;AA";
-    for (std::size_t i = 0; name.size() + 10 < policy::max_request_resource_bytes; ++i) {
-      name += ",A" + std::to_string(i) + "x";
-    }
-    std::vector<std::string> patterns;
-    for (std::size_t i = 0; i < 600; ++i) {
-      std::string p = prefix + "*;";
-      for (std::size_t t = 0; t < policy::max_segment_tags; ++t) {
-        const std::size_t n = i * policy::max_segment_tags + t;
-        p += t == 0 ? "" : ",";
-        p += n < policy::max_token_scanning_globs ? "A*" + std::to_string(n) + "z*x"
-             : n % 2 == 0                         ? "A" + std::to_string(n)
-                                                  : "Z" + std::to_string(n) + "*";
-      }
-      patterns.push_back(p);
-    }
-    out.push_back({"token-of-tag-globs",
-                   "a token at 64 KiB of patterns with 16 failing tag globs each (32 of them "
-                   "scanning, A*Nz*x), against a name with 700 distinct tags A...x",
-                   token_of(patterns, "ToggleFlag"), policy::token_permissions, "ToggleFlag",
-                   name});
-  }
-  {
-    // Depth: 16-segment patterns of globs that all match, so the walk fans out at every level.
-    std::string segment(policy::max_request_resource_bytes / 16 - 1, 'A');
-    segment[segment.size() / 2] = '/';
-    std::string name;
-    for (int i = 0; i < 16; ++i) name += (i ? ":" : "") + segment;
-    std::vector<std::string> patterns;
-    const std::array<std::string, 4> globs = {"*", "A*/*", "*/*A", "AA*/*"};
-    std::mt19937 rng(3);
-    for (int i = 0; i < 2'000; ++i) {
-      std::string p;
-      for (int s = 0; s < 16; ++s) p += (s ? ":" : "") + globs[rng() % globs.size()];
-      patterns.push_back(p);
-    }
-    out.push_back({"token-of-deep-patterns",
-                   "a token at 64 KiB of 16-segment patterns of matching globs, against a name of "
-                   "16 segments of 255 bytes",
-                   token_of(patterns, "ToggleFlag"), policy::token_permissions, "ToggleFlag",
-                   name});
-  }
-  {
-    // What a policy author can do: a member at 10,000 effective statements, 64 of them scanning.
-    std::vector<statement_text> statements;
-    for (const auto& piece : absent_pieces(text, policy::max_effective_scanning_globs, 16)) {
-      statements.push_back({"allow", {"ToggleFlag"}, {prefix + "*" + piece + "*"}});
-    }
-    for (auto& p :
-         failing_cheap_globs(prefix, text, policy::max_effective_statements - statements.size())) {
-      statements.push_back({"allow", {"ToggleFlag"}, {std::move(p)}});
-    }
-    out.push_back(
-        {"member-of-globs-at-one-node",
-         "a member at 10,000 effective statements: 128 patterns project/*P*, P absent "
-         "from a name of 4,096 bytes over {A, B}, and failing cheap globs",
-         to_statements_json(statements),
-         policy::load_options{policy::max_effective_statements,
-                              policy::max_effective_scanning_globs, policy::severity::error},
-         "ToggleFlag", prefix + text});
-  }
-  return out;
+  // A name over {A, B} as long as a request may carry, the same in every run.
+  const std::string text = ab_text(policy::max_request_resource_bytes - project_prefix.size(), 11);
+  return {stars_against_a_long_name(),      long_piece_against_a_long_name(),
+          token_of_globs_at_one_node(text), token_of_tag_globs(),
+          token_of_deep_patterns(),         member_of_globs_at_one_node(text)};
 }
 
 // ---- Token creations -------------------------------------------------------------------------
@@ -334,38 +349,39 @@ std::string answer_of(const iam::outcome<iam::token_view>& r) {
   }
 }
 
-std::vector<creation_case> creation_cases() {
-  std::vector<creation_case> out;
-  const std::string deny_prod_deletes =
-      to_statements_json({{"deny", {"DeleteFlag"}, {"project/*:env/prod:flag/*"}}});
-  {
-    const std::string tail = ":env/*:flag/*";
-    const std::string pattern =
-        "project/*" + std::string(policy::max_pattern_bytes - 9 - tail.size(), 'A') + tail;
-    out.push_back({"deny-meets-a-long-pattern",
-                   "the creator denies DeleteFlag on project/*:env/prod:flag/*; the token allows "
-                   "it on project/*AAA...:env/*:flag/* (1,024 bytes)",
-                   deny_prod_deletes,
-                   to_statements_json({{"allow", {"DeleteFlag"}, {pattern}}}),
-                   {"403 Forbidden with a counterexample"}});
+creation_case deny_meets_a_long_pattern() {
+  const std::string tail = ":env/*:flag/*";
+  const std::string pattern =
+      "project/*" + std::string(policy::max_pattern_bytes - 9 - tail.size(), 'A') + tail;
+  return {
+      "deny-meets-a-long-pattern",
+      "the creator denies DeleteFlag on project/*:env/prod:flag/*; the token allows "
+      "it on project/*AAA...:env/*:flag/* (1,024 bytes)",
+      to_statements_json({{policy::effect::deny, {"DeleteFlag"}, {"project/*:env/prod:flag/*"}}}),
+      to_statements_json({{policy::effect::allow, {"DeleteFlag"}, {pattern}}}),
+      {"403 Forbidden with a counterexample"}};
+}
+
+creation_case interleaved_stars() {
+  std::string denied = "project/";
+  std::string allowed = "project/";
+  while (denied.size() + 5 <= policy::max_pattern_bytes) {
+    denied += "*A*B";
+    allowed += "*B*A";
   }
-  {
-    std::string denied = "project/";
-    std::string allowed = "project/";
-    while (denied.size() + 5 <= policy::max_pattern_bytes) {
-      denied += "*A*B";
-      allowed += "*B*A";
-    }
-    denied += "*";
-    allowed += "*";
-    out.push_back({"interleaved-stars",
-                   "the creator denies ToggleFlag on project/*A*B*A*B...* and the token allows "
-                   "it on project/*B*A*B*A...* (1,024 bytes each): their intersection has "
-                   "exponentially many parts",
-                   to_statements_json({{"deny", {"ToggleFlag"}, {denied}}}),
-                   to_statements_json({{"allow", {"ToggleFlag"}, {allowed}}}),
-                   {"403 Forbidden with a counterexample", "403 CheckTooComplex"}});
-  }
+  denied += "*";
+  allowed += "*";
+  return {"interleaved-stars",
+          "the creator denies ToggleFlag on project/*A*B*A*B...* and the token allows "
+          "it on project/*B*A*B*A...* (1,024 bytes each): their intersection has "
+          "exponentially many parts",
+          to_statements_json({{policy::effect::deny, {"ToggleFlag"}, {denied}}}),
+          to_statements_json({{policy::effect::allow, {"ToggleFlag"}, {allowed}}}),
+          {"403 Forbidden with a counterexample", "403 CheckTooComplex"}};
+}
+
+/// One pattern of 16 segments `tN/*`, each with the 16 tag globs `a*` to `p*`.
+std::string sixteen_tags_at_sixteen_depths_pattern() {
   std::string tagged;
   for (int s = 0; s < 16; ++s) {
     tagged += s ? ":" : "";
@@ -373,42 +389,56 @@ std::vector<creation_case> creation_cases() {
     for (int t = 0; t < 16; ++t)
       tagged += std::string(t ? "," : "") + static_cast<char>('a' + t) + "*";
   }
-  out.push_back({"sixteen-tags-at-sixteen-depths",
-                 "an Owner's token of one pattern with 16 segments of 16 tag globs: 16^16 tag "
-                 "choices, none of which matters to the creator",
-                 "",
-                 to_statements_json({{"allow", {"ToggleFlag"}, {tagged}}}),
-                 {"201"}});
-  {
-    std::string deny_tags;
-    for (int s = 0; s < 16; ++s) deny_tags += (s ? ":" : "") + std::string("*;ax");
-    out.push_back({"sixteen-tags-with-tagged-denies",
-                   "the same pattern beside a deny of the token's own with a tag at every depth, "
-                   "so that every tag choice matters",
-                   "",
-                   to_statements_json({{"allow", {"ToggleFlag"}, {tagged}},
-                                       {"deny", {"ToggleFlag"}, {deny_tags}}}),
-                   {"201", "403 CheckTooComplex"}});
+  return tagged;
+}
+
+creation_case sixteen_tags_at_sixteen_depths() {
+  return {
+      "sixteen-tags-at-sixteen-depths",
+      "an Owner's token of one pattern with 16 segments of 16 tag globs: 16^16 tag "
+      "choices, none of which matters to the creator",
+      "",
+      to_statements_json(
+          {{policy::effect::allow, {"ToggleFlag"}, {sixteen_tags_at_sixteen_depths_pattern()}}}),
+      {"201"}};
+}
+
+creation_case sixteen_tags_with_tagged_denies() {
+  std::string deny_tags;
+  for (int s = 0; s < 16; ++s) deny_tags += (s ? ":" : "") + std::string("*;ax");
+  return {"sixteen-tags-with-tagged-denies",
+          "the same pattern beside a deny of the token's own with a tag at every depth, "
+          "so that every tag choice matters",
+          "",
+          to_statements_json(
+              {{policy::effect::allow, {"ToggleFlag"}, {sixteen_tags_at_sixteen_depths_pattern()}},
+               {policy::effect::deny, {"ToggleFlag"}, {deny_tags}}}),
+          {"201", "403 CheckTooComplex"}};
+}
+
+/// The largest token against a creator whose policy holds 1,000 denies that overlap it.
+creation_case largest_token_against_1000_denies() {
+  std::vector<flag_statement> denies;
+  for (int i = 0; i < 1000; ++i) {
+    denies.push_back({policy::effect::deny,
+                      {"ToggleFlag"},
+                      {"project/p" + std::to_string(i) + "*:env/prod*:flag/*"}});
   }
-  {
-    // The largest token against a creator whose policy holds 1,000 denies that overlap it.
-    std::vector<statement_text> denies;
-    for (int i = 0; i < 1000; ++i) {
-      denies.push_back(
-          {"deny", {"ToggleFlag"}, {"project/p" + std::to_string(i) + "*:env/prod*:flag/*"}});
-    }
-    std::vector<std::string> patterns;
-    for (int i = 0; i < 10'000; ++i)
-      patterns.push_back("project/p" + std::to_string(i % 997) + "*:env/d*:flag/f" +
-                         std::to_string(i));
-    out.push_back({"largest-token-against-1000-denies",
-                   "a token at 64 KiB of project/pN*:env/d*:flag/fM patterns; the creator's policy "
-                   "has 1,000 denies of project/pN*:env/prod*:flag/*",
-                   to_statements_json(denies),
-                   token_of(patterns, "ToggleFlag"),
-                   {"201"}});
-  }
-  return out;
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 10'000; ++i)
+    patterns.push_back("project/p" + std::to_string(i % 997) + "*:env/d*:flag/f" +
+                       std::to_string(i));
+  return {"largest-token-against-1000-denies",
+          "a token at 64 KiB of project/pN*:env/d*:flag/fM patterns; the creator's policy "
+          "has 1,000 denies of project/pN*:env/prod*:flag/*",
+          to_statements_json(denies),
+          token_of(patterns, "ToggleFlag"),
+          {"201"}};
+}
+
+std::vector<creation_case> creation_cases() {
+  return {deny_meets_a_long_pattern(), interleaved_stars(), sixteen_tags_at_sixteen_depths(),
+          sixteen_tags_with_tagged_denies(), largest_token_against_1000_denies()};
 }
 
 hostile_case time_creation(iam::service& iam, const iam::caller& owner, const creation_case& c,
@@ -469,32 +499,29 @@ hostile_result run_hostile(const hostile_options& options) {
 }
 
 std::string to_json(const hostile_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("hostile"));
-  field(w, "worst_decision_ms", r.worst_decision_ms);
-  field(w, "worst_creation_ms", r.worst_creation_ms);
-  field(w, "mismatches", r.mismatches);
-  w.Key("cases");
-  w.StartArray();
-  for (const auto& c : r.cases) {
-    w.StartObject();
-    field(w, "name", std::string_view(c.name));
-    field(w, "kind", std::string_view(c.kind));
-    field(w, "shape", std::string_view(c.shape));
-    field(w, "statement_bytes", c.statement_bytes);
-    if (c.resource_bytes > 0) field(w, "resource_bytes", c.resource_bytes);
-    field(w, "answer", std::string_view(c.answer));
-    w.Key("median_ms");
-    w.Double(c.median_ms);
-    w.Key("max_ms");
-    w.Double(c.max_ms);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return buffer.GetString();
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("hostile"));
+    field(w, "worst_decision_ms", r.worst_decision_ms);
+    field(w, "worst_creation_ms", r.worst_creation_ms);
+    field(w, "mismatches", r.mismatches);
+    w.Key("cases");
+    w.StartArray();
+    for (const auto& c : r.cases) {
+      w.StartObject();
+      field(w, "name", std::string_view(c.name));
+      field(w, "kind", std::string_view(c.kind));
+      field(w, "shape", std::string_view(c.shape));
+      field(w, "statement_bytes", c.statement_bytes);
+      if (c.resource_bytes > 0) field(w, "resource_bytes", c.resource_bytes);
+      field(w, "answer", std::string_view(c.answer));
+      w.Key("median_ms");
+      w.Double(c.median_ms);
+      w.Key("max_ms");
+      w.Double(c.max_ms);
+      w.EndObject();
+    }
+    w.EndArray();
+  });
 }
 
 }  // namespace gatehouse::bench

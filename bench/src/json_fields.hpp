@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,6 +34,32 @@ inline void field(json_writer& w, const char* key, bool value) {
 inline void field(json_writer& w, const char* key, std::string_view value) {
   w.Key(key);
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+/// The compact JSON text that `write(w)` writes.
+template <typename Write>
+std::string json_text(Write&& write) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  write(w);
+  return buffer.GetString();
+}
+
+/// One compact JSON object, its members written by `members(w)`.
+template <typename Members>
+std::string json_object(Members&& members) {
+  return json_text([&](json_writer& w) {
+    w.StartObject();
+    members(w);
+    w.EndObject();
+  });
+}
+
+/// `text` as a JSON string, quoted and escaped, for JSON laid out by hand.
+inline std::string json_quoted(std::string_view text) {
+  return json_text([&](json_writer& w) {
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  });
 }
 
 inline void numbers(json_writer& w, const char* key, const std::vector<double>& values) {

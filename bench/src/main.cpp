@@ -5,6 +5,7 @@
 #include "hostile.hpp"
 #include "inputs.hpp"
 #include "runs.hpp"
+#include "statement_json.hpp"
 #include "suite.hpp"
 #include "tokens.hpp"
 #include "workload.hpp"
@@ -86,10 +87,15 @@ void add_service_options(po::options_description& options, std::string& policies
       "out", po::value(&out_path), "write the JSON object to FILE as well as printing it");
 }
 
-/// Prints the result object, and writes it to `out_path` too when one was given.
-void emit(const std::string& json, const std::string& out_path) {
+/// Prints the result object, and writes it to `out_path` too when one was given. Returns the exit
+/// code: 1, after saying so on stderr, when `mismatches` answers were wrong.
+int emit(const std::string& json, const std::string& out_path, std::size_t mismatches,
+         const std::string& what_failed) {
   if (!out_path.empty()) write_text_file(out_path, json + "\n");
   std::puts(json.c_str());
+  if (mismatches == 0) return 0;
+  std::fprintf(stderr, "gatehouse-bench %s\n", what_failed.c_str());
+  return 1;
 }
 
 timing_limits limits_from(std::size_t iterations, unsigned budget_ms, bool slow) {
@@ -272,15 +278,9 @@ int tokens_command(const command_line& cl) {
   if (t.sample == 0) throw po::error("--sample must be at least 1");
   t.limits = limits_from(20'000, budget_ms, false);
   const auto result = run_tokens(t);
-  emit(to_json(result), out_path);
-  if (result.mismatches > 0) {
-    std::fprintf(stderr,
-                 "gatehouse-bench tokens: %zu sample secrets did not authenticate as "
-                 "their token\n",
-                 result.mismatches);
-    return 1;
-  }
-  return 0;
+  return emit(to_json(result), out_path, result.mismatches,
+              "tokens: " + std::to_string(result.mismatches) +
+                  " sample secrets did not authenticate as their token");
 }
 
 int directory_command(const command_line& cl) {
@@ -294,13 +294,8 @@ int directory_command(const command_line& cl) {
   if (!parse(cl, "directory", options, vm)) return 0;
   if (d.members < 2'000) throw po::error("--members must be at least 2,000");
   const auto result = run_directory(d);
-  emit(to_json(result), out_path);
-  if (result.mismatches > 0) {
-    std::fprintf(stderr, "gatehouse-bench directory: %zu decisions missed a change\n",
-                 result.mismatches);
-    return 1;
-  }
-  return 0;
+  return emit(to_json(result), out_path, result.mismatches,
+              "directory: " + std::to_string(result.mismatches) + " decisions missed a change");
 }
 
 int hostile_command(const command_line& cl) {
@@ -314,13 +309,8 @@ int hostile_command(const command_line& cl) {
   if (!parse(cl, "hostile", options, vm)) return 0;
   if (h.runs == 0) throw po::error("--runs must be at least 1");
   const auto result = run_hostile(h);
-  emit(to_json(result), out_path);
-  if (result.mismatches > 0) {
-    std::fprintf(stderr, "gatehouse-bench hostile: %zu cases got an unexpected answer\n",
-                 result.mismatches);
-    return 1;
-  }
-  return 0;
+  return emit(to_json(result), out_path, result.mismatches,
+              "hostile: " + std::to_string(result.mismatches) + " cases got an unexpected answer");
 }
 
 }  // namespace

@@ -24,6 +24,12 @@ namespace {
 
 using statement_key = std::pair<std::string_view, std::string_view>;
 
+std::vector<statement_key> sorted_unique(std::vector<statement_key> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 // Determining statements named by (policy id, statement id), sorted and unique, so that the two
 // evaluators are compared on what a caller sees rather than on internal indices.
 std::vector<statement_key> compiled_keys(const engine::compiled_policy& compiled,
@@ -33,18 +39,14 @@ std::vector<statement_key> compiled_keys(const engine::compiled_policy& compiled
     const auto& s = compiled.statement(i);
     out.emplace_back(s.policy_id, s.statement_id);
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return sorted_unique(std::move(out));
 }
 
 std::vector<statement_key> reference_keys(std::span<const engine::sourced_statement> statements,
                                           std::span<const std::uint32_t> indices) {
   std::vector<statement_key> out;
   for (auto i : indices) out.emplace_back(statements[i].policy_id, statements[i].statement.id);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return sorted_unique(std::move(out));
 }
 
 std::string describe_keys(const std::vector<statement_key>& keys) {
@@ -79,44 +81,38 @@ void profile_requests(const engine::compiled_policy& compiled,
   }
   if (cost.empty()) return;
   std::sort(cost.begin(), cost.end());
-  const auto at = [&](double fraction) {
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(cost.size())));
-    return cost[std::clamp<std::size_t>(rank, 1, cost.size()) - 1].first;
-  };
+  const auto at = [&](double fraction) { return cost[nearest_rank(cost.size(), fraction)].first; };
   out.request_p50_ns = at(0.5);
   out.request_p99_ns = at(0.99);
   out.request_max_ns = cost.back().first;
   out.slowest_request = requests[cost.back().second];
 }
 
-}  // namespace
+void count_outcome(engine::decision d, decide_result& out) {
+  switch (d) {
+    case engine::decision::allow:
+      ++out.allows;
+      break;
+    case engine::decision::explicit_deny:
+      ++out.explicit_denies;
+      break;
+    case engine::decision::implicit_deny:
+      ++out.implicit_denies;
+      break;
+  }
+}
 
-decide_result run_decide(std::span<const engine::sourced_statement> statements,
-                         const engine::compiled_policy& compiled,
-                         std::span<const engine::request> requests,
-                         const decide_settings& settings) {
-  decide_result out;
-  out.statements = statements.size();
-  out.requests = requests.size();
-  out.node_count = compiled.node_count();
-
+// Evaluates every request once with both evaluators: outcomes, determining statements and
+// disagreements (the decision, decide()'s decision, or the determining statements differ).
+void check_against_reference(std::span<const engine::sourced_statement> statements,
+                             const engine::compiled_policy& compiled,
+                             std::span<const engine::request> requests, decide_result& out) {
   // Room for every statement, so that the check never sees a truncated list.
   std::vector<std::uint32_t> all(std::max<std::size_t>(statements.size(), 1));
   for (const auto& q : requests) {
     const auto mine = compiled.evaluate(q.action, q.resource, all);
     const auto theirs = engine::reference::evaluate(statements, q.action, q.resource);
-    switch (theirs.decision) {
-      case engine::decision::allow:
-        ++out.allows;
-        break;
-      case engine::decision::explicit_deny:
-        ++out.explicit_denies;
-        break;
-      case engine::decision::implicit_deny:
-        ++out.implicit_denies;
-        break;
-    }
+    count_outcome(theirs.decision, out);
     const auto my_keys = compiled_keys(compiled, std::span(all).first(mine.written));
     const auto their_keys = reference_keys(statements, theirs.determining);
     out.determining_mean += static_cast<double>(theirs.determining.size());
@@ -134,8 +130,12 @@ decide_result run_decide(std::span<const engine::sourced_statement> statements,
     }
   }
   if (!requests.empty()) out.determining_mean /= static_cast<double>(requests.size());
-  if (out.disagreements > 0) return out;
+}
 
+void time_decisions(std::span<const engine::sourced_statement> statements,
+                    const engine::compiled_policy& compiled,
+                    std::span<const engine::request> requests, const decide_settings& settings,
+                    decide_result& out) {
   std::array<std::uint32_t, 64> determining{};
   out.engine = time_calls(
       requests.size(),
@@ -158,6 +158,21 @@ decide_result run_decide(std::span<const engine::sourced_statement> statements,
         keep(r.decision);
       },
       settings.reference);
+}
+
+}  // namespace
+
+decide_result run_decide(std::span<const engine::sourced_statement> statements,
+                         const engine::compiled_policy& compiled,
+                         std::span<const engine::request> requests,
+                         const decide_settings& settings) {
+  decide_result out;
+  out.statements = statements.size();
+  out.requests = requests.size();
+  out.node_count = compiled.node_count();
+  check_against_reference(statements, compiled, requests, out);
+  if (out.disagreements > 0) return out;
+  time_decisions(statements, compiled, requests, settings, out);
   return out;
 }
 
@@ -196,103 +211,88 @@ compile_result run_compile(std::span<const engine::sourced_statement> statements
   return out;
 }
 
-namespace {
-
-std::string finish(rapidjson::StringBuffer& buffer) { return buffer.GetString(); }
-
-}  // namespace
-
 std::string to_json(const decide_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("decide"));
-  field(w, "statements", r.statements);
-  field(w, "requests", r.requests);
-  field(w, "node_count", r.node_count);
-  field(w, "agree", r.disagreements == 0);
-  if (r.disagreements > 0) field(w, "disagreements", r.disagreements);
-  field(w, "median_ns", r.engine.median_ns);
-  field(w, "p99_ns", r.engine.p99_ns);
-  field(w, "mean_ns", r.engine.mean_ns);
-  field(w, "min_ns", r.engine.min_ns);
-  field(w, "decisions", r.engine.calls);
-  field(w, "batch_size", r.engine.batch_size);
-  field(w, "batches", r.engine.batches);
-  field(w, "request_p50_ns", r.request_p50_ns);
-  field(w, "request_p99_ns", r.request_p99_ns);
-  field(w, "request_max_ns", r.request_max_ns);
-  if (r.slowest_request) {
-    w.Key("slowest_request");
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("decide"));
+    field(w, "statements", r.statements);
+    field(w, "requests", r.requests);
+    field(w, "node_count", r.node_count);
+    field(w, "agree", r.disagreements == 0);
+    if (r.disagreements > 0) field(w, "disagreements", r.disagreements);
+    field(w, "median_ns", r.engine.median_ns);
+    field(w, "p99_ns", r.engine.p99_ns);
+    field(w, "mean_ns", r.engine.mean_ns);
+    field(w, "min_ns", r.engine.min_ns);
+    field(w, "decisions", r.engine.calls);
+    field(w, "batch_size", r.engine.batch_size);
+    field(w, "batches", r.engine.batches);
+    field(w, "request_p50_ns", r.request_p50_ns);
+    field(w, "request_p99_ns", r.request_p99_ns);
+    field(w, "request_max_ns", r.request_max_ns);
+    if (r.slowest_request) {
+      w.Key("slowest_request");
+      w.StartObject();
+      field(w, "action", std::string_view(r.slowest_request->action));
+      field(w, "resource", std::string_view(r.slowest_request->resource));
+      w.EndObject();
+    }
+    field(w, "decide_only_median_ns", r.decide_only.median_ns);
+    field(w, "decide_only_p99_ns", r.decide_only.p99_ns);
+    field(w, "reference_median_ns", r.reference.median_ns);
+    field(w, "reference_p99_ns", r.reference.p99_ns);
+    field(w, "reference_decisions", r.reference.calls);
+    field(w, "reference_batch_size", r.reference.batch_size);
+    field(w, "speedup", r.engine.median_ns > 0 ? r.reference.median_ns / r.engine.median_ns : 0.0);
+    field(w, "determining_mean", r.determining_mean);
+    field(w, "determining_max", r.determining_max);
+    w.Key("outcomes");
     w.StartObject();
-    field(w, "action", std::string_view(r.slowest_request->action));
-    field(w, "resource", std::string_view(r.slowest_request->resource));
+    field(w, "allow", r.allows);
+    field(w, "explicit_deny", r.explicit_denies);
+    field(w, "implicit_deny", r.implicit_denies);
     w.EndObject();
-  }
-  field(w, "decide_only_median_ns", r.decide_only.median_ns);
-  field(w, "decide_only_p99_ns", r.decide_only.p99_ns);
-  field(w, "reference_median_ns", r.reference.median_ns);
-  field(w, "reference_p99_ns", r.reference.p99_ns);
-  field(w, "reference_decisions", r.reference.calls);
-  field(w, "reference_batch_size", r.reference.batch_size);
-  field(w, "speedup", r.engine.median_ns > 0 ? r.reference.median_ns / r.engine.median_ns : 0.0);
-  field(w, "determining_mean", r.determining_mean);
-  field(w, "determining_max", r.determining_max);
-  w.Key("outcomes");
-  w.StartObject();
-  field(w, "allow", r.allows);
-  field(w, "explicit_deny", r.explicit_denies);
-  field(w, "implicit_deny", r.implicit_denies);
-  w.EndObject();
-  w.EndObject();
-  return finish(buffer);
+  });
 }
 
 std::string to_json(const contains_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("contains"));
-  field(w, "granted", r.granted);
-  field(w, "requested", r.requested);
-  if (!r.error.empty()) {
-    field(w, "error", std::string_view(r.error));
-  } else {
-    field(w, "contained", r.contained);
-    w.Key("counterexample");
-    if (r.counterexample) {
-      w.StartObject();
-      field(w, "action", std::string_view(r.counterexample->action));
-      field(w, "resource", std::string_view(r.counterexample->resource));
-      w.EndObject();
-      field(w, "counterexample_confirmed", r.counterexample_confirmed);
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("contains"));
+    field(w, "granted", r.granted);
+    field(w, "requested", r.requested);
+    if (!r.error.empty()) {
+      field(w, "error", std::string_view(r.error));
     } else {
-      w.Null();
+      field(w, "contained", r.contained);
+      w.Key("counterexample");
+      if (r.counterexample) {
+        w.StartObject();
+        field(w, "action", std::string_view(r.counterexample->action));
+        field(w, "resource", std::string_view(r.counterexample->resource));
+        w.EndObject();
+        field(w, "counterexample_confirmed", r.counterexample_confirmed);
+      } else {
+        w.Null();
+      }
     }
-  }
-  field(w, "median_ns", r.time.median_ns);
-  field(w, "p99_ns", r.time.p99_ns);
-  field(w, "min_ns", r.time.min_ns);
-  field(w, "iterations", r.time.calls);
-  w.EndObject();
-  return finish(buffer);
+    field(w, "median_ns", r.time.median_ns);
+    field(w, "p99_ns", r.time.p99_ns);
+    field(w, "min_ns", r.time.min_ns);
+    field(w, "iterations", r.time.calls);
+  });
 }
 
 std::string to_json(const compile_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("compile"));
-  field(w, "statements", r.statements);
-  field(w, "node_count", r.node_count);
-  field(w, "median_ns", r.time.median_ns);
-  field(w, "p99_ns", r.time.p99_ns);
-  field(w, "min_ns", r.time.min_ns);
-  w.Key("median_ms");
-  w.Double(std::round(r.time.median_ns / 1e3) / 1e3);
-  field(w, "iterations", r.time.calls);
-  w.EndObject();
-  return finish(buffer);
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("compile"));
+    field(w, "statements", r.statements);
+    field(w, "node_count", r.node_count);
+    field(w, "median_ns", r.time.median_ns);
+    field(w, "p99_ns", r.time.p99_ns);
+    field(w, "min_ns", r.time.min_ns);
+    w.Key("median_ms");
+    w.Double(std::round(r.time.median_ns / 1e3) / 1e3);
+    field(w, "iterations", r.time.calls);
+  });
 }
 
 }  // namespace gatehouse::bench

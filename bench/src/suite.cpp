@@ -4,21 +4,18 @@
 
 #include "inputs.hpp"
 #include "json_fields.hpp"
+#include "machine.hpp"
 #include "runs.hpp"
+#include "statement_json.hpp"
 #include "workload.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 namespace gatehouse::bench {
 namespace {
@@ -39,98 +36,6 @@ std::optional<double> contains_target_ns(std::size_t granted, std::size_t reques
   return std::nullopt;
 }
 
-std::string verdict_text(double measured, std::optional<double> target) {
-  if (!target) return "";
-  return measured <= *target ? "ok" : "MISSED";
-}
-
-std::string first_line_of(const std::string& path, std::string_view prefix) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(prefix)) return line;
-  }
-  return {};
-}
-
-std::string cpu_model() {
-  auto line = first_line_of("/proc/cpuinfo", "model name");
-  const auto colon = line.find(':');
-  return colon == std::string::npos ? std::string()
-                                    : line.substr(line.find_first_not_of(' ', colon + 1));
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-// CPU time of the whole machine (/proc/stat) and of this process, to tell afterwards how much
-// of the machine other work took during the run: the figures are only as good as that is low.
-struct cpu_sample {
-  double busy_s = 0;
-  double total_s = 0;
-  double steal_s = 0;
-  double self_s = 0;
-
-  static cpu_sample now() {
-    cpu_sample out;
-    std::ifstream in("/proc/stat");
-    std::string label;
-    in >> label;
-    std::array<double, 8> ticks{};  // user nice system idle iowait irq softirq steal
-    for (auto& t : ticks) in >> t;
-    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-    double total = 0;
-    for (auto t : ticks) total += t;
-    out.total_s = total / hz;
-    out.busy_s = (total - ticks[3] - ticks[4]) / hz;
-    out.steal_s = ticks[7] / hz;
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    const auto seconds = [](const timeval& tv) {
-      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-    };
-    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    return out;
-  }
-};
-
-struct machine_noise {
-  /// Share of the machine's CPU capacity used by other processes (0-100).
-  double others_percent = 0;
-  /// Share stolen by the hypervisor (0-100).
-  double steal_percent = 0;
-};
-
-machine_noise noise_between(const cpu_sample& start, const cpu_sample& end) {
-  const double total = end.total_s - start.total_s;
-  if (total <= 0) return {};
-  const double others = (end.busy_s - start.busy_s) - (end.self_s - start.self_s);
-  return {std::max(0.0, 100 * others / total), 100 * (end.steal_s - start.steal_s) / total};
-}
-
-std::string utc_now() {
-  const auto now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text.data();
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string fixed(double value, int decimals) {
   std::array<char, 64> text{};
   std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
@@ -143,12 +48,6 @@ std::string duration_text(double ns) {
   if (ns < 10e6) return fixed(ns / 1e3, 1) + " µs";
   return fixed(ns / 1e6, 2) + " ms";
 }
-
-#ifdef __clang__
-constexpr const char* compiler_name = "clang " __clang_version__;
-#else
-constexpr const char* compiler_name = "gcc " __VERSION__;
-#endif
 
 class progress {
  public:
@@ -168,137 +67,203 @@ struct containment_case {
   bool contained;
 };
 
-}  // namespace
+constexpr std::array<containment_case, 4> containment_cases = {
+    {{100, 20, true}, {100, 20, false}, {1'000, 1'000, true}, {1'000, 1'000, false}}};
 
-int run_suite(const suite_options& options) {
-  const std::string started_at = utc_now();
-  const std::string load_at_start = load_average();
-  const auto cpu_at_start = cpu_sample::now();
-  const std::array<containment_case, 4> containment_cases = {
-      {{100, 20, true}, {100, 20, false}, {1'000, 1'000, true}, {1'000, 1'000, false}}};
-
+// Decisions are timed in many short batches; compiles and containment one call at a time.
+struct suite_limits {
   timing_limits fast;
-  fast.budget = options.budget;
-  fast.max_batches = 20'000;
   timing_limits slow;
-  slow.budget = options.budget;
-  slow.max_batches = 5'000;
-  slow.min_batches = 5;
-  slow.warmup_batches = 1;
-  timing_limits containment_limits = slow;
-  containment_limits.budget = options.budget * 2;
+  timing_limits containment;
+};
 
-  progress steps((options.sizes.size() * 2 + containment_cases.size()) * options.rounds);
+suite_limits limits_for(const suite_options& options) {
+  suite_limits limits;
+  limits.fast.budget = options.budget;
+  limits.fast.max_batches = 20'000;
+  limits.slow.budget = options.budget;
+  limits.slow.max_batches = 5'000;
+  limits.slow.min_batches = 5;
+  limits.slow.warmup_batches = 1;
+  limits.containment = limits.slow;
+  limits.containment.budget = options.budget * 2;
+  return limits;
+}
+
+/// Per row, the best round so far; and every failed check.
+struct suite_rows {
   std::vector<decide_result> decides;
   std::vector<compile_result> compiles;
   std::vector<std::pair<containment_case, contains_result>> containments;
   std::vector<std::string> failures;
+};
 
-  // Round-trip through the policy loader: the generator's output must be what a user's file
-  // would be, schema and all.
-  const auto load_workload = [&](std::size_t size) {
-    auto generated = generate_workload({size, options.requests, options.seed, false});
-    const std::string name = "bench-" + std::to_string(size);
-    return std::pair(load_statements_text(to_document_json(generated.statements, name, name), name),
-                     std::move(generated.requests));
-  };
+/// The machine during the run, for the table's header and results.json.
+struct run_context {
+  std::string started_at;
+  std::string load_at_start;
+  std::string load_at_end;
+  machine_noise noise;
+};
 
-  // The host's speed varies by tens of percent for tens of seconds at a time, so the sweep runs
-  // in rounds and keeps, per row, the round that ran on the quietest machine: for decide the
-  // round whose naive reference scan (a fixed amount of work) was fastest, together with that
-  // round's gatehouse figures; for compile and contains the fastest round. The checks (agreement,
-  // containment answers) are deterministic and taken from every round.
-  const auto keep_best = [](auto& rows, std::size_t i, auto&& result, auto&& faster) {
-    if (i == rows.size()) {
-      rows.push_back(std::forward<decltype(result)>(result));
-    } else if (faster(result, rows[i])) {
-      rows[i] = std::forward<decltype(result)>(result);
-    }
-  };
-  for (std::size_t round = 1; round <= options.rounds; ++round) {
+// Row `i` of `rows` becomes `result` when it is the first of its row or `faster` than the kept one.
+template <typename Row, typename Faster>
+void keep_best(std::vector<Row>& rows, std::size_t i, Row result, Faster faster) {
+  if (i == rows.size()) {
+    rows.push_back(std::move(result));
+  } else if (faster(result, rows[i])) {
+    rows[i] = std::move(result);
+  }
+}
+
+// Round-trip through the policy loader: the generator's output must be what a user's file would
+// be, schema and all.
+std::vector<engine::sourced_statement> loaded(std::span<const generated_statement> statements,
+                                              const std::string& name) {
+  return load_statements_text(to_document_json(statements, name, name), name);
+}
+
+// The host's speed varies by tens of percent for tens of seconds at a time, so the sweep runs in
+// rounds and keeps, per row, the round that ran on the quietest machine: for decide the round
+// whose naive reference scan (a fixed amount of work) was fastest, together with that round's
+// gatehouse figures; for compile and contains the fastest round. The checks (agreement,
+// containment answers) are deterministic and taken from every round.
+class sweep {
+ public:
+  explicit sweep(const suite_options& options)
+      : options_(options),
+        limits_(limits_for(options)),
+        steps_((options.sizes.size() * 2 + containment_cases.size()) * options.rounds) {}
+
+  void run_round(std::size_t round) {
     const std::string of_round =
-        options.rounds > 1 ? " (round " + std::to_string(round) + ")" : std::string();
+        options_.rounds > 1 ? " (round " + std::to_string(round) + ")" : std::string();
     // Each round compiles first, as a server does at start and on reload.
-    for (std::size_t i = 0; i < options.sizes.size(); ++i) {
-      const auto size = options.sizes[i];
-      steps.step("compile " + std::to_string(size) + " statements" + of_round);
-      keep_best(compiles, i, run_compile(load_workload(size).first, slow),
+    compile_sizes(of_round);
+    decide_sizes(of_round);
+    check_containment(of_round);
+  }
+
+  /// The rows, with each failed check once: a failing check repeats in every round.
+  suite_rows finish() && {
+    auto& failures = rows_.failures;
+    std::sort(failures.begin(), failures.end());
+    failures.erase(std::unique(failures.begin(), failures.end()), failures.end());
+    return std::move(rows_);
+  }
+
+ private:
+  std::vector<engine::sourced_statement> statements_of(const workload& generated,
+                                                       std::size_t size) const {
+    return loaded(generated.statements, "bench-" + std::to_string(size));
+  }
+
+  workload generated(std::size_t size) const {
+    return generate_workload({size, options_.requests, options_.seed, false});
+  }
+
+  void compile_sizes(const std::string& of_round) {
+    for (std::size_t i = 0; i < options_.sizes.size(); ++i) {
+      const auto size = options_.sizes[i];
+      steps_.step("compile " + std::to_string(size) + " statements" + of_round);
+      keep_best(rows_.compiles, i, run_compile(statements_of(generated(size), size), limits_.slow),
                 [](const auto& a, const auto& b) { return a.time.median_ns < b.time.median_ns; });
     }
-    for (std::size_t i = 0; i < options.sizes.size(); ++i) {
-      const auto size = options.sizes[i];
-      const auto [statements, requests] = load_workload(size);
+  }
+
+  void decide_sizes(const std::string& of_round) {
+    for (std::size_t i = 0; i < options_.sizes.size(); ++i) {
+      const auto size = options_.sizes[i];
+      const auto workload = generated(size);
+      const auto statements = statements_of(workload, size);
+      const auto& requests = workload.requests;
       const auto compiled = compile_or_throw(statements, "bench-" + std::to_string(size));
-      steps.step("decide " + std::to_string(size) + " statements, " +
-                 std::to_string(requests.size()) + " requests" + of_round);
-      auto result = run_decide(statements, *compiled, requests, {fast, fast});
+      steps_.step("decide " + std::to_string(size) + " statements, " +
+                  std::to_string(requests.size()) + " requests" + of_round);
+      auto result = run_decide(statements, *compiled, requests, {limits_.fast, limits_.fast});
       for (const auto& example : result.disagreement_examples) {
         std::fprintf(stderr, "  disagreement: %s\n", example.c_str());
       }
       if (result.disagreements > 0) {
-        failures.push_back("decide " + std::to_string(size) +
-                           ": engine and reference disagree on " +
-                           std::to_string(result.disagreements) + " requests");
+        rows_.failures.push_back("decide " + std::to_string(size) +
+                                 ": engine and reference disagree on " +
+                                 std::to_string(result.disagreements) + " requests");
       }
-      keep_best(decides, i, std::move(result), [](const auto& a, const auto& b) {
+      keep_best(rows_.decides, i, std::move(result), [](const auto& a, const auto& b) {
         return a.reference.median_ns < b.reference.median_ns;
       });
     }
+  }
+
+  void check_containment(const std::string& of_round) {
     for (std::size_t i = 0; i < containment_cases.size(); ++i) {
       const auto& c = containment_cases[i];
-      steps.step("contains " + std::to_string(c.requested) + " requested vs " +
-                 std::to_string(c.granted) + " granted (" +
-                 (c.contained ? "contained" : "not contained") + ")" + of_round);
-      const auto pair = generate_containment({c.granted, c.requested, options.seed, c.contained});
-      const auto granted =
-          load_statements_text(to_document_json(pair.granted, "granted", "granted"), "granted");
-      const auto requested = load_statements_text(
-          to_document_json(pair.requested, "requested", "requested"), "requested");
-      auto result = run_contains(granted, requested, containment_limits);
-      const std::string label =
-          std::to_string(requested.size()) + " vs " + std::to_string(granted.size());
-      if (!result.error.empty()) {
-        failures.push_back("contains " + label + ": " + result.error);
-      } else if (result.contained != c.contained) {
-        failures.push_back("contains " + label + ": engine says " +
-                           (result.contained ? "contained" : "not contained") +
-                           ", the workload is built to be " +
-                           (c.contained ? "contained" : "not contained"));
-      } else if (!result.counterexample_confirmed) {
-        failures.push_back("contains " + label +
-                           ": the reference evaluator rejects the counterexample");
+      steps_.step("contains " + std::to_string(c.requested) + " requested vs " +
+                  std::to_string(c.granted) + " granted (" +
+                  (c.contained ? "contained" : "not contained") + ")" + of_round);
+      const auto pair = generate_containment({c.granted, c.requested, options_.seed, c.contained});
+      const auto granted = loaded(pair.granted, "granted");
+      const auto requested = loaded(pair.requested, "requested");
+      auto result = run_contains(granted, requested, limits_.containment);
+      if (auto failure = containment_failure(c, result)) {
+        rows_.failures.push_back(std::move(*failure));
       }
-      keep_best(containments, i, std::pair(c, std::move(result)), [](const auto& a, const auto& b) {
-        return a.second.time.median_ns < b.second.time.median_ns;
-      });
+      keep_best(rows_.containments, i, std::pair(c, std::move(result)),
+                [](const auto& a, const auto& b) {
+                  return a.second.time.median_ns < b.second.time.median_ns;
+                });
     }
   }
-  // A failing check repeats in every round; report it once.
-  std::sort(failures.begin(), failures.end());
-  failures.erase(std::unique(failures.begin(), failures.end()), failures.end());
-  const std::string load_at_end = load_average();
-  const auto noise = noise_between(cpu_at_start, cpu_sample::now());
 
-  // The table.
+  static std::optional<std::string> containment_failure(const containment_case& c,
+                                                        const contains_result& result) {
+    const std::string label =
+        "contains " + std::to_string(result.requested) + " vs " + std::to_string(result.granted);
+    if (!result.error.empty()) return label + ": " + result.error;
+    if (result.contained != c.contained) {
+      return label + ": engine says " + (result.contained ? "contained" : "not contained") +
+             ", the workload is built to be " + (c.contained ? "contained" : "not contained");
+    }
+    if (!result.counterexample_confirmed) {
+      return label + ": the reference evaluator rejects the counterexample";
+    }
+    return std::nullopt;
+  }
+
+  const suite_options& options_;
+  suite_limits limits_;
+  progress steps_;
+  suite_rows rows_;
+};
+
+// "<= 300.0 ns ok" when the row has a SPEC §9 target, else empty.
+std::string target_text(double measured, std::optional<double> target) {
+  if (!target) return "";
+  return "<= " + duration_text(*target) + " " + (measured <= *target ? "ok" : "MISSED");
+}
+
+std::string table_header(const suite_options& options, const run_context& run) {
   std::ostringstream table;
   table << "gatehouse-bench suite, " << std::thread::hardware_concurrency() << " cores, "
-        << cpu_model() << ", build " << GATEHOUSE_BUILD_TYPE << ", load " << load_at_start << " -> "
-        << load_at_end << "\nother processes used " << fixed(noise.others_percent, 1)
-        << "% of the machine's CPU during the run (steal " << fixed(noise.steal_percent, 1)
-        << "%); rerun when that is high\nbest of " << options.rounds
+        << cpu_model() << ", build " << GATEHOUSE_BUILD_TYPE << ", load " << run.load_at_start
+        << " -> " << run.load_at_end << "\nother processes used "
+        << fixed(run.noise.others_percent, 1) << "% of the machine's CPU during the run (steal "
+        << fixed(run.noise.steal_percent, 1) << "%); rerun when that is high\nbest of "
+        << options.rounds
         << " rounds per row: decide, the round whose reference scan was fastest; compile and "
            "contains, the fastest round\n\n";
-  table << "decide: time per decision, median over ~20 us batches. decide() = the decision alone\n"
-           "(the target applies to it); evaluate = decision + determining statement ids, whose\n"
-           "cost grows with their number (ids = mean per request); req p99 = 99th percentile of\n"
-           "a request's evaluate cost; reference = naive scan of every statement, with ids\n";
-  table << "  statements   decide()   evaluate       p99   ids   req p99   reference       p99"
-           "  speedup  target\n";
+  return table.str();
+}
+
+std::string decide_table(const std::vector<decide_result>& decides) {
+  std::string table =
+      "decide: time per decision, median over ~20 us batches. decide() = the decision alone\n"
+      "(the target applies to it); evaluate = decision + determining statement ids, whose\n"
+      "cost grows with their number (ids = mean per request); req p99 = 99th percentile of\n"
+      "a request's evaluate cost; reference = naive scan of every statement, with ids\n"
+      "  statements   decide()   evaluate       p99   ids   req p99   reference       p99"
+      "  speedup  target\n";
   for (const auto& d : decides) {
-    const auto target = decide_target_ns(d.statements);
-    const std::string target_text = target ? "<= " + duration_text(*target) + " " +
-                                                 verdict_text(d.decide_only.median_ns, target)
-                                           : "";
     std::array<char, 256> line{};
     std::snprintf(line.data(), line.size(), "  %10zu %10s %10s %9s %5.1f %9s %11s %9s %7.0fx  %s\n",
                   d.statements, duration_text(d.decide_only.median_ns).c_str(),
@@ -307,92 +272,135 @@ int run_suite(const suite_options& options) {
                   duration_text(d.reference.median_ns).c_str(),
                   duration_text(d.reference.p99_ns).c_str(),
                   d.engine.median_ns > 0 ? d.reference.median_ns / d.engine.median_ns : 0.0,
-                  target_text.c_str());
-    table << line.data();
+                  target_text(d.decide_only.median_ns, decide_target_ns(d.statements)).c_str());
+    table += line.data();
   }
-  table << "\ncompile: time to compile the statement set (median / p99 over runs)\n";
-  table << "  statements       median       p99     nodes  target\n";
+  return table;
+}
+
+std::string compile_table(const std::vector<compile_result>& compiles) {
+  std::string table =
+      "\ncompile: time to compile the statement set (median / p99 over runs)\n"
+      "  statements       median       p99     nodes  target\n";
   for (const auto& c : compiles) {
-    const auto target = compile_target_ns(c.statements);
     std::array<char, 256> line{};
-    std::snprintf(
-        line.data(), line.size(), "  %10zu %12s %9s %9zu  %s\n", c.statements,
-        duration_text(c.time.median_ns).c_str(), duration_text(c.time.p99_ns).c_str(), c.node_count,
-        target ? ("<= " + duration_text(*target) + " " + verdict_text(c.time.median_ns, target))
-                     .c_str()
-               : "");
-    table << line.data();
+    std::snprintf(line.data(), line.size(), "  %10zu %12s %9s %9zu  %s\n", c.statements,
+                  duration_text(c.time.median_ns).c_str(), duration_text(c.time.p99_ns).c_str(),
+                  c.node_count,
+                  target_text(c.time.median_ns, compile_target_ns(c.statements)).c_str());
+    table += line.data();
   }
-  table << "\ncontains: time per containment check (median / p99 over runs)\n";
-  table << "   requested  granted  contained       median       p99  target\n";
+  return table;
+}
+
+std::string contains_table(
+    const std::vector<std::pair<containment_case, contains_result>>& containments) {
+  std::string table =
+      "\ncontains: time per containment check (median / p99 over runs)\n"
+      "   requested  granted  contained       median       p99  target\n";
   for (const auto& [c, r] : containments) {
-    const auto target = contains_target_ns(r.granted, r.requested);
     std::array<char, 256> line{};
     std::snprintf(
         line.data(), line.size(), "  %10zu %8zu  %9s %12s %9s  %s\n", r.requested, r.granted,
         !r.error.empty() ? "error" : (r.contained ? "yes" : "no"),
         duration_text(r.time.median_ns).c_str(), duration_text(r.time.p99_ns).c_str(),
-        target ? ("<= " + duration_text(*target) + " " + verdict_text(r.time.median_ns, target))
-                     .c_str()
-               : "");
-    table << line.data();
+        target_text(r.time.median_ns, contains_target_ns(r.granted, r.requested)).c_str());
+    table += line.data();
   }
-  for (const auto& f : failures) table << "\nFAILED: " << f;
-  if (!failures.empty()) table << "\n";
-  std::fprintf(stderr, "\n%s", table.str().c_str());
+  return table;
+}
 
-  // results.json: one case per line, each object as the subcommand would print it.
+std::string summary_table(const suite_options& options, const run_context& run,
+                          const suite_rows& rows) {
+  std::string table = table_header(options, run) + decide_table(rows.decides) +
+                      compile_table(rows.compiles) + contains_table(rows.containments);
+  for (const auto& f : rows.failures) table += "\nFAILED: " + f;
+  if (!rows.failures.empty()) table += "\n";
+  return table;
+}
+
+// One row object a line, each as the subcommand would print it.
+template <typename Rows, typename ToJson>
+void append_rows(std::ostringstream& json, const Rows& rows, ToJson&& to_json_of) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    json << (i == 0 ? "\n    " : ",\n    ") << to_json_of(rows[i]);
+  }
+}
+
+std::string results_json(const suite_options& options, const run_context& run,
+                         const suite_rows& rows) {
   std::ostringstream json;
-  json << "{\n  \"started_at\": " << json_string(started_at)
-       << ",\n  \"command\": " << json_string(options.command)
+  json << "{\n  \"started_at\": " << json_quoted(run.started_at)
+       << ",\n  \"command\": " << json_quoted(options.command)
        << ",\n  \"cores\": " << std::thread::hardware_concurrency()
-       << ",\n  \"cpu\": " << json_string(cpu_model())
-       << ",\n  \"compiler\": " << json_string(compiler_name)
-       << ",\n  \"build_type\": " << json_string(GATEHOUSE_BUILD_TYPE)
-       << ",\n  \"load_average_start\": " << json_string(load_at_start)
-       << ",\n  \"load_average_end\": " << json_string(load_at_end)
-       << ",\n  \"other_processes_cpu_percent\": " << fixed(noise.others_percent, 1)
-       << ",\n  \"steal_cpu_percent\": " << fixed(noise.steal_percent, 1)
+       << ",\n  \"cpu\": " << json_quoted(cpu_model())
+       << ",\n  \"compiler\": " << json_quoted(compiler_name)
+       << ",\n  \"build_type\": " << json_quoted(GATEHOUSE_BUILD_TYPE)
+       << ",\n  \"load_average_start\": " << json_quoted(run.load_at_start)
+       << ",\n  \"load_average_end\": " << json_quoted(run.load_at_end)
+       << ",\n  \"other_processes_cpu_percent\": " << fixed(run.noise.others_percent, 1)
+       << ",\n  \"steal_cpu_percent\": " << fixed(run.noise.steal_percent, 1)
        << ",\n  \"rounds\": " << options.rounds << ",\n  \"seed\": " << options.seed
        << ",\n  \"requests\": " << options.requests
        << ",\n  \"budget_ms\": " << options.budget.count() << ",\n  \"decide\": [";
-  for (std::size_t i = 0; i < decides.size(); ++i) {
-    json << (i == 0 ? "\n    " : ",\n    ") << to_json(decides[i]);
-  }
+  append_rows(json, rows.decides, [](const auto& d) { return to_json(d); });
   json << "\n  ],\n  \"compile\": [";
-  for (std::size_t i = 0; i < compiles.size(); ++i) {
-    json << (i == 0 ? "\n    " : ",\n    ") << to_json(compiles[i]);
-  }
+  append_rows(json, rows.compiles, [](const auto& c) { return to_json(c); });
   json << "\n  ],\n  \"contains\": [";
-  for (std::size_t i = 0; i < containments.size(); ++i) {
-    json << (i == 0 ? "\n    " : ",\n    ") << to_json(containments[i].second);
-  }
+  append_rows(json, rows.containments, [](const auto& c) { return to_json(c.second); });
   json << "\n  ],\n  \"failures\": [";
-  for (std::size_t i = 0; i < failures.size(); ++i) {
-    json << (i == 0 ? "" : ", ") << json_string(failures[i]);
+  for (std::size_t i = 0; i < rows.failures.size(); ++i) {
+    json << (i == 0 ? "" : ", ") << json_quoted(rows.failures[i]);
   }
   json << "]\n}\n";
+  return json.str();
+}
 
-  if (options.out_dir.empty()) {
-    std::fputs(json.str().c_str(), stdout);
-  } else {
-    std::filesystem::create_directories(options.out_dir);
-    const std::filesystem::path dir(options.out_dir);
-    write_text_file((dir / "results.json").string(), json.str());
-    write_text_file((dir / "summary.txt").string(), table.str());
-    std::ostringstream csv;
-    csv << "statements,median_ns,p99_ns,reference_median_ns,reference_p99_ns,"
-           "decide_only_median_ns\n";
-    for (const auto& d : decides) {
-      csv << d.statements << ',' << round1(d.engine.median_ns) << ',' << round1(d.engine.p99_ns)
-          << ',' << round1(d.reference.median_ns) << ',' << round1(d.reference.p99_ns) << ','
-          << round1(d.decide_only.median_ns) << '\n';
-    }
-    write_text_file((dir / "decide.csv").string(), csv.str());
-    std::fprintf(stderr, "wrote %s/{results.json,summary.txt,decide.csv}\n",
-                 options.out_dir.c_str());
+// What the plot reads.
+std::string decide_csv(const std::vector<decide_result>& decides) {
+  std::ostringstream csv;
+  csv << "statements,median_ns,p99_ns,reference_median_ns,reference_p99_ns,"
+         "decide_only_median_ns\n";
+  for (const auto& d : decides) {
+    csv << d.statements << ',' << round1(d.engine.median_ns) << ',' << round1(d.engine.p99_ns)
+        << ',' << round1(d.reference.median_ns) << ',' << round1(d.reference.p99_ns) << ','
+        << round1(d.decide_only.median_ns) << '\n';
   }
-  return failures.empty() ? 0 : 1;
+  return csv.str();
+}
+
+void write_results(const suite_options& options, const std::string& json, const std::string& table,
+                   const std::vector<decide_result>& decides) {
+  if (options.out_dir.empty()) {
+    std::fputs(json.c_str(), stdout);
+    return;
+  }
+  std::filesystem::create_directories(options.out_dir);
+  const std::filesystem::path dir(options.out_dir);
+  write_text_file((dir / "results.json").string(), json);
+  write_text_file((dir / "summary.txt").string(), table);
+  write_text_file((dir / "decide.csv").string(), decide_csv(decides));
+  std::fprintf(stderr, "wrote %s/{results.json,summary.txt,decide.csv}\n", options.out_dir.c_str());
+}
+
+}  // namespace
+
+int run_suite(const suite_options& options) {
+  run_context run;
+  run.started_at = utc_now();
+  run.load_at_start = load_average();
+  const auto cpu_at_start = cpu_sample::now();
+
+  sweep rounds(options);
+  for (std::size_t round = 1; round <= options.rounds; ++round) rounds.run_round(round);
+  const auto rows = std::move(rounds).finish();
+  run.load_at_end = load_average();
+  run.noise = noise_between(cpu_at_start, cpu_sample::now());
+
+  const std::string table = summary_table(options, run, rows);
+  std::fprintf(stderr, "\n%s", table.c_str());
+  write_results(options, results_json(options, run, rows), table, rows.decides);
+  return rows.failures.empty() ? 0 : 1;
 }
 
 }  // namespace gatehouse::bench

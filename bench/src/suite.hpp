@@ -18,7 +18,7 @@ struct suite_options {
   std::vector<std::size_t> sizes = {10, 100, 1'000, 10'000};
   /// Time budget of one timed measurement; the sweep makes about 20 of them per round.
   std::chrono::milliseconds budget{1'000};
-  /// Sweeps; each row reports its best round (see run_suite).
+  /// Sweeps; each row reports its best round (see `sweep` in suite.cpp).
   std::size_t rounds = 3;
   /// The command line, recorded in results.json.
   std::string command;

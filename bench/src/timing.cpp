@@ -6,16 +6,11 @@
 #include <numeric>
 
 namespace gatehouse::bench {
-namespace {
 
-// Nearest-rank percentile on a sorted, non-empty sample.
-double percentile(const std::vector<double>& sorted, double fraction) {
-  const auto rank =
-      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+std::size_t nearest_rank(std::size_t size, double fraction) {
+  const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(size)));
+  return std::clamp<std::size_t>(rank, 1, size) - 1;
 }
-
-}  // namespace
 
 timing summarise(std::vector<double>& per_call_ns) {
   timing t;
@@ -23,7 +18,7 @@ timing summarise(std::vector<double>& per_call_ns) {
   std::sort(per_call_ns.begin(), per_call_ns.end());
   const auto n = per_call_ns.size();
   t.median_ns = n % 2 == 1 ? per_call_ns[n / 2] : (per_call_ns[n / 2 - 1] + per_call_ns[n / 2]) / 2;
-  t.p99_ns = percentile(per_call_ns, 0.99);
+  t.p99_ns = per_call_ns[nearest_rank(n, 0.99)];
   t.mean_ns = std::accumulate(per_call_ns.begin(), per_call_ns.end(), 0.0) / static_cast<double>(n);
   t.min_ns = per_call_ns.front();
   return t;

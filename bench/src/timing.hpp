@@ -43,6 +43,9 @@ struct timing {
   std::size_t calls = 0;
 };
 
+/// The index of the nearest-rank percentile `fraction` (0-1] in a sorted sample of `size` > 0.
+std::size_t nearest_rank(std::size_t size, double fraction);
+
 /// Median, p99, mean and minimum of per-call times; `per_call_ns` is reordered.
 timing summarise(std::vector<double>& per_call_ns);
 

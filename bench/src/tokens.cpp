@@ -180,32 +180,21 @@ std::unique_ptr<iam::service> open_service(const std::string& db, const iam::ser
                        "the service does not open on " + db);
 }
 
-}  // namespace
-
-tokens_result run_tokens(const tokens_options& options) {
-  if (options.tokens == 0) fail("--tokens must be at least 1");
-  tokens_result out;
-  out.tokens = options.tokens;
-  out.organizations = (options.tokens + tokens_per_organization - 1) / tokens_per_organization;
-  out.creators = out.organizations * creators_per_organization;
-
-  const auto builtins = builtin_policies(options.policies_dir);
-  const auto key = value_or_fail(iam::server_key::generate(), "no server key");
-  const iam::secret_hasher hasher(key);
-  const workspace dir(options.dir);
-  const std::string empty_db = dir.file("directory-only.db");
-  const std::string tokens_db = dir.file("tokens.db");
+/// Writes the two databases: the same directory in both (same random ids, same seed), and the
+/// tokens in `tokens_db` only. Returns the sample secrets kept to authenticate with.
+std::vector<sample_secret> write_databases(const tokens_options& options,
+                                           const iam::secret_hasher& hasher,
+                                           const std::string& empty_db,
+                                           const std::string& tokens_db, tokens_result& out) {
   for (const auto& db : {empty_db, tokens_db}) {
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
   }
-
-  // Both databases get the same directory (same random ids, same seed).
-  std::vector<sample_secret> kept;
   {
     std::mt19937_64 random(20261128);
     auto s = value_or_fail(store::open_sqlite(empty_db), "cannot create " + empty_db);
     write_directory(*s, out.organizations, random);
   }
+  std::vector<sample_secret> kept;
   {
     std::fprintf(stderr, "[1/4] writing %zu tokens in %zu organizations to %s\n", out.tokens,
                  out.organizations, tokens_db.c_str());
@@ -220,20 +209,27 @@ tokens_result run_tokens(const tokens_options& options) {
   const auto wal = fs::file_size(tokens_db + "-wal", no_wal);
   out.database_mib =
       static_cast<double>(fs::file_size(tokens_db) + (no_wal ? 0 : wal)) / (1024.0 * 1024.0);
+  return kept;
+}
 
+/// Heap the service takes on the directory alone, to subtract from the heap with tokens.
+double directory_heap(const std::string& empty_db, const iam::server_key& key,
+                      const std::vector<policy::policy_document>& builtins) {
   std::fprintf(stderr, "[2/4] opening the service on the directory alone\n");
-  double directory_bytes = 0;
-  {
-    const auto before = heap_in_use();
-    const auto service = open_service(empty_db, key, builtins);
-    directory_bytes = heap_in_use() - before;
-  }
+  const auto before = heap_in_use();
+  const auto service = open_service(empty_db, key, builtins);
+  return heap_in_use() - before;
+}
 
+/// Opens the service on the tokens at least twice, timing each load; the first load also gives
+/// the heap per token. Returns the service of the last load.
+std::unique_ptr<iam::service> load_tokens(const std::string& tokens_db, const iam::server_key& key,
+                                          const std::vector<policy::policy_document>& builtins,
+                                          std::size_t rounds, double directory_bytes,
+                                          tokens_result& out) {
   // The first load runs on a fresh heap, as a server start does; later rounds reuse the memory
-  // the previous service freed and are reported apart. The host's speed varies by tens of
-  // percent for seconds at a time, so authentication is measured in several rounds and the
-  // fastest is reported; every round's figure is listed beside it.
-  const std::size_t loads = std::max<std::size_t>(options.rounds, 2);
+  // the previous service freed and are reported apart.
+  const std::size_t loads = std::max<std::size_t>(rounds, 2);
   std::fprintf(stderr, "[3/4] opening the service on %zu tokens (%zu times)\n", out.tokens, loads);
   std::unique_ptr<iam::service> service;
   for (std::size_t round = 0; round < loads; ++round) {
@@ -250,24 +246,37 @@ tokens_result run_tokens(const tokens_options& options) {
   out.load_ms = out.load_ms_runs.front();
   out.reload_ms = *std::min_element(out.load_ms_runs.begin() + 1, out.load_ms_runs.end());
   if (service->count_tokens().active != out.tokens) fail("the service did not load every token");
+  return service;
+}
 
-  std::fprintf(stderr, "[4/4] authenticating with %zu sample secrets (%zu rounds)\n", kept.size(),
-               options.rounds);
+/// Counts the sample secrets that do not authenticate as their token, and an unknown secret
+/// that does.
+std::size_t authentication_mismatches(const iam::service& service,
+                                      const std::vector<sample_secret>& kept,
+                                      const std::string& unknown) {
+  std::size_t mismatches = 0;
   for (const auto& k : kept) {
-    const auto who = service->authenticate_token(k.secret);
-    if (!who || who->id != k.token_id) ++out.mismatches;
+    const auto who = service.authenticate_token(k.secret);
+    if (!who || who->id != k.token_id) ++mismatches;
   }
-  const auto unknown = value_or_fail(iam::generate_token_secret(), "no random secret");
-  if (service->authenticate_token(unknown).has_value()) ++out.mismatches;
+  if (service.authenticate_token(unknown).has_value()) ++mismatches;
+  return mismatches;
+}
 
+/// The host's speed varies by tens of percent for seconds at a time, so authentication is
+/// measured in several rounds and the fastest is reported; every round's figure is listed beside
+/// it.
+void time_authentication(const iam::service& service, const iam::secret_hasher& hasher,
+                         const std::vector<sample_secret>& kept, const std::string& unknown,
+                         const tokens_options& options, tokens_result& out) {
   for (std::size_t round = 0; round < options.rounds; ++round) {
     const auto hash = time_calls(
         kept.size(), [&](std::size_t i) { keep(hasher.hash(kept[i].secret)); }, options.limits);
     const auto authenticate = time_calls(
-        kept.size(), [&](std::size_t i) { keep(service->authenticate_token(kept[i].secret)); },
+        kept.size(), [&](std::size_t i) { keep(service.authenticate_token(kept[i].secret)); },
         options.limits);
     const auto rejected = time_calls(
-        1, [&](std::size_t) { keep(service->authenticate_token(unknown)); }, options.limits);
+        1, [&](std::size_t) { keep(service.authenticate_token(unknown)); }, options.limits);
     out.authenticate_runs.push_back(authenticate.median_ns);
     out.hash_runs.push_back(hash.median_ns);
     if (round == 0 || authenticate.median_ns < out.authenticate.median_ns) {
@@ -276,33 +285,56 @@ tokens_result run_tokens(const tokens_options& options) {
       out.unknown = rejected;
     }
   }
+}
+
+}  // namespace
+
+tokens_result run_tokens(const tokens_options& options) {
+  if (options.tokens == 0) fail("--tokens must be at least 1");
+  tokens_result out;
+  out.tokens = options.tokens;
+  out.organizations = (options.tokens + tokens_per_organization - 1) / tokens_per_organization;
+  out.creators = out.organizations * creators_per_organization;
+
+  const auto builtins = builtin_policies(options.policies_dir);
+  const auto key = value_or_fail(iam::server_key::generate(), "no server key");
+  const iam::secret_hasher hasher(key);
+  const workspace dir(options.dir);
+  const std::string empty_db = dir.file("directory-only.db");
+  const std::string tokens_db = dir.file("tokens.db");
+  const auto kept = write_databases(options, hasher, empty_db, tokens_db, out);
+  const double directory_bytes = directory_heap(empty_db, key, builtins);
+  const auto service = load_tokens(tokens_db, key, builtins, options.rounds, directory_bytes, out);
+
+  std::fprintf(stderr, "[4/4] authenticating with %zu sample secrets (%zu rounds)\n", kept.size(),
+               options.rounds);
+  const auto unknown = value_or_fail(iam::generate_token_secret(), "no random secret");
+  out.mismatches = authentication_mismatches(*service, kept, unknown);
+  time_authentication(*service, hasher, kept, unknown, options, out);
   return out;
 }
 
 std::string to_json(const tokens_result& r) {
-  rapidjson::StringBuffer buffer;
-  json_writer w(buffer);
-  w.StartObject();
-  field(w, "benchmark", std::string_view("tokens"));
-  field(w, "tokens", r.tokens);
-  field(w, "organizations", r.organizations);
-  field(w, "creators", r.creators);
-  field(w, "insert_ms", r.insert_ms);
-  field(w, "database_mib", r.database_mib);
-  field(w, "load_ms", r.load_ms);
-  field(w, "reload_ms", r.reload_ms);
-  numbers(w, "load_ms_runs", r.load_ms_runs);
-  field(w, "bytes_per_token", r.bytes_per_token);
-  field(w, "authenticate_median_ns", r.authenticate.median_ns);
-  field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
-  field(w, "authentications", r.authenticate.calls);
-  field(w, "hash_median_ns", r.hash.median_ns);
-  field(w, "unknown_secret_median_ns", r.unknown.median_ns);
-  numbers(w, "authenticate_median_ns_runs", r.authenticate_runs);
-  numbers(w, "hash_median_ns_runs", r.hash_runs);
-  field(w, "mismatches", r.mismatches);
-  w.EndObject();
-  return buffer.GetString();
+  return json_object([&](json_writer& w) {
+    field(w, "benchmark", std::string_view("tokens"));
+    field(w, "tokens", r.tokens);
+    field(w, "organizations", r.organizations);
+    field(w, "creators", r.creators);
+    field(w, "insert_ms", r.insert_ms);
+    field(w, "database_mib", r.database_mib);
+    field(w, "load_ms", r.load_ms);
+    field(w, "reload_ms", r.reload_ms);
+    numbers(w, "load_ms_runs", r.load_ms_runs);
+    field(w, "bytes_per_token", r.bytes_per_token);
+    field(w, "authenticate_median_ns", r.authenticate.median_ns);
+    field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
+    field(w, "authentications", r.authenticate.calls);
+    field(w, "hash_median_ns", r.hash.median_ns);
+    field(w, "unknown_secret_median_ns", r.unknown.median_ns);
+    numbers(w, "authenticate_median_ns_runs", r.authenticate_runs);
+    numbers(w, "hash_median_ns_runs", r.hash_runs);
+    field(w, "mismatches", r.mismatches);
+  });
 }
 
 }  // namespace gatehouse::bench

@@ -14,7 +14,6 @@
 #include <random>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace gatehouse::bench {
@@ -89,12 +88,5 @@ struct containment_workload {
 /// The statements as `engine::compiled_policy::compile` takes them, all from policy `policy_id`.
 [[nodiscard]] std::vector<engine::sourced_statement> sourced(
     std::span<const generated_statement> statements, const std::string& policy_id);
-
-/// A policy document (SPEC §2.1), one statement per line.
-[[nodiscard]] std::string to_document_json(std::span<const generated_statement> statements,
-                                           std::string_view id, std::string_view name);
-
-/// One `{"action": …, "resource": …}` object per line.
-[[nodiscard]] std::string to_requests_jsonl(std::span<const engine::request> requests);
 
 }  // namespace gatehouse::bench

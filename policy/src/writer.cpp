@@ -20,25 +20,34 @@ void write_strings(writer& w, const char* key, const std::vector<std::string>& i
   w.EndArray();
 }
 
+void write_statement(writer& w, const statement& s) {
+  w.StartObject();
+  w.Key("id");
+  write_string(w, s.id);
+  w.Key("resourceType");
+  write_string(w, s.resource_type);
+  w.Key("effect");
+  write_string(w, s.effect == effect::deny ? "deny" : "allow");
+  write_strings(w, "actions", s.actions);
+  write_strings(w, "resources", s.resources);
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string to_json(std::span<const statement> statements) {
   rapidjson::StringBuffer buffer;
   writer w(buffer);
   w.StartArray();
-  for (const auto& s : statements) {
-    w.StartObject();
-    w.Key("id");
-    write_string(w, s.id);
-    w.Key("resourceType");
-    write_string(w, s.resource_type);
-    w.Key("effect");
-    write_string(w, s.effect == effect::deny ? "deny" : "allow");
-    write_strings(w, "actions", s.actions);
-    write_strings(w, "resources", s.resources);
-    w.EndObject();
-  }
+  for (const auto& s : statements) write_statement(w, s);
   w.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string to_json(const statement& s) {
+  rapidjson::StringBuffer buffer;
+  writer w(buffer);
+  write_statement(w, s);
   return {buffer.GetString(), buffer.GetSize()};
 }
 

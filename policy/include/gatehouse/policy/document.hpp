@@ -68,6 +68,8 @@ inline constexpr load_options token_permissions{max_token_statements, max_token_
 /// The statements as compact JSON, an array in the shape `load_policy` reads: the one writer of
 /// statements.
 [[nodiscard]] std::string to_json(std::span<const statement> statements);
+/// One statement as a compact JSON object, as written in the array.
+[[nodiscard]] std::string to_json(const statement& s);
 
 /// A finding as a JSON object: `{"file"?, "line", "column", "severity", "code", "message",
 /// "pointer"}`, with "file" only when `file` is not empty.
