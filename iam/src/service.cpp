@@ -8,6 +8,7 @@
 #include <gatehouse/policy/catalogue.hpp>
 #include <gatehouse/policy/document.hpp>
 #include <gatehouse/policy/glob.hpp>
+#include <gatehouse/policy/text.hpp>
 
 #include <openssl/rand.h>
 
@@ -125,20 +126,10 @@ outcome<std::string> new_id() {
   return format_uuid(*u);
 }
 
-char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Names are unique per organization case-insensitively; ASCII folding matches what FeatBit does.
-bool equal_folded(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return fold(x) == fold(y); });
-}
-
-bool contains_folded(std::string_view haystack, std::string_view needle) noexcept {
-  if (needle.empty()) return true;
-  const auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                              [](char x, char y) { return fold(x) == fold(y); });
-  return it != haystack.end();
-}
+// Names are unique per organization case-insensitively, compared as FeatBit does.
+using policy::contains_folded;
+using policy::equal_folded;
+using policy::fold_ascii;
 
 // ---- Statement sets --------------------------------------------------------------------------
 
@@ -366,7 +357,7 @@ using rights_cache = weak_cache<engine::compiled_policy>;
 std::string email_key(std::string_view organization_id, std::string_view email) {
   std::string key(organization_id);
   key += '\n';
-  for (char c : email) key += fold(c);
+  for (char c : email) key += fold_ascii(c);
   return key;
 }
 
@@ -688,7 +679,7 @@ struct name_key_of {
 struct name_key_hash {
   std::size_t operator()(const name_key& k) const noexcept {
     std::size_t h = k.organization * 0x9e3779b97f4a7c15ULL;
-    for (char c : k.name) h = (h ^ static_cast<unsigned char>(fold(c))) * 0x100000001b3ULL;
+    for (char c : k.name) h = (h ^ static_cast<unsigned char>(fold_ascii(c))) * 0x100000001b3ULL;
     return h;
   }
 };

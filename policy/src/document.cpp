@@ -7,6 +7,7 @@
 #include <gatehouse/policy/json.hpp>
 #include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
+#include <gatehouse/policy/text.hpp>
 
 #include "policy_schema.hpp"
 
@@ -109,8 +110,6 @@ std::size_t utf8_length(std::string_view text) {
   }));
 }
 
-char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
 // Levenshtein distance, case-insensitive so that a case slip counts as a near miss.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -121,7 +120,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t above = row[j];
       const std::size_t substitution =
-          diagonal + (ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1);
+          diagonal + (fold_ascii(a[i - 1]) == fold_ascii(b[j - 1]) ? 0 : 1);
       row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
       diagonal = above;
     }

@@ -2,6 +2,8 @@
 // prepared statements, and a load that streams tokens row by row. One connection, one mutex.
 #include <gatehouse/store/database.hpp>
 
+#include <gatehouse/policy/text.hpp>
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -261,15 +263,6 @@ constexpr const char* select_tokens =
 // count(*) walks the smallest index of the table: ~30 ms for a million tokens.
 constexpr const char* count_tokens = "SELECT count(*) FROM tokens";
 }  // namespace sql
-
-// The same folding the IAM service applies when it compares names.
-std::string fold_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 struct connection_closer {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
@@ -540,7 +533,7 @@ class sqlite_store final : public database {
 
   error_code apply(const put_token& c) {
     const auto& r = c.record;
-    return run(sql::upsert_token, r.id, r.organization_id, r.name, fold_ascii(r.name),
+    return run(sql::upsert_token, r.id, r.organization_id, r.name, policy::fold_ascii(r.name),
                static_cast<std::int64_t>(r.type), static_cast<std::int64_t>(r.status), r.creator_id,
                r.secret_hash, r.secret_prefix, r.permissions_json, r.created_at, r.updated_at,
                r.last_used_at);
