@@ -22,9 +22,6 @@ namespace {
 
 using namespace gatehouse;
 using namespace gatehouse::testing;
-using engine::decision;
-using iam::errc;
-using store::token_type;
 namespace data = boost::unit_test::data;
 
 }  // namespace

@@ -20,6 +20,11 @@
 
 namespace gatehouse::testing {
 
+// The vocabulary of the suites that include this.
+using engine::decision;
+using iam::errc;
+using store::token_type;
+
 inline const std::string allow_toggle =
     R"([{"id":"toggle","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
     R"("resources":["project/*:env/*:flag/*"]}])";
