@@ -10,6 +10,7 @@
 #include <gatehouse/engine/compiled_policy.hpp>
 
 #include <gatehouse/policy/glob.hpp>
+#include <gatehouse/policy/name_hash.hpp>
 
 #include <algorithm>
 #include <array>
@@ -140,38 +141,6 @@ struct compiled_policy::literal_slot {
 
 namespace {
 
-constexpr std::uint64_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  return x;
-}
-
-// Literal look-ups hash every path segment of a request once, so the hash has a fixed cost: the
-// length and the first and last eight bytes. Paths that agree there collide and are told apart
-// by the full comparison that follows every hash match anyway.
-std::uint64_t hash_path(std::string_view text) noexcept {
-  std::uint64_t head = 0;
-  std::uint64_t tail = 0;
-  const auto n = text.size();
-  if (n >= 8) {
-    std::memcpy(&head, text.data(), 8);
-    std::memcpy(&tail, text.data() + n - 8, 8);
-  } else if (n > 0) {
-    std::memcpy(&head, text.data(), n);
-  }
-  return mix(head ^ mix(tail ^ n));
-}
-
-// The first (up to) eight bytes of `text`, zero-padded.
-std::uint64_t first_bytes(std::string_view text) noexcept {
-  std::uint64_t out = 0;
-  if (!text.empty()) std::memcpy(&out, text.data(), std::min<std::size_t>(8, text.size()));
-  return out;
-}
-
 // The table key of a literal path under a parent node.
 constexpr std::uint64_t slot_hash(std::uint64_t path_hash, std::uint32_t parent) noexcept {
   return (path_hash ^ (std::uint64_t{parent} * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
@@ -208,7 +177,7 @@ struct rn_segment {
   [[nodiscard]] std::string_view tags() const noexcept { return {tags_data, tags_size}; }
   [[nodiscard]] std::uint64_t hash() const noexcept {
     if (!hashed) {
-      path_hash = hash_path(path());
+      path_hash = policy::name_hash(path());
       hashed = true;
     }
     return path_hash;
@@ -259,7 +228,7 @@ struct sorted_tag {
   std::string_view text;
 
   static std::uint64_t key_of(std::string_view text) noexcept {
-    return __builtin_bswap64(first_bytes(text));
+    return __builtin_bswap64(policy::first_bytes(text));
   }
   explicit sorted_tag(std::string_view t = {}) noexcept : key(key_of(t)), text(t) {}
   friend bool operator<(const sorted_tag& a, const sorted_tag& b) noexcept {
@@ -542,9 +511,10 @@ struct compiled_policy::builder {
         --path.length;  // the trailing star
         const std::string_view prefix_text(out.strings_.data() + path.offset, path.length);
         const auto head_size = std::min<std::size_t>(8, path.length);
-        out.prefix_groups_.push_back(
-            {path, begin, end, first_bytes(prefix_text),
-             head_size == 8 ? ~std::uint64_t{0} : first_bytes(std::string(head_size, '\xff'))});
+        out.prefix_groups_.push_back({path, begin, end, policy::first_bytes(prefix_text),
+                                      head_size == 8
+                                          ? ~std::uint64_t{0}
+                                          : policy::first_bytes(std::string(head_size, '\xff'))});
       } else {
         target.has_literals = true;
         slots.push_back({n, path, begin, end});
@@ -570,7 +540,7 @@ struct compiled_policy::builder {
     out.literal_mask_ = capacity - 1;
     for (const auto& slot : slots) {
       const std::string_view path(out.strings_.data() + slot.path.offset, slot.path.length);
-      const auto hash = slot_hash(hash_path(path), slot.parent);
+      const auto hash = slot_hash(policy::name_hash(path), slot.parent);
       auto i = hash & out.literal_mask_;
       while (out.literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out.literal_mask_;
       out.literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
@@ -836,7 +806,7 @@ struct compiled_policy::walker {
     if (n.prefixes_end - n.prefixes_begin > crowded_prefixes) {
       return follow_crowded_prefixes(n, segment, level);
     }
-    const std::uint64_t path_head = first_bytes(path);
+    const std::uint64_t path_head = policy::first_bytes(path);
     for (auto g = n.prefixes_begin; g != n.prefixes_end && !done(); ++g) {
       const prefix_group& group = policy.prefix_groups_[g];
       if ((path_head & group.mask) != group.head) continue;
