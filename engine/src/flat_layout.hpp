@@ -23,6 +23,15 @@ struct compiled_policy::text_ref {
   std::uint32_t length = 0;
 };
 
+/// The entries [begin, end) of one of the flat arrays.
+struct index_range {
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+
+  [[nodiscard]] constexpr bool empty() const noexcept { return begin == end; }
+  [[nodiscard]] constexpr std::uint32_t size() const noexcept { return end - begin; }
+};
+
 // How an edge's path glob is tested: `*` alone matches anything, `abc*` is a prefix test, and
 // only other globs need the general matcher.
 enum class path_kind : std::uint8_t { literal, any, prefix, glob };
@@ -30,8 +39,8 @@ enum class path_kind : std::uint8_t { literal, any, prefix, glob };
 struct compiled_policy::edge {
   std::uint32_t child = 0;
   text_ref path;
-  std::uint32_t tags_begin = 0;
-  std::uint32_t tags_end = 0;
+  /// Its tag globs, in `tag_globs_` and `tag_shapes_`.
+  index_range tags;
   path_kind kind = path_kind::literal;
 };
 
@@ -52,15 +61,13 @@ struct compiled_policy::node {
   /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the indices of the
   /// statements ending here for action id a are terminals_[ranges[a], ranges[a + 1]).
   std::uint32_t ranges = 0;
-  std::uint32_t globs_begin = 0;
-  std::uint32_t globs_end = 0;
-  /// This node's prefix globs (`abc*`), one group per text, sorted by text.
-  std::uint32_t prefixes_begin = 0;
-  std::uint32_t prefixes_end = 0;
+  /// This node's edges tried one by one (`*` and general globs), in `edges_`.
+  index_range globs;
+  /// This node's prefix globs (`abc*`), one group per text, sorted by text, in `prefix_groups_`.
+  index_range prefixes;
   /// The distinct lengths of the prefix texts, ascending, in `prefix_lengths_`: a path meets the
   /// prefix groups of a crowded node by one look-up per length.
-  std::uint32_t prefix_lengths_begin = 0;
-  std::uint32_t prefix_lengths_end = 0;
+  index_range prefix_lengths;
   bool has_literals = false;
 };
 
@@ -68,8 +75,7 @@ struct compiled_policy::node {
 // texts that do not start a path are rejected by one masked compare, without memcmp.
 struct compiled_policy::prefix_group {
   text_ref text;
-  std::uint32_t edges_begin = 0;
-  std::uint32_t edges_end = 0;
+  index_range edges;
   std::uint64_t head = 0;
   std::uint64_t mask = 0;
 };
@@ -79,8 +85,7 @@ struct compiled_policy::literal_slot {
   std::uint64_t hash = 0;
   std::uint32_t parent = empty;
   text_ref path;
-  std::uint32_t edges_begin = 0;
-  std::uint32_t edges_end = 0;
+  index_range edges;
 };
 
 // A tag glob as the walk matches it against the tags of a name: its kind, and the fewest bytes a

@@ -137,16 +137,16 @@ compiled_policy::text_ref compiled_policy::builder::intern(compiled_policy& out,
 
 compiled_policy::text_ref compiled_policy::builder::emit(compiled_policy& out,
                                                          const build_edge& e) {
-  edge flat{.child = e.child, .path = intern(out, e.path), .kind = kind_of(e.path)};
-  flat.tags_begin = static_cast<std::uint32_t>(out.tag_globs_.size());
+  const text_ref path = intern(out, e.path);
+  index_range tags{static_cast<std::uint32_t>(out.tag_globs_.size())};
   for (const auto& tag : e.tags) {
     out.tag_globs_.push_back(intern(out, tag));
     out.tag_shapes_.push_back(
         {static_cast<std::uint32_t>(policy::glob_min_length(tag)), kind_of(tag)});
   }
-  flat.tags_end = static_cast<std::uint32_t>(out.tag_globs_.size());
-  out.edges_.push_back(flat);
-  return flat.path;
+  tags.end = static_cast<std::uint32_t>(out.tag_globs_.size());
+  out.edges_.push_back({.child = e.child, .path = path, .tags = tags, .kind = kind_of(e.path)});
+  return path;
 }
 
 void compiled_policy::builder::lay_out_edges(std::uint32_t n, node& target, compiled_policy& out) {
@@ -161,13 +161,13 @@ void compiled_policy::builder::lay_out_edges(std::uint32_t n, node& target, comp
                    [&](auto& a, auto& b) { return order(a) < order(b); });
   const auto grouped =
       std::find_if(edges.begin(), edges.end(), [](auto& e) { return layout_rank(e.path) > 0; });
-  target.globs_begin = static_cast<std::uint32_t>(out.edges_.size());
+  target.globs.begin = static_cast<std::uint32_t>(out.edges_.size());
   for (auto it = edges.begin(); it != grouped; ++it) emit(out, *it);
-  target.globs_end = static_cast<std::uint32_t>(out.edges_.size());
+  target.globs.end = static_cast<std::uint32_t>(out.edges_.size());
 
-  target.prefixes_begin = static_cast<std::uint32_t>(out.prefix_groups_.size());
+  target.prefixes.begin = static_cast<std::uint32_t>(out.prefix_groups_.size());
   lay_out_groups(n, grouped, edges.end(), target, out);
-  target.prefixes_end = static_cast<std::uint32_t>(out.prefix_groups_.size());
+  target.prefixes.end = static_cast<std::uint32_t>(out.prefix_groups_.size());
   lay_out_prefix_lengths(target, out);
 }
 
@@ -176,21 +176,21 @@ void compiled_policy::builder::lay_out_groups(std::uint32_t n, edge_iterator fir
                                               compiled_policy& out) {
   for (auto it = first; it != last;) {
     const auto group_end = std::find_if(it, last, [&](auto& e) { return e.path != it->path; });
-    const auto begin = static_cast<std::uint32_t>(out.edges_.size());
+    index_range edges{static_cast<std::uint32_t>(out.edges_.size())};
     text_ref path{};
     for (auto e = it; e != group_end; ++e) path = emit(out, *e);
-    const auto end = static_cast<std::uint32_t>(out.edges_.size());
+    edges.end = static_cast<std::uint32_t>(out.edges_.size());
     if (layout_rank(it->path) == 1) {
       --path.length;  // the trailing star
       const std::string_view prefix_text(out.strings_.data() + path.offset, path.length);
       const auto head_size = std::min<std::size_t>(8, path.length);
-      out.prefix_groups_.push_back({path, begin, end, policy::first_bytes(prefix_text),
+      out.prefix_groups_.push_back({path, edges, policy::first_bytes(prefix_text),
                                     head_size == 8
                                         ? ~std::uint64_t{0}
                                         : policy::first_bytes(std::string(head_size, '\xff'))});
     } else {
       target.has_literals = true;
-      slots.push_back({n, path, begin, end});
+      slots.push_back({n, path, edges});
     }
     it = group_end;
   }
@@ -198,15 +198,15 @@ void compiled_policy::builder::lay_out_groups(std::uint32_t n, edge_iterator fir
 
 // The distinct lengths of the node's prefix texts, ascending.
 void compiled_policy::builder::lay_out_prefix_lengths(node& target, compiled_policy& out) {
-  target.prefix_lengths_begin = static_cast<std::uint32_t>(out.prefix_lengths_.size());
-  for (auto g = target.prefixes_begin; g != target.prefixes_end; ++g) {
+  target.prefix_lengths.begin = static_cast<std::uint32_t>(out.prefix_lengths_.size());
+  for (auto g = target.prefixes.begin; g != target.prefixes.end; ++g) {
     out.prefix_lengths_.push_back(out.prefix_groups_[g].text.length);
   }
-  const auto lengths = out.prefix_lengths_.begin() + target.prefix_lengths_begin;
+  const auto lengths = out.prefix_lengths_.begin() + target.prefix_lengths.begin;
   std::sort(lengths, out.prefix_lengths_.end());
   out.prefix_lengths_.erase(std::unique(lengths, out.prefix_lengths_.end()),
                             out.prefix_lengths_.end());
-  target.prefix_lengths_end = static_cast<std::uint32_t>(out.prefix_lengths_.size());
+  target.prefix_lengths.end = static_cast<std::uint32_t>(out.prefix_lengths_.size());
 }
 
 void compiled_policy::builder::fill_literal_table(compiled_policy& out) const {
@@ -218,7 +218,7 @@ void compiled_policy::builder::fill_literal_table(compiled_policy& out) const {
     const auto hash = slot_hash(policy::name_hash(path), slot.parent);
     auto i = hash & out.literal_mask_;
     while (out.literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out.literal_mask_;
-    out.literal_table_[i] = {hash, slot.parent, slot.path, slot.begin, slot.end};
+    out.literal_table_[i] = {hash, slot.parent, slot.path, slot.edges};
   }
 }
 

@@ -31,8 +31,7 @@ struct compiled_policy::builder {
   struct pending_slot {
     std::uint32_t parent;
     text_ref path;
-    std::uint32_t begin;
-    std::uint32_t end;
+    index_range edges;
   };
 
   std::vector<build_node> nodes{1};

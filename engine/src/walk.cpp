@@ -132,10 +132,10 @@ struct compiled_policy::walker {
   }
 
   [[nodiscard]] bool tags_match(const edge& e, const rn_segment& segment) noexcept {
-    if (e.tags_begin == e.tags_end) return true;
+    if (e.tags.empty()) return true;
     if (!segment.tagged) return false;
     if (const auto tags = sorted_tags(segment)) {
-      for (auto g = e.tags_begin; g != e.tags_end; ++g) {
+      for (auto g = e.tags.begin; g != e.tags.end; ++g) {
         if (tag_glob_matches(g, *tags)) return true;
       }
       return false;
@@ -146,7 +146,7 @@ struct compiled_policy::walker {
       const auto comma = rest.find(',');
       const auto tag = rest.substr(0, comma);
       if (!tag.empty()) {
-        for (auto g = e.tags_begin; g != e.tags_end; ++g) {
+        for (auto g = e.tags.begin; g != e.tags.end; ++g) {
           if (tag.size() >= policy.tag_shapes_[g].min_length &&
               policy::glob_match(text(policy.tag_globs_[g]), tag)) {
             return true;
@@ -198,7 +198,7 @@ struct compiled_policy::walker {
       const literal_slot& slot = policy.literal_table_[i];
       if (slot.parent == literal_slot::empty) return;
       if (slot.hash == hash && slot.parent == at && text(slot.path) == segment.path()) {
-        for (auto e = slot.edges_begin; e != slot.edges_end && !done(); ++e) {
+        for (auto e = slot.edges.begin; e != slot.edges.end && !done(); ++e) {
           follow(policy.edges_[e], segment, level + 1);
         }
         return;
@@ -209,11 +209,11 @@ struct compiled_policy::walker {
   // Follows every prefix glob of node `n` whose text starts the segment's path.
   void follow_prefixes(const node& n, const rn_segment& segment, std::size_t level) noexcept {
     const std::string_view path = segment.path();
-    if (n.prefixes_end - n.prefixes_begin > crowded_prefixes) {
+    if (n.prefixes.size() > crowded_prefixes) {
       return follow_crowded_prefixes(n, segment, level);
     }
     const std::uint64_t path_head = policy::first_bytes(path);
-    for (auto g = n.prefixes_begin; g != n.prefixes_end && !done(); ++g) {
+    for (auto g = n.prefixes.begin; g != n.prefixes.end && !done(); ++g) {
       const prefix_group& group = policy.prefix_groups_[g];
       if ((path_head & group.mask) != group.head) continue;
       if (group.text.length > 8 && !path.starts_with(text(group.text))) continue;
@@ -230,9 +230,9 @@ struct compiled_policy::walker {
   void follow_crowded_prefixes(const node& n, const rn_segment& segment,
                                std::size_t level) noexcept {
     const std::string_view path = segment.path();
-    const auto first = policy.prefix_groups_.begin() + n.prefixes_begin;
-    const auto last = policy.prefix_groups_.begin() + n.prefixes_end;
-    for (auto l = n.prefix_lengths_begin; l != n.prefix_lengths_end && !done(); ++l) {
+    const auto first = policy.prefix_groups_.begin() + n.prefixes.begin;
+    const auto last = policy.prefix_groups_.begin() + n.prefixes.end;
+    for (auto l = n.prefix_lengths.begin; l != n.prefix_lengths.end && !done(); ++l) {
       const std::uint32_t length = policy.prefix_lengths_[l];
       if (length > path.size()) return;
       const std::string_view key = path.substr(0, length);
@@ -245,7 +245,7 @@ struct compiled_policy::walker {
 
   void follow_group(const prefix_group& group, const rn_segment& segment,
                     std::size_t level) noexcept {
-    for (auto e = group.edges_begin; e != group.edges_end && !done(); ++e) {
+    for (auto e = group.edges.begin; e != group.edges.end && !done(); ++e) {
       follow(policy.edges_[e], segment, level + 1);
     }
   }
@@ -257,8 +257,8 @@ struct compiled_policy::walker {
     if (done() || level == depth || (n.actions.children & action) == 0) return;
     const rn_segment& segment = segments[level];
     if (n.has_literals) follow_literal(at, segment, level);
-    if (n.prefixes_begin != n.prefixes_end) follow_prefixes(n, segment, level);
-    for (auto e = n.globs_begin; e != n.globs_end && !done(); ++e) {
+    if (!n.prefixes.empty()) follow_prefixes(n, segment, level);
+    for (auto e = n.globs.begin; e != n.globs.end && !done(); ++e) {
       const edge& g = policy.edges_[e];
       if (path_matches(g, segment.path())) follow(g, segment, level + 1);
     }
