@@ -8,18 +8,13 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace gatehouse::policy {
 namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-// The leftmost start of `piece` in `text` at or after `from`, or npos: one byte by memchr, up to
-// 64 by Shift-And, longer ones by Knuth-Morris-Pratt with
-// its border table on the stack. While no prefix of the piece is matched, memchr skips to the
-// next byte that could begin one, as long as that pays: a jump shorter than `skip_pays` turns it
-// off for the next `plain_stretch` bytes, so that a text full of the piece's first byte costs one
-// comparison a byte, not a call.
 // The leftmost start of `piece` (at most 64 bytes) in `text` at or after `from`, or npos.
 // Shift-And: bit j of `state` says that the last j + 1 bytes read are the piece's first j + 1,
 // so each byte costs a table look-up, a shift and an and, with no branch on what was read.
@@ -85,6 +80,8 @@ std::size_t find_byte(std::string_view text, std::size_t from, char c) noexcept 
                        : static_cast<std::size_t>(static_cast<const char*>(at) - text.data());
 }
 
+// The leftmost start of `piece` in `text` at or after `from`, or npos: one byte by memchr, up to
+// 64 by Shift-And, longer ones by Knuth-Morris-Pratt with its border table on the stack.
 std::size_t find_piece(std::string_view text, std::size_t from, std::string_view piece) noexcept {
   const std::size_t m = piece.size();
   const std::size_t n = text.size();
@@ -117,6 +114,15 @@ bool for_each_piece(std::string_view middle, Each&& each) {
   return true;
 }
 
+// What a starred glob's head and tail leave of `text`, which its middle must match; nothing when
+// `text` does not start with the head and end with the tail, apart.
+std::optional<std::string_view> between_head_and_tail(const glob_parts& glob,
+                                                      std::string_view text) noexcept {
+  if (text.size() < glob.head.size() + glob.tail.size()) return std::nullopt;
+  if (!text.starts_with(glob.head) || !text.ends_with(glob.tail)) return std::nullopt;
+  return text.substr(glob.head.size(), text.size() - glob.head.size() - glob.tail.size());
+}
+
 }  // namespace
 
 glob_parts glob_parts::of(std::string_view glob) noexcept {
@@ -131,16 +137,14 @@ glob_parts glob_parts::of(std::string_view glob) noexcept {
 
 bool glob_match(const glob_parts& glob, std::string_view text) noexcept {
   if (!glob.starred) return glob.head == text;
-  if (text.size() < glob.head.size() + glob.tail.size()) return false;
-  if (!text.starts_with(glob.head) || !text.ends_with(glob.tail)) return false;
+  const auto window = between_head_and_tail(glob, text);
+  if (!window) return false;
   // The pieces between the first and the last star, each after the one before, inside what the
   // head and the tail leave of the text. The leftmost place of each piece leaves the most room
   // for those after it, so no choice is ever revisited.
-  const std::string_view window =
-      text.substr(glob.head.size(), text.size() - glob.head.size() - glob.tail.size());
   std::size_t at = 0;
   return for_each_piece(glob.middle, [&](std::string_view piece, std::size_t) {
-    const std::size_t found = find_piece(window, at, piece);
+    const std::size_t found = find_piece(*window, at, piece);
     if (found == npos) return false;
     at = found + piece.size();
     return true;
@@ -165,17 +169,15 @@ prepared_glob::prepared_glob(std::string_view glob) noexcept : parts_(glob_parts
 bool prepared_glob::matches(std::string_view text) const noexcept {
   if (!prepared_) return glob_match(parts_, text);
   if (!parts_.starred) return parts_.head == text;
-  if (text.size() < parts_.head.size() + parts_.tail.size()) return false;
-  if (!text.starts_with(parts_.head) || !text.ends_with(parts_.tail)) return false;
-  const std::string_view window =
-      text.substr(parts_.head.size(), text.size() - parts_.head.size() - parts_.tail.size());
+  const auto window = between_head_and_tail(parts_, text);
+  if (!window) return false;
   std::size_t at = 0;
   for (std::size_t p = 0; p < piece_count_; ++p) {
     const auto [offset, size] = pieces_[p];
     const std::string_view text_piece = parts_.middle.substr(offset, size);
     const std::size_t found = size == 1
-                                  ? find_byte(window, at, text_piece[0])
-                                  : kmp_search(window, at, text_piece, borders_.data() + offset);
+                                  ? find_byte(*window, at, text_piece[0])
+                                  : kmp_search(*window, at, text_piece, borders_.data() + offset);
     if (found == npos) return false;
     at = found + size;
   }

@@ -2,10 +2,13 @@
 // This is the only translation unit that instantiates the grammar, so headers stay light.
 #include <gatehouse/policy/resource_name.hpp>
 
+#include "rn_fix.hpp"
+
 #include <boost/fusion/include/adapt_struct.hpp>
 #include <boost/spirit/home/x3.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -77,28 +80,46 @@ std::optional<rn_error> classify_segment(std::string_view text, std::size_t star
   return std::nullopt;
 }
 
+// What each error is called in findings, what it says, and how an author fixes it: one row per
+// code, indexed by code - 1 (0 is success in an error_code), so that the three never drift apart.
+struct rn_errc_text {
+  std::string_view finding_code;
+  std::string_view message;
+  std::string_view fix;
+};
+constexpr std::array<rn_errc_text, 7> rn_errc_texts = {{
+    {"rn-empty", "empty resource name",
+     "write a pattern such as \"project/*\", or \"*\" for everything"},
+    {"rn-empty-segment", "empty segment between ':' separators",
+     "remove the extra ':' or fill in the segment"},
+    {"rn-missing-slash", "segment path has no '/' between type and key",
+     "write each segment as type/key, e.g. \"project/web\" or \"env/*\""},
+    {"rn-trailing-slash", "segment path ends in '/': the key is missing",
+     "add the key after '/', or \"*\" for every key"},
+    {"rn-missing-type", "segment path starts with '/': the type is missing",
+     "add the type before '/', e.g. \"project/web\""},
+    {"rn-empty-tag", "empty tag after ';' or ','",
+     "remove the extra ';' or ',' or fill in the tag"},
+    {"rn-invalid-character", "character not allowed in a resource name",
+     "remove it; names cannot hold spaces or control characters, and tags follow one ';' "
+     "separated by ','"},
+}};
+// A new code needs its row: the table ends at the last code.
+static_assert(rn_errc_texts.size() == static_cast<std::size_t>(rn_errc::invalid_character));
+
+const rn_errc_text* text_of(int code) noexcept {
+  return code >= 1 && static_cast<std::size_t>(code) <= rn_errc_texts.size()
+             ? &rn_errc_texts[static_cast<std::size_t>(code) - 1]
+             : nullptr;
+}
+
 class rn_error_category final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "gatehouse.rn"; }
 
   std::string message(int ev) const override {
-    switch (static_cast<rn_errc>(ev)) {
-      case rn_errc::empty:
-        return "empty resource name";
-      case rn_errc::empty_segment:
-        return "empty segment between ':' separators";
-      case rn_errc::missing_slash:
-        return "segment path has no '/' between type and key";
-      case rn_errc::trailing_slash:
-        return "segment path ends in '/': the key is missing";
-      case rn_errc::missing_type:
-        return "segment path starts with '/': the type is missing";
-      case rn_errc::empty_tag:
-        return "empty tag after ';' or ','";
-      case rn_errc::invalid_character:
-        return "character not allowed in a resource name";
-    }
-    return "unknown resource-name error";
+    const rn_errc_text* text = text_of(ev);
+    return text != nullptr ? std::string(text->message) : "unknown resource-name error";
   }
 };
 
@@ -149,23 +170,17 @@ std::string to_string(const resource_pattern& pattern) {
 }
 
 std::string_view finding_code(rn_errc e) {
-  switch (e) {
-    case rn_errc::empty:
-      return "rn-empty";
-    case rn_errc::empty_segment:
-      return "rn-empty-segment";
-    case rn_errc::missing_slash:
-      return "rn-missing-slash";
-    case rn_errc::trailing_slash:
-      return "rn-trailing-slash";
-    case rn_errc::missing_type:
-      return "rn-missing-type";
-    case rn_errc::empty_tag:
-      return "rn-empty-tag";
-    case rn_errc::invalid_character:
-      return "rn-invalid-character";
-  }
-  return "rn-invalid-character";
+  const rn_errc_text* text = text_of(static_cast<int>(e));
+  return text != nullptr ? text->finding_code : "rn-invalid-character";
 }
+
+namespace detail {
+
+std::string_view rn_fix(rn_errc e) noexcept {
+  const rn_errc_text* text = text_of(static_cast<int>(e));
+  return text != nullptr ? text->fix : "";
+}
+
+}  // namespace detail
 
 }  // namespace gatehouse::policy

@@ -293,44 +293,33 @@ std::vector<std::string> numbered(const std::string& stem, std::size_t n) {
   return out;
 }
 
+// A one-statement allow of `type`, as the limit cases vary it.
+policy::statement allow(std::string type, std::vector<std::string> actions,
+                        std::vector<std::string> resources) {
+  return {"s", std::move(type), policy::effect::allow, std::move(actions), std::move(resources)};
+}
+
+// A pattern one byte past the pattern limit.
+std::string too_long_pattern() {
+  return "project/" + std::string(policy::max_pattern_bytes - 7, 'x');
+}
+
 // One item past each per-pattern and per-statement limit of policy/limits.hpp; the compiler holds
 // them as the validator does, so nothing beyond them is ever compiled.
+using limit = engine::compile_error::reason;
 const std::array<limit_case, 5> past_the_limits = {{
-    {"pattern bytes",
-     {"s",
-      "flag",
-      policy::effect::allow,
-      {"ToggleFlag"},
-      {"project/" + std::string(policy::max_pattern_bytes - 7, 'x')}},
-     engine::compile_error::reason::pattern_too_long},
-    {"tags",
-     {"s",
-      "flag",
-      policy::effect::allow,
-      {"ToggleFlag"},
-      {tagged_pattern(policy::max_segment_tags + 1)}},
-     engine::compile_error::reason::too_many_tags},
+    {"pattern bytes", allow("flag", {"ToggleFlag"}, {too_long_pattern()}), limit::pattern_too_long},
+    {"tags", allow("flag", {"ToggleFlag"}, {tagged_pattern(policy::max_segment_tags + 1)}),
+     limit::too_many_tags},
     {"actions",
-     {"s",
-      "flag",
-      policy::effect::allow,
-      std::vector<std::string>(policy::max_statement_actions + 1, "ToggleFlag"),
-      {"project/*"}},
-     engine::compile_error::reason::too_many_actions},
+     allow("flag", std::vector<std::string>(policy::max_statement_actions + 1, "ToggleFlag"),
+           {"project/*"}),
+     limit::too_many_actions},
     {"resources",
-     {"s",
-      "flag",
-      policy::effect::allow,
-      {"ToggleFlag"},
-      numbered("project/p", policy::max_statement_resources + 1)},
-     engine::compile_error::reason::too_many_resources},
-    {"pattern bytes under resourceType *",
-     {"s",
-      "*",
-      policy::effect::allow,
-      {"*"},
-      {"project/" + std::string(policy::max_pattern_bytes - 7, 'x')}},
-     engine::compile_error::reason::pattern_too_long},
+     allow("flag", {"ToggleFlag"}, numbered("project/p", policy::max_statement_resources + 1)),
+     limit::too_many_resources},
+    {"pattern bytes under resourceType *", allow("*", {"*"}, {too_long_pattern()}),
+     limit::pattern_too_long},
 }};
 
 BOOST_DATA_TEST_CASE(statements_past_a_limit_do_not_compile,

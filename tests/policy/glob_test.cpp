@@ -74,6 +74,28 @@ std::string random_text(std::mt19937& rng, std::string_view alphabet, std::size_
   return out;
 }
 
+struct glob_case {
+  std::string pattern;
+  std::string text;
+};
+
+// Runs `cases` generated cases through glob_match and the backtracking matcher, which must agree;
+// both outcomes must be well represented, so that the agreement says something.
+template <class Generate>
+void check_agreement(int cases, Generate generate) {
+  std::size_t matched = 0;
+  for (int i = 0; i < cases; ++i) {
+    const glob_case c = generate(i);
+    const bool expected = backtracking_match(c.pattern, c.text);
+    matched += expected ? 1 : 0;
+    if (glob_match(c.pattern, c.text) != expected) {
+      BOOST_FAIL("\"" << c.pattern << "\" ~ \"" << c.text << "\": expected " << expected);
+    }
+  }
+  BOOST_TEST(matched > static_cast<std::size_t>(cases / 10));
+  BOOST_TEST(matched < static_cast<std::size_t>(cases * 9 / 10));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(glob_tests)
@@ -87,46 +109,31 @@ BOOST_DATA_TEST_CASE(glob_matching, boost::unit_test::data::make(glob_vectors), 
 // far, or a greedy step in the wrong place, shows; star runs and empty pieces come for free.
 BOOST_AUTO_TEST_CASE(agrees_with_the_backtracking_matcher) {
   std::mt19937 rng(20261130);
-  std::size_t matched = 0;
-  constexpr int cases = 200'000;
-  for (int i = 0; i < cases; ++i) {
-    const std::string pattern = random_text(rng, i % 2 == 0 ? "ab*" : "a*", 12);
-    const std::string text = random_text(rng, i % 3 == 0 ? "ab" : "abc", 16);
-    const bool expected = backtracking_match(pattern, text);
-    matched += expected ? 1 : 0;
-    if (glob_match(pattern, text) != expected) {
-      BOOST_FAIL("\"" << pattern << "\" ~ \"" << text << "\": expected " << expected);
-    }
-  }
-  // Both outcomes are well represented, so the agreement says something.
-  BOOST_TEST(matched > cases / 10);
-  BOOST_TEST(matched < cases * 9 / 10);
+  check_agreement(200'000, [&](int i) {
+    glob_case c;
+    c.pattern = random_text(rng, i % 2 == 0 ? "ab*" : "a*", 12);
+    c.text = random_text(rng, i % 3 == 0 ? "ab" : "abc", 16);
+    return c;
+  });
 }
 
 // Pieces of more than 64 bytes take the Knuth-Morris-Pratt path: periodic pieces (whose borders
 // are long) planted in texts with near-misses of themselves.
 BOOST_AUTO_TEST_CASE(long_pieces_agree_with_the_backtracking_matcher) {
   std::mt19937 rng(77);
-  std::size_t matched = 0;
-  constexpr int cases = 3'000;
-  for (int i = 0; i < cases; ++i) {
+  check_agreement(3'000, [&](int) {
     const std::string unit = random_text(rng, "ab", 4) + "a";
     std::string piece;
     while (piece.size() < 65 + rng() % 40) piece += unit;
     std::string near_miss = piece;
     near_miss[rng() % near_miss.size()] ^= 3;  // 'a' <-> 'b'
-    std::string text = random_text(rng, "ab", 20) + near_miss + random_text(rng, "ab", 10);
-    if (rng() % 2 == 0) text += piece.substr(rng() % 3) + random_text(rng, "ab", 10);
-    const std::string pattern = (rng() % 2 ? "*" : "") + std::string("*") + piece + "*" +
-                                (rng() % 2 ? random_text(rng, "ab", 2) : "");
-    const bool expected = backtracking_match(pattern, text);
-    matched += expected ? 1 : 0;
-    if (glob_match(pattern, text) != expected) {
-      BOOST_FAIL("\"" << pattern << "\" ~ \"" << text << "\": expected " << expected);
-    }
-  }
-  BOOST_TEST(matched > cases / 10);
-  BOOST_TEST(matched < cases * 9 / 10);
+    glob_case c;
+    c.text = random_text(rng, "ab", 20) + near_miss + random_text(rng, "ab", 10);
+    if (rng() % 2 == 0) c.text += piece.substr(rng() % 3) + random_text(rng, "ab", 10);
+    c.pattern = (rng() % 2 ? "*" : "") + std::string("*") + piece + "*" +
+                (rng() % 2 ? random_text(rng, "ab", 2) : "");
+    return c;
+  });
 }
 
 BOOST_AUTO_TEST_CASE(which_globs_scan) {

@@ -1,0 +1,117 @@
+// The flat arrays a compiled policy is laid out in: the trie's nodes, edges, prefix groups and
+// literal table, as the compiler writes them and the walk of every decision reads them.
+//
+// Shape: one trie whose edges are pattern segments (path glob + tag globs). A statement's
+// pattern with k segments ends at a depth-k node and matches every resource name that reaches
+// that node, which is exactly SPEC §2.3's prefix rule. Edges with literal paths are found through
+// one hash table keyed by (parent node, path); glob edges are tried one by one. Every node
+// carries the set of actions of the statements ending at or below it, so a request only walks
+// the branches that can still decide its action. The cost of a decision is bounded by the
+// resource name's depth times the glob edges met on the way, not by the statement count.
+#pragma once
+
+#include <gatehouse/engine/compiled_policy.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace gatehouse::engine {
+
+struct compiled_policy::text_ref {
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+/// The entries [begin, end) of one of the flat arrays.
+struct index_range {
+  std::uint32_t begin = 0;
+  std::uint32_t end = 0;
+
+  [[nodiscard]] constexpr bool empty() const noexcept { return begin == end; }
+  [[nodiscard]] constexpr std::uint32_t size() const noexcept { return end - begin; }
+};
+
+// How an edge's path glob is tested: `*` alone matches anything, `abc*` is a prefix test, and
+// only other globs need the general matcher.
+enum class path_kind : std::uint8_t { literal, any, prefix, glob };
+
+struct compiled_policy::edge {
+  std::uint32_t child = 0;
+  text_ref path;
+  /// Its tag globs, in `tag_globs_` and `tag_shapes_`.
+  index_range tags;
+  path_kind kind = path_kind::literal;
+};
+
+/// The actions a trie node can decide, at it and below it: what lets a walk pass by every branch
+/// that cannot decide its action.
+struct action_summary {
+  /// Actions of the statements ending at this node or anywhere below it.
+  policy::action_set below = 0;
+  /// Actions of the allow and of the deny statements ending at this node.
+  policy::action_set here_allow = 0;
+  policy::action_set here_deny = 0;
+  /// Actions of the statements ending strictly below this node.
+  policy::action_set children = 0;
+};
+
+struct compiled_policy::node {
+  action_summary actions;
+  /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the indices of the
+  /// statements ending here for action id a are terminals_[ranges[a], ranges[a + 1]).
+  std::uint32_t ranges = 0;
+  /// This node's edges tried one by one (`*` and general globs), in `edges_`.
+  index_range globs;
+  /// This node's prefix globs (`abc*`), one group per text, sorted by text, in `prefix_groups_`.
+  index_range prefixes;
+  /// The distinct lengths of the prefix texts, ascending, in `prefix_lengths_`: a path meets the
+  /// prefix groups of a crowded node by one look-up per length.
+  index_range prefix_lengths;
+  bool has_literals = false;
+};
+
+// Prefix globs sharing one text. `head`/`mask` hold its first (up to) eight bytes, so that most
+// texts that do not start a path are rejected by one masked compare, without memcmp.
+struct compiled_policy::prefix_group {
+  text_ref text;
+  index_range edges;
+  std::uint64_t head = 0;
+  std::uint64_t mask = 0;
+};
+
+struct compiled_policy::literal_slot {
+  static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
+  std::uint64_t hash = 0;
+  std::uint32_t parent = empty;
+  text_ref path;
+  index_range edges;
+};
+
+// A tag glob as the walk matches it against the tags of a name: its kind, and the fewest bytes a
+// tag it matches has, tested first so that a long glob is never scanned along many short tags.
+struct compiled_policy::tag_shape {
+  std::uint32_t min_length = 0;
+  path_kind kind = path_kind::literal;
+};
+
+namespace detail {
+
+// The table key of a literal path under a parent node.
+constexpr std::uint64_t slot_hash(std::uint64_t path_hash, std::uint32_t parent) noexcept {
+  return (path_hash ^ (std::uint64_t{parent} * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+}
+
+constexpr policy::action_set bit_of(policy::action_id id) noexcept {
+  return policy::action_set{1} << id;
+}
+
+constexpr path_kind kind_of(std::string_view path) noexcept {
+  const auto star = path.find('*');
+  if (star == std::string_view::npos) return path_kind::literal;
+  if (path == "*") return path_kind::any;
+  return star == path.size() - 1 ? path_kind::prefix : path_kind::glob;
+}
+
+}  // namespace detail
+}  // namespace gatehouse::engine

@@ -1,0 +1,119 @@
+// The request's resource name as the walk reads it: split once into segments, each segment's
+// path hashed and its tags sorted when the walk first needs them. Inline: this is the decision
+// path, and splitting the name is a large share of a decision's cost.
+#pragma once
+
+#include <gatehouse/policy/name_hash.hpp>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace gatehouse::engine::detail {
+
+// A segment of the request's resource name. Trivial, so that the walker's array of them costs
+// nothing until `split_segments` fills it.
+struct rn_segment {
+  const char* path_data;
+  const char* tags_data;
+  std::uint32_t path_size;
+  std::uint32_t tags_size;
+  bool tagged;
+  mutable bool hashed;
+  /// Where the walk keeps this segment's tags, sorted: not yet, in `tag_scratch` from
+  /// `sorted_begin` to `sorted_end`, or not at all (too many; they are then scanned).
+  mutable enum : std::uint8_t { unsorted, sorted, unsortable } tag_order;
+  mutable std::uint16_t sorted_begin;
+  mutable std::uint16_t sorted_end;
+  mutable std::uint64_t path_hash;
+
+  [[nodiscard]] std::string_view path() const noexcept { return {path_data, path_size}; }
+  [[nodiscard]] std::string_view tags() const noexcept { return {tags_data, tags_size}; }
+  [[nodiscard]] std::uint64_t hash() const noexcept {
+    if (!hashed) {
+      path_hash = policy::name_hash(path());
+      hashed = true;
+    }
+    return path_hash;
+  }
+};
+
+// The first `c` in [p, end), or `end`: eight bytes at a time, since splitting the resource name
+// is a large share of a decision's cost.
+// `floor` is the start of the whole name: a short tail is read as the name's last eight bytes,
+// shifted, rather than byte by byte.
+inline const char* find_byte(const char* floor, const char* p, const char* end, char c) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  static_assert(std::endian::native == std::endian::little, "byte order of the word scan");
+  const std::uint64_t pattern = ones * static_cast<unsigned char>(c);
+  while (p != end) {
+    const auto left = static_cast<std::size_t>(end - p);
+    std::uint64_t word;
+    if (left >= 8) {
+      std::memcpy(&word, p, 8);
+    } else if (end - floor >= 8) {
+      std::memcpy(&word, end - 8, 8);
+      word >>= 8 * (8 - left);  // zero bytes shift in; a zero byte never equals a separator
+    } else {
+      while (p != end && *p != c) ++p;
+      return p;
+    }
+    const std::uint64_t x = word ^ pattern;
+    // The lowest flagged byte is exactly the first match; higher flags may be false.
+    const std::uint64_t found = (x - ones) & ~x & highs;
+    if (found != 0) {
+      const auto at = static_cast<std::size_t>(std::countr_zero(found) >> 3);
+      return at < left ? p + at : end;
+    }
+    if (left <= 8) return end;
+    p += 8;
+  }
+  return end;
+}
+
+// A tag with its first eight bytes as a big-endian number (zero-padded): ordering by (key,
+// text) is ordering by text, and most comparisons of a binary search end on the number.
+struct sorted_tag {
+  std::uint64_t key;
+  std::string_view text;
+
+  static std::uint64_t key_of(std::string_view text) noexcept {
+    return __builtin_bswap64(policy::first_bytes(text));
+  }
+  explicit sorted_tag(std::string_view t = {}) noexcept : key(key_of(t)), text(t) {}
+  friend bool operator<(const sorted_tag& a, const sorted_tag& b) noexcept {
+    return a.key != b.key ? a.key < b.key : a.text < b.text;
+  }
+  friend bool operator==(const sorted_tag& a, const sorted_tag& b) noexcept {
+    return a.key == b.key && a.text == b.text;
+  }
+};
+
+// Splits the first `out.size()` segments of a resource name once: the walk visits a segment at
+// several nodes when globs branch, and must not scan it again each time.
+inline std::size_t split_segments(std::string_view resource, std::span<rn_segment> out) noexcept {
+  const char* p = resource.data();
+  const char* const end = p + resource.size();
+  std::size_t count = 0;
+  while (count < out.size()) {
+    const char* const colon = find_byte(resource.data(), p, end, ':');
+    const char* const semicolon = find_byte(resource.data(), p, colon, ';');
+    auto& segment = out[count++];
+    segment.path_data = p;
+    segment.path_size = static_cast<std::uint32_t>(semicolon - p);
+    segment.tagged = semicolon != colon;
+    segment.tags_data = segment.tagged ? semicolon + 1 : colon;
+    segment.tags_size = segment.tagged ? static_cast<std::uint32_t>(colon - semicolon - 1) : 0;
+    segment.hashed = false;
+    segment.tag_order = rn_segment::unsorted;
+    if (colon == end) break;
+    p = colon + 1;
+  }
+  return count;
+}
+
+}  // namespace gatehouse::engine::detail
