@@ -4,6 +4,7 @@
 
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/reference.hpp>
+#include "fuzz_support.hpp"
 
 #include <algorithm>
 #include <array>
@@ -18,6 +19,8 @@
 #include "brute_force.hpp"
 
 namespace {
+
+using gatehouse::fuzzing::require;
 
 namespace engine = gatehouse::engine;
 namespace policy = gatehouse::policy;
@@ -110,13 +113,6 @@ class input_decoder {
   std::fprintf(stderr, "fuzz_engine_contains: %s: %s on \"%s\"\n", what, request.action.c_str(),
                request.resource.c_str());
   std::abort();
-}
-
-void require(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "fuzz_engine_contains: %s\n", what);
-    std::abort();
-  }
 }
 
 bool allows(const std::vector<engine::sourced_statement>& statements,

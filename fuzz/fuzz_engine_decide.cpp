@@ -5,6 +5,7 @@
 
 #include <gatehouse/engine/reference.hpp>
 #include <gatehouse/policy/resource_name.hpp>
+#include "fuzz_support.hpp"
 
 #include <algorithm>
 #include <array>
@@ -17,12 +18,10 @@
 
 namespace {
 
+using gatehouse::fuzzing::require;
+
 namespace engine = gatehouse::engine;
 namespace policy = gatehouse::policy;
-
-void require(bool condition) noexcept {
-  if (!condition) __builtin_trap();
-}
 
 // Pattern pieces: globs over two letters, so that patterns overlap each other and the requests.
 constexpr std::array<std::string_view, 8> globs = {"a", "b", "*", "a*", "*b", "ab", "a*b", "b*a"};

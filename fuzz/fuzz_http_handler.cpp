@@ -5,6 +5,7 @@
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/secrets.hpp>
 #include <gatehouse/policy/document.hpp>
+#include "fuzz_support.hpp"
 
 #include <rapidjson/document.h>
 
@@ -21,15 +22,13 @@
 
 namespace {
 
+using gatehouse::fuzzing::require;
+
 namespace engine = gatehouse::engine;
 namespace iam = gatehouse::iam;
 namespace store = gatehouse::store;
 namespace server = gatehouse::server;
 using namespace std::chrono_literals;
-
-void require(bool condition) noexcept {
-  if (!condition) __builtin_trap();
-}
 
 template <class T>
 T expect(iam::outcome<T> r) {
@@ -157,7 +156,7 @@ void check_envelope(const server::http_response& response) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::string_view input = gatehouse::fuzzing::text_of(data, size);
   const std::string_view method = next_part(input);
   const std::string_view target = next_part(input);
   const std::string_view authorization = next_part(input);

@@ -4,6 +4,7 @@
 
 #include <gatehouse/policy/catalogue.hpp>
 #include <gatehouse/policy/resource_name.hpp>
+#include "fuzz_support.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -12,16 +13,14 @@
 
 namespace {
 
-namespace policy = gatehouse::policy;
+using gatehouse::fuzzing::require;
 
-void require(bool condition) noexcept {
-  if (!condition) __builtin_trap();
-}
+namespace policy = gatehouse::policy;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view json(reinterpret_cast<const char*>(data), size);
+  const std::string_view json = gatehouse::fuzzing::text_of(data, size);
   const policy::load_result loaded = policy::load_policy(json);
 
   // Errors, and only errors, stop a document from loading (SPEC §2.5).

@@ -2,6 +2,7 @@
 // that points inside the text, or yields a well-formed pattern that prints and parses back to
 // itself: `parse(to_string(p)) == p`.
 #include <gatehouse/policy/resource_name.hpp>
+#include "fuzz_support.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -11,16 +12,14 @@
 
 namespace {
 
-namespace policy = gatehouse::policy;
+using gatehouse::fuzzing::require;
 
-void require(bool condition) noexcept {
-  if (!condition) __builtin_trap();
-}
+namespace policy = gatehouse::policy;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::string_view text = gatehouse::fuzzing::text_of(data, size);
   const auto parsed = policy::parse_resource_pattern(text);
 
   if (!parsed) {

@@ -148,15 +148,18 @@ const json_value* statements_at(const rapidjson::Document& dom, std::string_view
   return value;
 }
 
+// An output stream for RapidJSON's writer that only counts what it is given.
+struct byte_counter {
+  using Ch = char;
+  std::size_t bytes = 0;
+  void Put(char /*c*/) noexcept { ++bytes; }
+  void Flush() noexcept {}
+};
+
 // The bytes of `value` written as compact JSON.
 std::size_t compact_size(const json_value& value) {
-  struct counter {
-    using Ch = char;
-    std::size_t bytes = 0;
-    void Put(char /*c*/) noexcept { ++bytes; }
-    void Flush() noexcept {}
-  } out;
-  rapidjson::Writer<counter> writer(out);
+  byte_counter out;
+  rapidjson::Writer<byte_counter> writer(out);
   value.Accept(writer);
   return out.bytes;
 }
