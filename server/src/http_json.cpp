@@ -1,12 +1,13 @@
 // JSON in and out of the HTTP API: strict body parsing, field readers, and entity writers.
 #include "http_json.hpp"
 
+#include "utc_time.hpp"
+
 #include <rapidjson/encodings.h>
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 
 namespace gatehouse::server {
 
@@ -113,18 +114,9 @@ void write_time(json_writer& w, store::timestamp ms) {
     w.Null();
     return;
   }
-  using namespace std::chrono;
-  const sys_time<milliseconds> t{milliseconds{ms}};
-  const auto day = floor<days>(t);
-  const year_month_day date{day};
-  const hh_mm_ss time{t - day};
-  char text[32];
-  const int n = std::snprintf(
-      text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
-      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-      static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
-      static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
-  w.String(text, static_cast<rapidjson::SizeType>(n));
+  const auto text =
+      utc_time(std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}});
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
 void write_statements(json_writer& w, std::span<const policy::statement> statements) {

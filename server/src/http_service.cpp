@@ -207,7 +207,8 @@ reply list_access_tokens(const request_context& ctx) {
   if (!page_index) return failure_reply(page_index.error());
   q.page_index = *page_index;
   // The IAM service's page limit bounds the parse: a larger size is invalid, however large.
-  const auto page_size = ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
+  const auto page_size =
+      ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
   if (!page_size) return failure_reply(page_size.error());
   q.page_size = *page_size;
   return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const iam::token_page& p) {

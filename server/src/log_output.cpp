@@ -2,6 +2,8 @@
 // log_event.
 #include "log_output.hpp"
 
+#include "utc_time.hpp"
+
 #include <gatehouse/server/listener.hpp>
 
 #include <cerrno>
@@ -14,44 +16,16 @@
 namespace gatehouse::server {
 namespace {
 
-/// Appends `value` as `width` decimal digits, with leading zeros.
-void append_digits(std::string& line, unsigned value, int width) {
-  char digits[8];
-  for (int i = width - 1; i >= 0; --i) {
-    digits[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-  line.append(digits, static_cast<std::size_t>(width));
-}
-
 /// Serializes writes to standard output: access-log flushes from several threads and event lines
 /// never interleave, even in a pipe, where a write over PIPE_BUF bytes may be split.
 std::mutex stdout_mutex;
 
 }  // namespace
 
-// Calendar arithmetic with std::chrono, not gmtime_r: glibc's takes a process-wide lock that the
-// I/O threads would contend for on every request.
 void append_timestamp(std::string& line) {
-  using namespace std::chrono;
-  const auto now = floor<milliseconds>(system_clock::now());
-  const auto day = floor<days>(now);
-  const year_month_day date(day);
-  const hh_mm_ss time(now - day);
-  append_digits(line, static_cast<unsigned>(static_cast<int>(date.year())), 4);
-  line.push_back('-');
-  append_digits(line, static_cast<unsigned>(date.month()), 2);
-  line.push_back('-');
-  append_digits(line, static_cast<unsigned>(date.day()), 2);
-  line.push_back('T');
-  append_digits(line, static_cast<unsigned>(time.hours().count()), 2);
-  line.push_back(':');
-  append_digits(line, static_cast<unsigned>(time.minutes().count()), 2);
-  line.push_back(':');
-  append_digits(line, static_cast<unsigned>(time.seconds().count()), 2);
-  line.push_back('.');
-  append_digits(line, static_cast<unsigned>(time.subseconds().count()), 3);
-  line.push_back('Z');
+  const auto text =
+      utc_time(std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  line.append(text.data(), text.size());
 }
 
 void append_escaped(std::string& line, std::string_view text) {

@@ -5,24 +5,11 @@
 #
 # Every expected line below was worked out by hand from SPEC §2.3 and the fixtures, not copied
 # from the program's output.
-set -u
-
-if [ $# -ne 2 ]; then
-  echo "usage: $0 GATEHOUSE SOURCE_DIR" >&2
-  exit 2
-fi
-gatehouse=$(realpath "$1")
-source_dir=$(realpath "$2")
+source "$(dirname "$0")/../support/test_lib.sh"
 fixtures=$source_dir/tests/cli/fixtures
 policies=$source_dir/policies
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
 
 # run ARGS...: runs gatehouse in the fixtures directory; leaves stdout, stderr and the exit status
 # in $work/out, $work/err and $status.

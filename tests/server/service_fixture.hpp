@@ -23,6 +23,8 @@ inline const std::string jwt_secret = "gatehouse-http-test-secret-0123456789";
 /// Small on purpose, so that the transport limits are cheap to reach.
 inline constexpr std::size_t test_max_batch = 4;
 inline constexpr std::size_t test_max_body = 256 * std::size_t{1024};
+/// A flag's resource name, decided on throughout the suites.
+inline const std::string flag = "project/web:env/prod:flag/dark-mode";
 
 inline std::string jwt_for(
     const std::string& member_id, const std::string& organization,
@@ -44,6 +46,20 @@ struct answer {
     return errors.Empty() ? std::string() : std::string(errors[0].GetString());
   }
 };
+
+/// An id no entity has.
+inline const std::string not_a_token_id = "00000000-0000-4000-8000-000000000000";
+/// A statement array denying ToggleFlag on every flag in production.
+inline const std::string deny_prod_flags =
+    R"([{"id":"no-prod","resourceType":"flag","effect":"deny","actions":["ToggleFlag"],)"
+    R"("resources":["project/*:env/prod:flag/*"]}])";
+
+/// A request body and the error code it must get.
+struct body_case {
+  const char* body;
+  const char* code;
+};
+inline std::ostream& operator<<(std::ostream& os, const body_case& c) { return os << c.body; }
 
 inline std::string text_of(const rapidjson::Value& v) {
   rapidjson::StringBuffer buffer;

@@ -198,6 +198,11 @@ def decisions_worker(run, name, credentials):
                                                                     answer, sorted(allowed)))
 
 
+def member_policy(client, owner, change, member_id, policy_id):
+    """Attaches (`change` "add-policy") or detaches ("remove-policy") a policy of a member."""
+    client.call("PUT", "/api/v1/members/%s/%s/%s" % (member_id, change, policy_id), owner)
+
+
 def member_worker(run, gatehouse, data, policies, owner):
     """Members come and go; each step is seen by the member's very next decision."""
     client = Client(run, "members")
@@ -212,12 +217,11 @@ def member_worker(run, gatehouse, data, policies, owner):
         where = "member %s" % email
         expect_decision(client, jwt, "ToggleFlag", FLAG, "allow", where + " (Developer)")
         expect_decision(client, jwt, "CanManageIAM", "iam/members", "implicit_deny", where)
-        client.call("PUT", "/api/v1/members/%s/add-policy/%s" % (member_id, ADMINISTRATOR), owner)
+        member_policy(client, owner, "add-policy", member_id, ADMINISTRATOR)
         expect_decision(client, jwt, "CanManageIAM", "iam/members", "allow",
                         where + " with Administrator")
         client.call("GET", "/api/v1/members/%s/policies" % member_id, owner)
-        client.call("PUT", "/api/v1/members/%s/remove-policy/%s" % (member_id, ADMINISTRATOR),
-                    owner)
+        member_policy(client, owner, "remove-policy", member_id, ADMINISTRATOR)
         expect_decision(client, jwt, "CanManageIAM", "iam/members", "implicit_deny",
                         where + " without Administrator")
         client.call("DELETE", "/api/v1/members/remove-from-org/%s" % member_id, owner)
@@ -237,7 +241,7 @@ def policy_worker(run, owner, developer, developer_id):
         deny = [{"id": "no-delete", "resourceType": "flag", "effect": "deny",
                  "actions": ["DeleteFlag"], "resources": ["project/*:env/prod:flag/*"]}]
         client.call("PUT", "/api/v1/policies/%s/statements" % policy_id, owner, deny)
-        client.call("PUT", "/api/v1/members/%s/add-policy/%s" % (developer_id, policy_id), owner)
+        member_policy(client, owner, "add-policy", developer_id, policy_id)
         where = "developer with policy churn-%d" % i
         d = expect_decision(client, developer, "DeleteFlag", FLAG, "explicit_deny", where)
         if {"policyId": policy_id, "statementId": "no-delete"} not in d["statements"]:
@@ -249,8 +253,7 @@ def policy_worker(run, owner, developer, developer_id):
         expect_decision(client, developer, "DeleteFlag", "project/web:env/dev:flag/x",
                         "explicit_deny", where + " edited")
         client.call("GET", "/api/v1/policies/%s" % policy_id, owner)
-        client.call("PUT", "/api/v1/members/%s/remove-policy/%s" % (developer_id, policy_id),
-                    owner)
+        member_policy(client, owner, "remove-policy", developer_id, policy_id)
         expect_decision(client, developer, "DeleteFlag", "project/web:env/dev:flag/x", "allow",
                         where + " detached")
         client.call("DELETE", "/api/v1/policies/%s" % policy_id, owner)
