@@ -734,24 +734,35 @@ class string_pool {
   std::unordered_map<std::string, std::uint32_t> index_;
 };
 
-/// Fails unless the current rights of `who` contain `granted`: nobody grants what they do not
-/// hold (SPEC §10). A personal token acts with its creator's rights narrowed by its scope, so both
-/// must contain it; a refusal carries a request that `granted` allows and `who` may not make.
-outcome<void> require_holds(const caller& who, const engine::compiled_policy& granted,
-                            std::string_view what) {
+/// Whether the current rights of `who` contain `granted`, with a request that `granted` allows
+/// and `who` may not make when they do not. A personal token acts with its creator's rights
+/// narrowed by its scope, so both must contain it.
+outcome<engine::containment> within_rights(const caller& who,
+                                           const engine::compiled_policy& granted,
+                                           std::string_view what) {
   if (!who.rights)
     return failure(errc::forbidden, std::string(what) + ": the caller has no rights");
   for (const engine::compiled_policy* side : {who.rights.get(), who.scope.get()}) {
     if (side == nullptr) continue;
-    const auto contained = engine::contains(*side, granted);
+    auto contained = engine::contains(*side, granted);
     if (!contained) {
       return failure(errc::check_too_complex,
                      std::string(what) + ": too complex to compare with the caller's rights");
     }
-    if (!contained->contained) {
-      return failure(errc::forbidden, std::string(what) + " beyond the caller's rights",
-                     contained->counterexample);
-    }
+    if (!contained->contained) return std::move(*contained);
+  }
+  return engine::containment{true, std::nullopt};
+}
+
+/// Fails unless the current rights of `who` contain `granted`: nobody grants what they do not
+/// hold (SPEC §10). A refusal carries a request that `granted` allows and `who` may not make.
+outcome<void> require_holds(const caller& who, const engine::compiled_policy& granted,
+                            std::string_view what) {
+  const auto contained = within_rights(who, granted, what);
+  if (!contained) return contained.error();
+  if (!contained->contained) {
+    return failure(errc::forbidden, std::string(what) + " beyond the caller's rights",
+                   contained->counterexample);
   }
   return {};
 }
@@ -816,9 +827,13 @@ struct service::state {
     return set;
   }
 
-  /// New permissions of a token, held to a token's limits; kept as the JSON they are stored as.
+  /// New permissions of a token of `type`, held to a token's limits (a service token must have
+  /// some); kept as the JSON they are stored as.
   outcome<std::shared_ptr<const statement_set>> new_permissions(
-      std::vector<policy::statement> statements) {
+      store::token_type type, std::vector<policy::statement> statements) {
+    if (type == store::token_type::service && statements.empty()) {
+      return failure(errc::field_required, field::permissions);
+    }
     if (auto ok =
             validate_new_statements(statements, field::permissions, policy::token_permissions);
         !ok) {
@@ -937,10 +952,15 @@ struct service::state {
   }
 
   /// The token as callers see it, without its secret.
-  [[nodiscard]] token_view to_view(const token_entry& t) const {
-    return {to_record(t),
-            t.permissions ? t.permissions->statements : std::vector<policy::statement>{},
-            std::nullopt};
+  [[nodiscard]] token_view to_view(const token_entry& t) const { return to_view(t, *snapshot()); }
+  [[nodiscard]] token_view to_view(const token_entry& t, const directory& d) const {
+    token_view view{to_record(t),
+                    t.permissions ? t.permissions->statements : std::vector<policy::statement>{},
+                    std::nullopt,
+                    {}};
+    const auto* creator = d.find(d.members, view.record.creator_id, view.record.organization_id);
+    if (creator != nullptr) view.creator_email = creator->email;
+    return view;
   }
 
   /// Builds the in-memory entry of a record with its permissions; called with `token_write` held
@@ -1732,6 +1752,7 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
     return failure(errc::field_invalid, field::page_size);
   }
   token_page page;
+  const auto dir = state_->snapshot();
   std::shared_lock lock(state_->tokens_lock);
   const auto organization = state_->pool.find(who.organization_id);
   if (!organization) return page;
@@ -1749,7 +1770,7 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
     if (creator && it->creator != *creator) continue;
     if (!contains_folded(it->name, q.name)) continue;
     if (page.total_count >= skip && page.items.size() < q.page_size) {
-      page.items.push_back(state_->to_view(*it));
+      page.items.push_back(state_->to_view(*it, *dir));
     }
     ++page.total_count;
   }
@@ -1766,18 +1787,57 @@ outcome<bool> service::is_token_name_used(const caller& who, std::string_view na
   return index.find(name_key{*organization, name}) != index.end();
 }
 
+outcome<std::vector<grantable_actions>> service::grantable(const caller& who) const {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  if (!who.rights) return std::vector<grantable_actions>{};
+  // The unlisted-action bit stands for names outside the catalogue; nobody can be given those.
+  const policy::action_set catalogue =
+      policy::all_actions & ~(policy::action_set{1} << policy::unlisted_action);
+  const auto found = engine::allowed_somewhere(*who.rights, catalogue);
+  if (!found.complete) {
+    if (state_->hooks.log) {
+      state_->hooks.log("grantable actions of member " + who.member_id +
+                        ": the search ran out of work; only the actions it proved are offered");
+    }
+  }
+  std::vector<grantable_actions> out;
+  for (policy::action_id id = 0; id < policy::unlisted_action; ++id) {
+    if ((found.actions >> id & 1U) == 0) continue;
+    const auto& [action, type] = policy::action_catalogue[id];
+    if (out.empty() || out.back().resource_type != type) out.push_back({std::string(type), {}});
+    out.back().actions.emplace_back(action);
+  }
+  return out;
+}
+
+namespace {
+
+/// Who may create (or check) a token of `type`: a member with its manage action.
+outcome<void> require_token_manager(const service& service, const caller& who,
+                                    store::token_type type) {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  return require(service, who, manage_action(type), token_resource);
+}
+
+}  // namespace
+
+outcome<engine::containment> service::check_token(
+    const caller& who, store::token_type type, std::vector<policy::statement> permissions) const {
+  if (auto ok = require_token_manager(*this, who, type); !ok) return ok.error();
+  auto requested = state_->new_permissions(type, std::move(permissions));
+  if (!requested) return requested.error();
+  if ((*requested)->statements.empty()) return engine::containment{true, std::nullopt};
+  return within_rights(who, *(*requested)->compiled, "the permissions");
+}
+
 outcome<token_view> service::create_token(const caller& who, std::string name,
                                           store::token_type type,
                                           std::vector<policy::statement> permissions_given) {
-  if (auto ok = require_member(who); !ok) return ok.error();
-  if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
+  if (auto ok = require_token_manager(*this, who, type); !ok) return ok.error();
   if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok) {
     return ok.error();
   }
-  if (type == store::token_type::service && permissions_given.empty()) {
-    return failure(errc::field_required, field::permissions);
-  }
-  auto permissions = state_->new_permissions(std::move(permissions_given));
+  auto permissions = state_->new_permissions(type, std::move(permissions_given));
   if (!permissions) return permissions.error();
   const auto& requested = **permissions;
   // Capping: the token may grant nothing beyond its creator's rights as they are now.
@@ -1838,7 +1898,12 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
     state_->count_status(std::nullopt, entry->status);
     state_->tokens.insert(std::move(*entry));
   }
-  return token_view{std::move(record), requested.statements, std::move(*secret)};
+  std::string creator_email;
+  if (const auto* creator = dir->find(dir->members, who.member_id, who.organization_id)) {
+    creator_email = creator->email;
+  }
+  return token_view{std::move(record), requested.statements, std::move(*secret),
+                    std::move(creator_email)};
 }
 
 namespace {
