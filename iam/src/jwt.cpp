@@ -256,61 +256,87 @@ jwt_verifier::~jwt_verifier() {
   for (auto& key : keys_) OPENSSL_cleanse(key.material.data(), key.material.size());
 }
 
-boost::system::result<member_claims> jwt_verifier::verify(
-    std::string_view token, std::chrono::system_clock::time_point now) const {
-  // A moved-from verifier has no keys left.
-  if (!usable_ || keys_.empty()) return jwt_errc::unusable_key;
+namespace {
 
-  // 1. Shape, key and algorithm, before any key is used: exactly three non-empty base64url parts,
-  // a key chosen by `kid`, and a header naming that key's algorithm. An HS256 header never
-  // reaches an RS256 or ES256 key (where libjwt would otherwise HMAC with the public key as the
-  // secret), and `none` never reaches libjwt at all.
+/// The header, claims and signature texts of a compact JWS: exactly three parts.
+struct jws_parts {
+  std::string_view header;
+  std::string_view claims;
+  std::string_view signature;
+};
+
+boost::system::result<jws_parts> split_parts(std::string_view token) {
   if (token.empty() || token.size() > max_token_length) return jwt_errc::malformed;
   const auto first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return jwt_errc::malformed;
   const auto second_dot = token.find('.', first_dot + 1);
   if (second_dot == std::string_view::npos) return jwt_errc::malformed;
   if (token.find('.', second_dot + 1) != std::string_view::npos) return jwt_errc::malformed;
-  const auto header_text = token.substr(0, first_dot);
-  const auto claims_text = token.substr(first_dot + 1, second_dot - first_dot - 1);
-  const auto signature_text = token.substr(second_dot + 1);
-  const auto header = parse_object(header_text);
+  return jws_parts{token.substr(0, first_dot),
+                   token.substr(first_dot + 1, second_dot - first_dot - 1),
+                   token.substr(second_dot + 1)};
+}
+
+/// The key of `keys` (sorted by id) that the header's `kid` names; without `by_kid`, the one key.
+boost::system::result<const jwt_key*> choose_key(const rapidjson::Value& header,
+                                                 const std::vector<jwt_key>& keys, bool by_kid) {
+  if (!by_kid) return &keys.front();
+  const auto* kid = find_member(header, "kid");
+  if (kid == nullptr) {
+    // Which of several keys was meant is not ours to guess.
+    if (keys.size() != 1) return jwt_errc::unknown_key;
+    return &keys.front();
+  }
+  if (!kid->IsString()) return jwt_errc::malformed;
+  const std::string_view wanted(kid->GetString(), kid->GetStringLength());
+  const auto found = std::lower_bound(
+      keys.begin(), keys.end(), wanted,
+      [](const jwt_key& candidate, std::string_view id) { return candidate.id < id; });
+  if (found == keys.end() || found->id != wanted) return jwt_errc::unknown_key;
+  return &*found;
+}
+
+/// A token whose shape, key and algorithm are settled, not yet its signature.
+struct unverified_token {
+  const jwt_key* key = nullptr;
+  rapidjson::Document claims;
+};
+
+// 1. Shape, key and algorithm, before any key is used: exactly three non-empty base64url parts,
+// a key chosen by `kid`, and a header naming that key's algorithm. An HS256 header never
+// reaches an RS256 or ES256 key (where libjwt would otherwise HMAC with the public key as the
+// secret), and `none` never reaches libjwt at all.
+boost::system::result<unverified_token> settle_key(std::string_view token,
+                                                   const std::vector<jwt_key>& keys, bool by_kid) {
+  const auto parts = split_parts(token);
+  if (!parts) return parts.error();
+  const auto header = parse_object(parts->header);
   if (!header) return jwt_errc::malformed;
   const auto* alg = find_member(*header, "alg");
   if (alg == nullptr || !alg->IsString()) return jwt_errc::malformed;
-  const jwt_key* key = &keys_.front();
-  if (by_kid_) {
-    const auto* kid = find_member(*header, "kid");
-    if (kid == nullptr) {
-      // Which of several keys was meant is not ours to guess.
-      if (keys_.size() != 1) return jwt_errc::unknown_key;
-    } else {
-      if (!kid->IsString()) return jwt_errc::malformed;
-      const std::string_view wanted(kid->GetString(), kid->GetStringLength());
-      const auto found = std::lower_bound(
-          keys_.begin(), keys_.end(), wanted,
-          [](const jwt_key& candidate, std::string_view id) { return candidate.id < id; });
-      if (found == keys_.end() || found->id != wanted) return jwt_errc::unknown_key;
-      key = &*found;
-    }
-  }
+  const auto key = choose_key(*header, keys, by_kid);
+  if (!key) return key.error();
   // The key decides the algorithm, never the header. Checked before the signature's shape, so
   // that an unsigned `none` token (empty third part) is reported for what it is.
-  if (!has_string_value(*alg, algorithm_name(key->algorithm))) return jwt_errc::wrong_algorithm;
+  if (!has_string_value(*alg, algorithm_name((*key)->algorithm))) return jwt_errc::wrong_algorithm;
   // RFC 7515 §4.1.11: a `crit` extension we do not implement must make the token invalid.
   if (find_member(*header, "crit") != nullptr) return jwt_errc::malformed;
-  const auto claims = parse_object(claims_text);
-  if (!claims || signature_text.empty() || !decode_base64url(signature_text)) {
+  auto claims = parse_object(parts->claims);
+  if (!claims || parts->signature.empty() || !decode_base64url(parts->signature)) {
     return jwt_errc::malformed;
   }
+  return unverified_token{*key, std::move(*claims)};
+}
 
-  // 2. The signature, by libjwt under the chosen key. After the checks above a failure here
-  // is the signature's (or, rarely, a claims text jansson refuses and RapidJSON accepted).
+// 2. The signature, by libjwt under the chosen key. After the checks above a failure here
+// is the signature's (or, rarely, a claims text jansson refuses and RapidJSON accepted).
+// 3. What libjwt verified with must be what we pinned, whatever it read from the header.
+boost::system::result<void> check_signature(std::string_view token, const jwt_key& key) {
   const std::string terminated(token);
   jwt_t* raw = nullptr;
   const int decode_result = jwt_decode(&raw, terminated.c_str(),
-                                       reinterpret_cast<const unsigned char*>(key->material.data()),
-                                       static_cast<int>(key->material.size()));
+                                       reinterpret_cast<const unsigned char*>(key.material.data()),
+                                       static_cast<int>(key.material.size()));
   const jwt_ptr decoded(raw);
   if (decode_result == ENOMEM) {
     return boost::system::errc::make_error_code(boost::system::errc::not_enough_memory);
@@ -319,53 +345,82 @@ boost::system::result<member_claims> jwt_verifier::verify(
     ERR_clear_error();
     return jwt_errc::bad_signature;
   }
-  // 3. What libjwt verified with must be what we pinned, whatever it read from the header.
-  if (jwt_get_alg(decoded.get()) != libjwt_algorithm(key->algorithm)) {
+  if (jwt_get_alg(decoded.get()) != libjwt_algorithm(key.algorithm)) {
     return jwt_errc::wrong_algorithm;
   }
+  return {};
+}
 
-  // 4, 5. Claims. libjwt 1.10's getters answer 0 both for `"exp": 0` and for `"exp": "soon"`,
-  // so types are checked on our own parse of the claims text, which the signature covers. Times
-  // are compared with the leeway on the side of `now`, which no claim can make overflow.
-  member_claims out;
+// 4. The times. libjwt 1.10's getters answer 0 both for `"exp": 0` and for `"exp": "soon"`,
+// so types are checked on our own parse of the claims text, which the signature covers. Times
+// are compared with the leeway on the side of `now`, which no claim can make overflow.
+boost::system::result<std::int64_t> check_times(const rapidjson::Value& claims,
+                                                std::chrono::system_clock::time_point now) {
   const auto now_seconds = seconds_since_epoch(now);
   const auto leeway = jwt_clock_leeway.count();
-  const auto* exp = find_member(*claims, "exp");
+  const auto* exp = find_member(claims, "exp");
   if (exp == nullptr) return jwt_errc::missing_expiry;
   if (!exp->IsInt64()) return jwt_errc::malformed;
-  out.expires_at = exp->GetInt64();
+  const auto expires_at = exp->GetInt64();
   // RFC 7519 §4.1.4: refused "on or after" the expiry, here the expiry plus the leeway.
-  if (now_seconds - leeway >= out.expires_at) return jwt_errc::expired;
-  if (const auto* nbf = find_member(*claims, "nbf")) {
+  if (now_seconds - leeway >= expires_at) return jwt_errc::expired;
+  if (const auto* nbf = find_member(claims, "nbf")) {
     if (!nbf->IsInt64()) return jwt_errc::malformed;
     if (nbf->GetInt64() > now_seconds + leeway) return jwt_errc::not_yet_valid;
   }
-  if (const auto* iat = find_member(*claims, "iat")) {
+  if (const auto* iat = find_member(claims, "iat")) {
     if (!iat->IsInt64()) return jwt_errc::malformed;
     if (iat->GetInt64() > now_seconds + leeway) return jwt_errc::issued_in_future;
   }
-  if (!rules_.issuer.empty()) {
-    const auto* iss = find_member(*claims, "iss");
+  return expires_at;
+}
+
+// 5. Issuer and audience, when the rules name them.
+boost::system::result<void> check_binding(const rapidjson::Value& claims,
+                                          const jwt_claim_rules& rules) {
+  if (!rules.issuer.empty()) {
+    const auto* iss = find_member(claims, "iss");
     if (iss == nullptr) return jwt_errc::wrong_issuer;
     if (!iss->IsString()) return jwt_errc::malformed;
-    if (!has_string_value(*iss, rules_.issuer)) return jwt_errc::wrong_issuer;
+    if (!has_string_value(*iss, rules.issuer)) return jwt_errc::wrong_issuer;
   }
-  if (!rules_.audience.empty()) {
-    if (auto named = check_audience(find_member(*claims, "aud"), rules_.audience); !named) {
-      return named.error();
-    }
+  if (!rules.audience.empty()) {
+    return check_audience(find_member(claims, "aud"), rules.audience);
   }
-  const auto* sub = find_member(*claims, "sub");
+  return {};
+}
+
+// 6. Who: the member (`sub`) and, when given, the organization (`org`).
+boost::system::result<void> read_subject(const rapidjson::Value& claims, member_claims& out) {
+  const auto* sub = find_member(claims, "sub");
   if (sub == nullptr) return jwt_errc::missing_subject;
   auto member_id = claim_string(*sub);
   if (!member_id) return jwt_errc::malformed;
   if (member_id->empty()) return jwt_errc::missing_subject;
   out.member_id = std::move(*member_id);
-  if (const auto* org = find_member(*claims, "org")) {
+  if (const auto* org = find_member(claims, "org")) {
     auto organization = claim_string(*org);
     if (!organization) return jwt_errc::malformed;
     out.organization = std::move(*organization);
   }
+  return {};
+}
+
+}  // namespace
+
+boost::system::result<member_claims> jwt_verifier::verify(
+    std::string_view token, std::chrono::system_clock::time_point now) const {
+  // A moved-from verifier has no keys left.
+  if (!usable_ || keys_.empty()) return jwt_errc::unusable_key;
+  const auto settled = settle_key(token, keys_, by_kid_);
+  if (!settled) return settled.error();
+  if (auto signed_ = check_signature(token, *settled->key); !signed_) return signed_.error();
+  member_claims out;
+  const auto expires_at = check_times(settled->claims, now);
+  if (!expires_at) return expires_at.error();
+  out.expires_at = *expires_at;
+  if (auto bound = check_binding(settled->claims, rules_); !bound) return bound.error();
+  if (auto subject = read_subject(settled->claims, out); !subject) return subject.error();
   return out;
 }
 

@@ -1,0 +1,74 @@
+// Who a caller is: a token secret or an authenticated member, turned into a caller that holds
+// its compiled rights.
+#include <gatehouse/iam/service.hpp>
+
+#include <mutex>
+#include <shared_mutex>
+
+#include "directory.hpp"
+#include "state.hpp"
+#include "token_index.hpp"
+
+namespace gatehouse::iam {
+
+outcome<caller> service::authenticate_token(std::string_view secret) const {
+  if (!looks_like_token_secret(secret)) return failure(errc::unauthorized);
+  const auto hash = state_->hasher.hash(secret);
+  caller who;
+  std::shared_ptr<const statement_set> permissions;
+  {
+    std::shared_lock lock(state_->tokens_lock);
+    const auto& index = state_->tokens.get<by_hash>();
+    const auto it = index.find(hash);
+    if (it == index.end() || it->status == store::token_status::revoked) {
+      return failure(errc::unauthorized);
+    }
+    if (it->status == store::token_status::inactive) {
+      return failure(errc::forbidden, "the access token is inactive");
+    }
+    who.kind = it->type == store::token_type::personal ? subject_kind::personal_token
+                                                       : subject_kind::service_token;
+    who.id = format_uuid(it->id);
+    who.organization_id = state_->pool.at(it->organization);
+    who.member_id = state_->pool.at(it->creator);
+    permissions = it->permissions;
+    it->last_used.value.store(now_ms(), std::memory_order_relaxed);
+  }
+  const auto dir = state_->snapshot();
+  if (!dir->organizations.contains(who.organization_id)) return failure(errc::unauthorized);
+  if (who.kind == subject_kind::service_token) {
+    who.rights = permissions->compiled;
+    return who;
+  }
+  const auto* rights = dir->rights.find_ptr(who.member_id);
+  if (rights == nullptr) return failure(errc::unauthorized);
+  who.rights = *rights;
+  if (!permissions->statements.empty()) who.scope = permissions->compiled;
+  return who;
+}
+
+outcome<caller> service::authenticate_member(std::string_view member_id,
+                                             std::string_view organization_id) const {
+  const auto dir = state_->snapshot();
+  const auto* member = dir->find(dir->members, member_id, organization_id);
+  if (member == nullptr) return failure(errc::unauthorized);
+  caller who;
+  who.kind = subject_kind::member;
+  who.id = member->id;
+  who.organization_id = member->organization_id;
+  who.member_id = member->id;
+  const auto* rights = dir->rights.find_ptr(member->id);
+  if (rights == nullptr) return failure(errc::unauthorized);
+  who.rights = *rights;
+  return who;
+}
+
+outcome<store::member_record> service::find_member_by_email(std::string_view organization_id,
+                                                            std::string_view email) const {
+  const auto dir = state_->snapshot();
+  const auto* m = dir->members_by_email.find(email_key(organization_id, email));
+  if (m == nullptr) return failure(errc::not_found, "member");
+  return *m;
+}
+
+}  // namespace gatehouse::iam

@@ -1,0 +1,210 @@
+// Policies: the built-ins every organization sees and each organization's own; creating them,
+// setting their statements (capped at the caller's rights), deleting them, and swapping the
+// built-ins on reload.
+#include <gatehouse/iam/service.hpp>
+
+#include <gatehouse/policy/text.hpp>
+
+#include <algorithm>
+#include <tuple>
+
+#include "checks.hpp"
+#include "directory.hpp"
+#include "ids.hpp"
+#include "record_edits.hpp"
+#include "state.hpp"
+#include "statement_cache.hpp"
+
+namespace gatehouse::iam {
+
+outcome<std::vector<policy_view>> service::list_policies(const caller& who) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  std::vector<const policy_entry*> visible;
+  dir->policies.for_each([&](const std::string&, const policy_entry& p) {
+    if (p.builtin() || p.organization_id == who.organization_id) visible.push_back(&p);
+  });
+  std::sort(visible.begin(), visible.end(), [](auto* a, auto* b) {
+    return std::tuple(!a->builtin(), a->created_at, a->view.name) <
+           std::tuple(!b->builtin(), b->created_at, b->view.name);
+  });
+  std::vector<policy_view> out;
+  for (const auto* p : visible) out.push_back(p->view);
+  return out;
+}
+
+outcome<policy_view> service::get_policy(const caller& who, std::string_view policy_id) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  const auto dir = state_->snapshot();
+  const auto* p = dir->find(dir->policies, policy_id, who.organization_id);
+  if (!p) return failure(errc::not_found, "policy");
+  return p->view;
+}
+
+namespace {
+
+/// Fails unless name, key and description of a new policy are within `limits` and the key is
+/// made of lowercase letters, digits, '-' and '_'.
+outcome<void> check_new_policy(std::string_view name, std::string_view key,
+                               std::string_view description, const iam::limits& limits) {
+  if (auto ok = check_name(name, field::name, limits.max_name_length); !ok) return ok;
+  if (auto ok = check_name(key, field::key, limits.max_name_length); !ok) return ok;
+  if (!std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      })) {
+    return failure(errc::field_invalid, field::key);
+  }
+  if (description.size() > limits.max_description_length) {
+    return failure(errc::field_invalid, field::description);
+  }
+  return {};
+}
+
+/// Fails when a policy the caller's organization sees already has `key`, or `name` in any case.
+outcome<void> check_policy_unique(const directory& d, const caller& who, std::string_view key,
+                                  std::string_view name) {
+  bool key_used = false;
+  bool name_used = false;
+  d.policies.for_each([&](const std::string&, const policy_entry& p) {
+    if (!p.builtin() && p.organization_id != who.organization_id) return;
+    key_used = key_used || p.view.key == key;
+    name_used = name_used || policy::equal_folded(p.view.name, name);
+  });
+  if (key_used) return failure(errc::key_used, "key");
+  if (name_used) return failure(errc::name_used, "name");
+  return {};
+}
+
+}  // namespace
+
+outcome<policy_view> service::create_policy(const caller& who, std::string name, std::string key,
+                                            std::string description) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = check_new_policy(name, key, description, state_->limits); !ok) return ok.error();
+  auto id = new_id();
+  if (!id) return id.error();
+  return state_->mutate(
+      [&](directory& d, std::vector<store::change>& changes) -> outcome<policy_view> {
+        if (d.tally(who.organization_id).policies >= state_->limits.max_policies_per_organization) {
+          return failure(errc::limit_exceeded, "policies per organization");
+        }
+        if (auto ok = check_policy_unique(d, who, key, name); !ok) return ok.error();
+        policy_entry e;
+        e.view = {*id, key, name, description, policy_kind::customer_managed, {}};
+        e.organization_id = who.organization_id;
+        e.created_at = e.updated_at = now_ms();
+        e.generation = 1;
+        changes.push_back(store::put_policy{e.record()});
+        auto view = e.view;
+        put(d.policies, std::move(e));
+        return view;
+      });
+}
+
+namespace {
+
+/// Fails unless `who` holds what `statements` of policy `policy_id` grant: whoever holds the
+/// policy gets what it says, so the caller grants it.
+outcome<void> require_holds_statements(const caller& who, std::string_view policy_id,
+                                       const std::vector<policy::statement>& statements) {
+  std::vector<engine::sourced_statement> sourced;
+  sourced.reserve(statements.size());
+  for (const auto& st : statements) sourced.push_back({std::string(policy_id), st});
+  const auto compiled = engine::compiled_policy::compile(sourced);
+  if (!compiled) {  // validated before: cannot happen, but nothing unchecked is granted
+    return failure(errc::field_invalid, field::statements,
+                   engine::describe(compiled.error(), sourced));
+  }
+  return require_holds(who, **compiled, "the statements");
+}
+
+}  // namespace
+
+outcome<policy_view> service::set_policy_statements(const caller& who, std::string_view policy_id,
+                                                    std::vector<policy::statement> statements) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = validate_new_statements(statements, field::statements, policy::stored_policy);
+      !ok) {
+    return ok.error();
+  }
+  if (auto ok = require_holds_statements(who, policy_id, statements); !ok) return ok.error();
+  return state_->mutate(
+      [&](directory& d, std::vector<store::change>& changes) -> outcome<policy_view> {
+        const auto* p = d.find(d.policies, policy_id, who.organization_id);
+        if (!p) return failure(errc::not_found, "policy");
+        if (p->builtin()) return failure(errc::sys_managed_policy);
+        auto changed = *p;
+        changed.set_statements(std::move(statements));
+        changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
+        changed.generation = static_cast<std::uint64_t>(changed.updated_at);
+        changes.push_back(store::put_policy{changed.record()});
+        auto view = changed.view;
+        put(d.policies, std::move(changed));
+        return view;
+      });
+}
+
+namespace {
+
+/// Detaches policy `id` from every member or group of `holders` that holds it.
+template <class Record>
+void detach_everywhere(cow_map<Record>& holders, const std::string& id,
+                       std::vector<store::change>& changes) {
+  // Collected first, since the map cannot be edited while it is walked.
+  std::vector<Record> holding;
+  holders.for_each([&](const std::string&, const Record& r) {
+    if (std::find(r.policy_ids.begin(), r.policy_ids.end(), id) != r.policy_ids.end()) {
+      holding.push_back(r);
+    }
+  });
+  for (auto& r : holding) {
+    std::erase(r.policy_ids, id);
+    changes.push_back(put_change(r));
+    put(holders, std::move(r));
+  }
+}
+
+}  // namespace
+
+outcome<void> service::delete_policy(const caller& who, std::string_view policy_id) {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<store::change>& changes) -> outcome<void> {
+    const auto* p = d.find(d.policies, policy_id, who.organization_id);
+    if (!p) return failure(errc::not_found, "policy");
+    if (p->builtin()) return failure(errc::sys_managed_policy);
+    const std::string id = p->view.id;
+    // Detached from every holder in the same commit.
+    detach_everywhere(d.members, id, changes);
+    detach_everywhere(d.groups, id, changes);
+    d.policies.erase(id);
+    changes.push_back(store::erase_policy{id});
+    return {};
+  });
+}
+
+outcome<void> service::replace_builtins(std::vector<policy::policy_document> builtins) {
+  if (auto ok = check_builtin_policies(builtins, "the built-in policies"); !ok) return ok.error();
+  return state_->mutate([&](directory& d, std::vector<store::change>&) -> outcome<void> {
+    // Generations only grow, even for two reloads in one millisecond: a reused generation would
+    // hand members the rights compiled from the old statements.
+    std::uint64_t generation = static_cast<std::uint64_t>(now_ms());
+    std::vector<std::string> old_builtins;
+    d.policies.for_each([&](const std::string& id, const policy_entry& p) {
+      if (!p.builtin()) return;
+      old_builtins.push_back(id);
+      generation = std::max(generation, p.generation + 1);
+    });
+    for (const auto& id : old_builtins) d.policies.erase(id);
+    for (const auto& doc : builtins) {
+      if (d.policies.contains(doc.id)) {
+        return failure(errc::conflict, "built-in policy id " + doc.id + " is taken");
+      }
+      auto e = builtin_entry(doc);
+      e.generation = generation;
+      put(d.policies, std::move(e));
+    }
+    return {};
+  });
+}
+
+}  // namespace gatehouse::iam

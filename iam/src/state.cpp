@@ -1,0 +1,101 @@
+// The service state's commit-then-publish of directory changes, and its token bookkeeping.
+#include "state.hpp"
+
+#include <gatehouse/policy/document.hpp>
+#include <gatehouse/policy/limits.hpp>
+
+#include "checks.hpp"
+
+namespace gatehouse::iam {
+
+outcome<void> service::state::commit(std::span<const store::change> changes) {
+  if (const auto ec = database->commit(changes)) {
+    return failure(errc::storage_failure, ec.message());
+  }
+  return {};
+}
+
+outcome<void> service::state::holds(const caller& who, const directory& d,
+                                    const std::vector<std::string>& ids, std::string_view what) {
+  const auto known = d.known_policies(ids);
+  if (known.empty()) return {};
+  return require_holds(who, *d.compiled_policies(known, rights, report_failure), what);
+}
+
+outcome<void> service::state::publish(const directory& previous, std::shared_ptr<directory> next,
+                                      std::span<const store::change> changes) {
+  const auto report = next->derive(previous, rights, report_failure);
+  if (!report.without_owner.empty()) {
+    return failure(errc::last_owner,
+                   "no other member holds Owner and may manage IAM; make someone else an owner "
+                   "first");
+  }
+  if (!report.over_member_limits.empty()) {
+    return failure(
+        errc::too_many_statements,
+        "a member would hold more than " + std::to_string(policy::max_effective_statements) +
+            " effective statements or " + std::to_string(policy::max_effective_scanning_globs) +
+            " globs that scan a name (such as *web*)");
+  }
+  if (!changes.empty()) {
+    if (auto committed = commit(changes); !committed) return committed;
+  }
+  current.store(std::move(next), std::memory_order_release);
+  return {};
+}
+
+outcome<std::shared_ptr<const statement_set>> service::state::new_permissions(
+    std::vector<policy::statement> statements) {
+  if (auto ok = validate_new_statements(statements, field::permissions, policy::token_permissions);
+      !ok) {
+    return ok.error();
+  }
+  std::string json = policy::to_json(statements);
+  if (json.size() > policy::max_token_permissions_bytes) {
+    return failure(errc::field_invalid, field::permissions,
+                   "larger than " + std::to_string(policy::max_token_permissions_bytes / 1024) +
+                       " KiB of JSON");
+  }
+  return statement_set_of(std::move(json), [&](std::string_view) {
+    return outcome<std::vector<policy::statement>>(std::move(statements));
+  });
+}
+
+outcome<std::shared_ptr<const statement_set>> service::state::stored_permissions(std::string json) {
+  return statement_set_of(std::move(json), [](std::string_view text) {
+    return read_stored_statements(text, policy::token_permissions);
+  });
+}
+
+void service::state::count_status(std::optional<store::token_status> before,
+                                  std::optional<store::token_status> after) {
+  if (before) tokens_by_status[static_cast<std::size_t>(*before)].fetch_sub(1);
+  if (after) tokens_by_status[static_cast<std::size_t>(*after)].fetch_add(1);
+}
+
+void service::state::index_new(token_entry t) {
+  count_status(std::nullopt, t.status);
+  tokens.insert(std::move(t));
+}
+
+void service::state::replace_indexed(token_entry t) {
+  auto& index = tokens.get<by_id>();
+  const auto indexed = index.find(t.id);
+  if (indexed == index.end()) return;
+  t.last_used = indexed->last_used;
+  count_status(indexed->status, t.status);
+  index.replace(indexed, std::move(t));
+}
+
+outcome<token_view> service::state::save_token(token_entry t) {
+  t.updated_at = now_ms();
+  auto view = to_view(t, pool);
+  view.creator_email = snapshot()->email_of(view.record.creator_id, view.record.organization_id);
+  const store::change c = store::put_token{view.record};
+  if (auto committed = commit({&c, 1}); !committed) return committed.error();
+  std::unique_lock lock(tokens_lock);
+  replace_indexed(std::move(t));
+  return view;
+}
+
+}  // namespace gatehouse::iam

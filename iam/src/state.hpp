@@ -1,0 +1,148 @@
+// The service's state: the published directory snapshot and the token index, their locks, and
+// the caches of compiled statements. Every change is committed to the store before it is
+// published, so what a caller was told happened survives a crash.
+#pragma once
+
+#include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/iam/service.hpp>
+#include <gatehouse/store/database.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "directory.hpp"
+#include "statement_cache.hpp"
+#include "token_index.hpp"
+
+namespace gatehouse::iam {
+
+struct service::state {
+  std::unique_ptr<store::database> database;
+  secret_hasher hasher;
+  iam::limits limits;
+  iam::hooks hooks;
+
+  // Directory: readers load the pointer; writers serialize on `directory_write`.
+  std::atomic<std::shared_ptr<const directory>> current;
+  std::mutex directory_write;
+
+  // Tokens: readers take `tokens_lock` shared; writers serialize on `token_write` for the whole
+  // change (including the store commit) and take `tokens_lock` exclusively only to apply it.
+  mutable std::shared_mutex tokens_lock;
+  std::mutex token_write;
+  token_index tokens;
+  string_pool pool;
+  /// Tokens by status, kept with the index so that metrics never walk it.
+  std::array<std::atomic<std::size_t>, 3> tokens_by_status{};
+
+  // Members with the same effective policies share compiled rights; guarded by `directory_write`.
+  rights_cache rights;
+
+  // Identical statement sets share one compiled structure.
+  std::mutex sets_lock;
+  weak_cache<statement_set> sets;
+
+  std::atomic<std::uint64_t> failed_closed{0};
+  /// Counts and logs a stored statement that does not compile.
+  const failure_reporter report_failure = [this](const std::string& what) {
+    failed_closed.fetch_add(1, std::memory_order_relaxed);
+    if (hooks.log) hooks.log("stored statement fails closed: " + what);
+  };
+
+  state(std::unique_ptr<store::database> s, server_key key, iam::limits l, iam::hooks h)
+      : database(std::move(s)), hasher(std::move(key)), limits(l), hooks(std::move(h)) {}
+
+  [[nodiscard]] std::shared_ptr<const directory> snapshot() const {
+    return current.load(std::memory_order_acquire);
+  }
+
+  /// Writes `changes` to the store in one transaction.
+  [[nodiscard]] outcome<void> commit(std::span<const store::change> changes);
+
+  // ---- Directory ----
+
+  /// `require_holds` for the policies `ids` of `d`, compiled through the rights cache; called
+  /// inside `mutate`.
+  [[nodiscard]] outcome<void> holds(const caller& who, const directory& d,
+                                    const std::vector<std::string>& ids, std::string_view what);
+
+  /// Applies `edit` to a copy of the directory, derives what follows from it, and unless that
+  /// breaks an invariant (an owner left, a member over the statement limit) commits the changes,
+  /// then publishes the copy.
+  template <class Edit>
+  auto mutate(Edit&& edit)
+      -> decltype(edit(std::declval<directory&>(), std::declval<std::vector<store::change>&>())) {
+    std::lock_guard lock(directory_write);
+    const auto previous = snapshot();
+    auto next = std::make_shared<directory>(*previous);
+    std::vector<store::change> changes;
+    auto result = edit(*next, changes);
+    if (!result) return result;
+    if (auto published = publish(*previous, std::move(next), changes); !published) {
+      return published.error();
+    }
+    return result;
+  }
+
+  // ---- Tokens ----
+
+  /// New permissions of a token, held to a token's limits; kept as the JSON they are stored as.
+  [[nodiscard]] outcome<std::shared_ptr<const statement_set>> new_permissions(
+      std::vector<policy::statement> statements);
+
+  /// The stored permissions of a token.
+  [[nodiscard]] outcome<std::shared_ptr<const statement_set>> stored_permissions(std::string json);
+
+  /// Moves a token between the status counts: `before` is the status it had (none for a new one),
+  /// `after` the one it has now (none once deleted).
+  void count_status(std::optional<store::token_status> before,
+                    std::optional<store::token_status> after);
+
+  /// Adds a new token to the index and the counts; called with `tokens_lock` held exclusively,
+  /// or before the service is shared.
+  void index_new(token_entry t);
+
+  /// Puts `t`, an edited copy of an indexed token, in the index in place of the old one, keeping
+  /// the last use of requests authenticated since it was copied; called with `tokens_lock` held
+  /// exclusively.
+  void replace_indexed(token_entry t);
+
+  /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
+  /// place of the old one; called with `token_write` held.
+  [[nodiscard]] outcome<token_view> save_token(token_entry t);
+
+ private:
+  /// Derives the indexes of `next`, an edited copy of `previous`, refuses it if it breaks an
+  /// invariant, and otherwise commits `changes` and publishes it; called with `directory_write`
+  /// held.
+  outcome<void> publish(const directory& previous, std::shared_ptr<directory> next,
+                        std::span<const store::change> changes);
+
+  /// The statement set of `json`, shared with every token that has the same; `read` turns the
+  /// text into statements when no token has it yet.
+  template <class Read>
+  outcome<std::shared_ptr<const statement_set>> statement_set_of(std::string json, Read&& read) {
+    {
+      std::lock_guard lock(sets_lock);
+      if (auto set = sets.find(json)) return set;
+    }
+    auto statements = read(json);
+    if (!statements) return statements.error();
+    auto set = make_statement_set(json, std::move(*statements), report_failure);
+    std::lock_guard lock(sets_lock);
+    sets.put(std::move(json), set);
+    return set;
+  }
+};
+
+}  // namespace gatehouse::iam

@@ -1,0 +1,193 @@
+// The token index: every access token in memory, on Boost.MultiIndex, found by id, by secret
+// hash (authentication), by name within its organization, by creator and by organization in
+// creation order; and the string pool that interns the ids many tokens share.
+#pragma once
+
+#include <gatehouse/iam/secrets.hpp>
+#include <gatehouse/iam/service.hpp>
+#include <gatehouse/policy/text.hpp>
+#include <gatehouse/store/records.hpp>
+
+#include <array>
+#include <atomic>
+#include <boost/multi_index/composite_key.hpp>
+#include <boost/multi_index/hashed_index.hpp>
+#include <boost/multi_index/member.hpp>
+#include <boost/multi_index/ordered_index.hpp>
+#include <boost/multi_index_container.hpp>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+
+#include "ids.hpp"
+#include "statement_cache.hpp"
+
+namespace gatehouse::iam {
+
+/// A timestamp that several readers may bump; copyable so the index can hold it by value.
+struct shared_time {
+  mutable std::atomic<store::timestamp> value{0};
+  shared_time() = default;
+  explicit shared_time(store::timestamp t) : value(t) {}
+  shared_time(const shared_time& other) : value(other.value.load(std::memory_order_relaxed)) {}
+  shared_time& operator=(const shared_time& other) {
+    value.store(other.value.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return *this;
+  }
+};
+
+/// One token in memory. Organization and creator ids are interned: thousands of tokens share
+/// them, and the per-token budget is 512 bytes. What authentication reads comes last, ending with
+/// the secret hash: the by-hash index is the innermost of `token_index`, so its links follow the
+/// value directly and a look-up touches one or two cache lines of the node. With a million
+/// tokens every line touched is a cache miss.
+struct token_entry {
+  std::string name;
+  std::array<char, secret_prefix_length> prefix{};
+  store::timestamp created_at = 0;
+  store::timestamp updated_at = 0;
+  shared_time persisted_last_used;
+  // Read by authentication.
+  std::shared_ptr<const statement_set> permissions;
+  shared_time last_used;
+  uuid id{};
+  std::uint32_t organization = 0;
+  std::uint32_t creator = 0;
+  store::token_type type = store::token_type::personal;
+  store::token_status status = store::token_status::active;
+  secret_hash hash{};
+};
+
+struct uuid_hash {
+  std::size_t operator()(const uuid& u) const noexcept {
+    std::size_t h;
+    std::memcpy(&h, u.data(), sizeof h);  // random bytes: any 8 of them are a good hash
+    return h;
+  }
+};
+
+struct secret_hash_hash {
+  std::size_t operator()(const secret_hash& h) const noexcept {
+    std::size_t out;
+    std::memcpy(&out, h.data(), sizeof out);  // an HMAC output is uniformly distributed
+    return out;
+  }
+};
+
+// Secret look-ups compare hashes in constant time.
+struct secret_hash_equal {
+  bool operator()(const secret_hash& a, const secret_hash& b) const noexcept {
+    return equal_in_constant_time(a, b);
+  }
+};
+
+/// A token name within its organization; names are unique per organization case-insensitively,
+/// compared as FeatBit does.
+struct name_key {
+  std::uint32_t organization;
+  std::string_view name;
+};
+
+struct name_key_of {
+  using result_type = name_key;
+  result_type operator()(const token_entry& t) const noexcept { return {t.organization, t.name}; }
+};
+
+struct name_key_hash {
+  std::size_t operator()(const name_key& k) const noexcept {
+    std::size_t h = k.organization * 0x9e3779b97f4a7c15ULL;
+    for (char c : k.name) {
+      h = (h ^ static_cast<unsigned char>(policy::fold_ascii(c))) * 0x100000001b3ULL;
+    }
+    return h;
+  }
+};
+
+struct name_key_equal {
+  bool operator()(const name_key& a, const name_key& b) const noexcept {
+    return a.organization == b.organization && policy::equal_folded(a.name, b.name);
+  }
+};
+
+struct by_id {};
+struct by_hash {};
+struct by_name {};
+struct by_creator {};
+struct by_organization {};
+
+namespace mi = boost::multi_index;
+
+// by_id first (the default view), by_hash last: the last index's links sit next to the value.
+using token_index = mi::multi_index_container<
+    token_entry,
+    mi::indexed_by<
+        mi::hashed_unique<mi::tag<by_id>, mi::member<token_entry, uuid, &token_entry::id>,
+                          uuid_hash>,
+        mi::hashed_unique<mi::tag<by_name>, name_key_of, name_key_hash, name_key_equal>,
+        mi::hashed_non_unique<mi::tag<by_creator>,
+                              mi::member<token_entry, std::uint32_t, &token_entry::creator>>,
+        mi::ordered_non_unique<
+            mi::tag<by_organization>,
+            mi::composite_key<token_entry,
+                              mi::member<token_entry, std::uint32_t, &token_entry::organization>,
+                              mi::member<token_entry, store::timestamp, &token_entry::created_at>>>,
+        mi::hashed_unique<mi::tag<by_hash>,
+                          mi::member<token_entry, secret_hash, &token_entry::hash>,
+                          secret_hash_hash, secret_hash_equal>>>;
+
+/// Strings shared by many tokens, numbered. Append-only; read under the token lock.
+class string_pool {
+ public:
+  std::uint32_t intern(const std::string& s) {
+    const auto [it, inserted] = index_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
+    if (inserted) strings_.push_back(s);
+    return it->second;
+  }
+  [[nodiscard]] std::optional<std::uint32_t> find(const std::string& s) const {
+    const auto it = index_.find(s);
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+  }
+  [[nodiscard]] const std::string& at(std::uint32_t i) const { return strings_[i]; }
+
+ private:
+  std::deque<std::string> strings_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+};
+
+/// The token named `name` (in any case) in `organization`, or nullptr.
+[[nodiscard]] inline const token_entry* find_named(const token_index& tokens,
+                                                   std::uint32_t organization,
+                                                   std::string_view name) {
+  const auto& index = tokens.get<by_name>();
+  const auto it = index.find(name_key{organization, name});
+  return it == index.end() ? nullptr : &*it;
+}
+
+/// How many tokens `organization` has, whatever their status.
+[[nodiscard]] inline std::size_t count_in(const token_index& tokens, std::uint32_t organization) {
+  const auto [first, last] =
+      tokens.get<by_organization>().equal_range(std::make_tuple(organization));
+  return static_cast<std::size_t>(std::distance(first, last));
+}
+
+/// The record of `t`, as the store keeps it; its ids are read from `pool`.
+[[nodiscard]] store::token_record to_record(const token_entry& t, const string_pool& pool);
+
+/// The token as callers see it, without its secret.
+[[nodiscard]] token_view to_view(const token_entry& t, const string_pool& pool);
+
+/// The in-memory entry of `r` with its permissions, its ids interned in `pool`. Fails on a
+/// malformed id.
+[[nodiscard]] outcome<token_entry> to_entry(const store::token_record& r,
+                                            std::shared_ptr<const statement_set> permissions,
+                                            string_pool& pool);
+
+}  // namespace gatehouse::iam
