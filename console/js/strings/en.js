@@ -106,6 +106,7 @@ export default {
   'token.only.Personal': 'You may create personal tokens only.',
   'token.only.Service': 'You may create service tokens only.',
   'token.save': 'Save',
+  'token.createdAt': 'Created',
 
   'perm.title': 'Permissions',
   'perm.hint': 'Only the actions you hold yourself are offered. Before saving, the server checks ' +

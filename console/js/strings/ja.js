@@ -105,6 +105,7 @@ export default {
   'token.only.Personal': 'あなたが作成できるのは個人用トークンだけです。',
   'token.only.Service': 'あなたが作成できるのはサービストークンだけです。',
   'token.save': '保存',
+  'token.createdAt': '作成日時',
 
   'perm.title': '権限',
   'perm.hint': 'あなた自身が持つアクションだけが表示されます。保存の前に、トークンがあなたにできないことを' +

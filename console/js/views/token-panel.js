@@ -4,7 +4,7 @@
 import {ApiError, call, query} from '../api.js';
 import {openDialog} from '../dialog.js';
 import {debounce, h, replace, uniqueId} from '../dom.js';
-import {t} from '../i18n.js';
+import {formatTime, t} from '../i18n.js';
 import {describeStatements, errorText} from './words.js';
 import {permissionEditor} from './permission-editor.js';
 
@@ -151,11 +151,16 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
     showPermissions();
     body.push(type.element, permissions);
   } else {
+    const fact = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value)];
     body.push(h('dl', {class: 'token-facts'},
-        mode === 'view' ? [h('dt', {}, t('token.name')), h('dd', {}, token.name)] : null,
-        h('dt', {}, t('token.type')), h('dd', {}, t(`token.type.${token.type}`)),
-        token.type === 'Service' ? [h('dt', {}, t('perm.title')),
-          h('dd', {}, describeStatements(token.permissions))] : null));
+        mode === 'view' ? fact('token.name', token.name) : null,
+        fact('token.type', t(`token.type.${token.type}`)),
+        fact('col.status', t(`status.${token.status}`)),
+        fact('col.creator', token.creator?.email ?? token.creatorId),
+        fact('token.createdAt', formatTime(token.createdAt)),
+        fact('col.lastUsed', formatTime(token.lastUsedAt)),
+        fact('col.token', h('code', {}, `${token.secretPrefix}${'•'.repeat(8)}`)),
+        token.type === 'Service' ? fact('perm.title', describeStatements(token.permissions)) : null));
   }
 
   const save = h('button', {type: 'submit', class: 'primary', form: 'token-form'}, t('token.save'));
