@@ -48,7 +48,7 @@ help:
 	@echo 'make sanitize      AddressSanitizer + UBSan build in $(ASAN_DIR), run its tests'
 	@echo 'make tsan          ThreadSanitizer build in $(TSAN_DIR), run the threaded suites'
 	@echo 'make fuzz          libFuzzer build in $(FUZZ_DIR), run each target $(FUZZ_TIME)s'
-	@echo 'make run           build, then serve ./data on 127.0.0.1:8080 (Ctrl-C stops it)'
+	@echo 'make run           build, serve ./data on 127.0.0.1:8080, print a console sign-in link'
 	@echo 'make bench         build, run the sweep and the token measurements into $(BENCH_OUT), plot'
 	@echo 'make format        clang-format -i every .cpp/.hpp; format-check only reports'
 	@echo 'make tidy          clang-tidy on the project sources (.clang-tidy)'
@@ -98,7 +98,7 @@ fuzz: setup
 
 # Serves ./data (initialized on first start) on 127.0.0.1:8080 until Ctrl-C.
 run: build
-	$(BUILD_DIR)/bin/gatehouse serve --data ./data
+	$(BUILD_DIR)/bin/gatehouse serve --data ./data --console-link owner@example.com
 
 # The built-in sweep and the token measurements (bench/README.md): results into $(BENCH_OUT),
 # then the plot.

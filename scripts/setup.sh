@@ -23,7 +23,14 @@ packages=(
   libjwt-dev
   wrk                               # HTTP benchmark load
   gnuplot-nox                       # benchmark plots
+  chromium                          # the console's browser tests
+  fonts-noto-cjk                    # Japanese text in the console's screenshots
 )
+# Node.js runs the console's browser tests. A machine may bring its own node and npm from another
+# source, which Debian's npm package conflicts with: Debian's are installed only where none is.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 # Prints those of the named packages that dpkg does not list as installed, one per line.
 not_installed() {
@@ -38,10 +45,24 @@ not_installed() {
   done
 }
 
+# playwright-core for the browser tests, exactly as console/tests/package-lock.json pins it;
+# installed again only when the lock file changed since the last install.
+install_console_test_packages() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../console/tests" && pwd)"
+  if [[ -f "$dir/node_modules/.package-lock.json" &&
+        ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    return
+  fi
+  echo "setup: npm ci in console/tests"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 mapfile -t missing < <(not_installed "${packages[@]}")
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} required packages are installed"
+  install_console_test_packages
   exit 0
 fi
 
@@ -67,3 +88,4 @@ if ((${#still_missing[@]} > 0)); then
   exit 1
 fi
 echo "setup: installed ${missing[*]}"
+install_console_test_packages

@@ -24,6 +24,8 @@ Commands:
                       run the HTTP service on a data directory (initialized on first start)
   jwt --data DIR --member EMAIL [--ttl 1h] [--jwt-issuer ISS] [--jwt-audience AUD]
                       print a JWT that acts as that member of the playground organization
+  login-link --data DIR --member EMAIL [--base URL] [--ttl 8h]
+                      print a link that signs that member into the web console
 
 A policy FILE holds a policy document or a bare array of statements.
 Run `gatehouse <command> --help` for a command's details.
@@ -36,8 +38,9 @@ struct command {
 };
 
 constexpr std::array commands = {
-    command{"check", run_check}, command{"decide", run_decide}, command{"contains", run_contains},
-    command{"serve", run_serve}, command{"jwt", run_jwt},
+    command{"check", run_check},       command{"decide", run_decide},
+    command{"contains", run_contains}, command{"serve", run_serve},
+    command{"jwt", run_jwt},           command{"login-link", run_login_link},
 };
 
 }  // namespace

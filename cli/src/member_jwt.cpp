@@ -157,4 +157,25 @@ server::reload_outcome reload_jwt_keys(server::http_service& service,
   }
 }
 
+loaded<std::string> data_directory_jwt(const data_directory& directory, std::string_view email,
+                                       const iam::jwt_claim_rules& rules,
+                                       std::chrono::seconds ttl) {
+  const auto member = directory.iam->find_member_by_email(directory.organization_id, email);
+  if (!member) {
+    return problem{"no member '" + std::string(email) + "' in the organization " +
+                   std::string(default_organization)};
+  }
+  auto token =
+      iam::mint_hs256(directory.jwt_secret, member->id, directory.organization_id, rules, ttl);
+  if (!token) return problem{"cannot sign the token: " + token.error().message()};
+  return loaded<std::string>(boost::system::in_place_value, std::move(*token));
+}
+
+std::string console_sign_in_link(std::string_view base, std::string_view jwt) {
+  std::string link(base);
+  link += "/console/sign-in#jwt=";
+  link += jwt;
+  return link;
+}
+
 }  // namespace gatehouse::cli

@@ -6,8 +6,11 @@
 #include <gatehouse/server/http_service.hpp>
 #include <gatehouse/server/listener.hpp>
 #include "command_line.hpp"
+#include "data_directory.hpp"
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 namespace gatehouse::cli {
 
@@ -38,5 +41,17 @@ struct jwt_settings {
 /// Catches what it calls: the listener must go on waiting for signals after a failed reload.
 [[nodiscard]] server::reload_outcome reload_jwt_keys(server::http_service& service,
                                                      const jwt_settings& settings);
+
+/// A JWT for the member `email` of the playground organization of `directory`, signed with the
+/// directory's HS256 key: what `gatehouse jwt` prints and `login-link` and `serve --console-link`
+/// put into a sign-in link.
+[[nodiscard]] loaded<std::string> data_directory_jwt(const data_directory& directory,
+                                                     std::string_view email,
+                                                     const iam::jwt_claim_rules& rules,
+                                                     std::chrono::seconds ttl);
+
+/// The console's sign-in link on the server at `base` (http://HOST:PORT, no trailing slash).
+/// The JWT rides in the fragment, which browsers never send, so it reaches no server log.
+[[nodiscard]] std::string console_sign_in_link(std::string_view base, std::string_view jwt);
 
 }  // namespace gatehouse::cli

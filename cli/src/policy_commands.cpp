@@ -181,12 +181,9 @@ void write_containment(const engine::containment& checked, std::ostream& out) {
   writer.Bool(checked.contained);
   writer.Key("counterexample");
   if (checked.counterexample) {
-    writer.StartObject();
-    writer.Key("action");
-    write_string(writer, checked.counterexample->action);
-    writer.Key("resource");
-    write_string(writer, checked.counterexample->resource);
-    writer.EndObject();
+    const auto& [action, resource] = *checked.counterexample;
+    const std::string text = policy::request_json(action, resource);
+    writer.RawValue(text.data(), text.size(), rapidjson::kObjectType);
   } else {
     writer.Null();
   }

@@ -13,6 +13,7 @@
 #include "member_jwt.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -41,6 +42,8 @@ application's RS256 or ES256 public keys, as --jwt-alg says: one key for every t
 header (a token without `kid` only while there is one key). --jwt-issuer and --jwt-audience make
 `iss` and `aud` required claims that must match (`aud` may be an array). `exp`, `nbf` and `iat`
 are allowed 30 s of clock skew.
+The web console is at http://HOST:PORT/console/; --console-link EMAIL prints a link that signs
+that member in (as `gatehouse login-link` does; not with the host application's keys).
 Prints `listening on HOST:PORT` once ready, then one access-log line per request:
   TIME REMOTE METHOD PATH?QUERY-KEYS STATUS DURATIONus SUBJECT
 Signals: SIGTERM or SIGINT stop accepting, let the requests in flight finish and exit 0 (a second
@@ -59,6 +62,7 @@ struct serve_settings {
   server::serve_options transport;
   server::http_limits http;
   jwt_settings jwt;
+  std::string console_link_member;  // --console-link
 };
 
 po::options_description serve_flags() {
@@ -110,7 +114,10 @@ po::options_description serve_flags() {
       po::value<std::string>()
           ->default_value(format_duration(defaults.idle_timeout))
           ->value_name("DURATION"),
-      "time a keep-alive connection waits for its next request");
+      "time a keep-alive connection waits for its next request")(
+      "console-link", po::value<std::string>()->value_name("EMAIL"),
+      "once listening, print a console sign-in link (valid 8h) for this member of the playground "
+      "organization");
   return visible;
 }
 
@@ -153,6 +160,14 @@ loaded<serve_settings> read_settings(const po::variables_map& values) {
   auto jwt = jwt_settings_of(values);
   if (!jwt) return std::move(jwt).error();
   settings.jwt = std::move(*jwt);
+  if (values.count("console-link") > 0) {
+    if (settings.jwt.host_keys) {
+      return problem{
+          "--console-link signs with DIR's key, which --jwt-public-key and --jwt-key-dir "
+          "replace; sign members in with the host application instead"};
+    }
+    settings.console_link_member = values["console-link"].as<std::string>();
+  }
   return settings;
 }
 
@@ -268,7 +283,7 @@ int refuse(std::ostream& err, std::string_view message) {
 
 /// Serves the IAM service of `directory` over HTTP until a signal stops it; the exit code.
 int serve(const serve_settings& settings, data_directory& directory, iam::jwt_verifier verifier,
-          std::ostream& out) {
+          const std::string& console_jwt, std::ostream& out) {
   server::metrics metrics;
   server::http_service service(*directory.iam, std::move(verifier), metrics, settings.http);
   iam::service& iam = *directory.iam;
@@ -279,6 +294,12 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
       },
       [&](std::string_view endpoint) {
         out << "listening on " << endpoint << '\n';
+        const std::string base = "http://" + std::string(endpoint);
+        out << "console: " << base << "/console/\n";
+        if (!console_jwt.empty()) {
+          out << "sign in as " << settings.console_link_member
+              << " (8 hours): " << console_sign_in_link(base, console_jwt) << '\n';
+        }
         if (directory.initialized) {
           print_getting_started(out, endpoint, settings.data, settings.policies,
                                 settings.jwt.rules);
@@ -309,12 +330,19 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
   auto directory =
       open_data_directory_for("serve", settings->data, settings->policies, std::move(hooks), err);
   if (!directory) return exit_bad_input;
+  std::string console_jwt;
+  if (!settings->console_link_member.empty()) {
+    auto minted = data_directory_jwt(*directory, settings->console_link_member, settings->jwt.rules,
+                                     std::chrono::hours(8));
+    if (!minted) return refuse(err, "--console-link: " + minted.error().message);
+    console_jwt = std::move(*minted);
+  }
   if (!verifier) {
     auto own = data_directory_verifier(*directory, settings->jwt.rules);
     if (!own) return refuse(err, own.error().message);
     verifier.emplace(std::move(*own));
   }
-  return serve(*settings, *directory, std::move(*verifier), out);
+  return serve(*settings, *directory, std::move(*verifier), console_jwt, out);
 }
 
 }  // namespace gatehouse::cli

@@ -143,6 +143,18 @@ class candidate_search {
                    containment_limits limits)
       : granted_(granted), requested_(requested), budget_(limits.max_work) {}
 
+  /// Searches on after the first counterexample: every action of `wanted` that some request
+  /// shows `requested` allowing beyond `granted`. Each pattern is expanded only until all of
+  /// its wanted actions are found.
+  candidate_search& collecting(action_set wanted) noexcept {
+    collect_ = true;
+    wanted_ = wanted;
+    return *this;
+  }
+  [[nodiscard]] action_set collected() const noexcept { return collected_ & wanted_; }
+  [[nodiscard]] std::vector<request> take_witnesses() noexcept { return std::move(witnesses_); }
+  [[nodiscard]] bool out_of_work() const noexcept { return budget_.exhausted(); }
+
   boost::system::result<containment> run() {
     for (const auto& s : requested_.statements()) {
       if (denies_everything(s)) return containment{true, {}};
@@ -158,10 +170,12 @@ class candidate_search {
                     [](const compiled_statement& s) { return denies_everything(s); });
     const deny_index index(denies);
     std::vector<std::size_t> meeting;
-    for (const auto& [pattern, actions] : allows) {
+    for (const auto& [pattern, all_actions] : allows) {
+      const action_set actions = still_wanted(all_actions);
+      if (actions == 0) continue;
       // A request of `pattern` that no allow of `granted` covers, or that a universal deny of
       // `granted` refuses.
-      if (try_pattern(actions, *pattern, nullptr)) return found();
+      if (try_pattern(actions, *pattern, nullptr) && !collect_) return found();
       if (granted_denies_everything) continue;
       // A request of `pattern` that a deny of `granted` refuses.
       index.may_meet(pattern->segments.front().path, meeting);
@@ -170,14 +184,15 @@ class candidate_search {
         if (!budget_.spend(1)) return containment_errc::too_complex;
         const action_set shared = actions & denied_actions;
         if (shared == 0 || !may_overlap(*pattern, *denied)) continue;
-        if (try_pattern(shared, *pattern, denied)) return found();
+        if (try_pattern(shared, *pattern, denied) && !collect_) return found();
       }
       if (budget_.exhausted()) return containment_errc::too_complex;
     }
     // A universal statement also reaches the empty resource name, which no pattern matches; it
     // is tried last, so that a counterexample names a resource whenever one exists.
     for (const auto& s : requested_.statements()) {
-      if (s.universal && s.effect == policy::effect::allow && try_request(s.actions, {})) {
+      if (s.universal && s.effect == policy::effect::allow && still_wanted(s.actions) != 0 &&
+          try_request(still_wanted(s.actions), {}) && !collect_) {
         return found();
       }
     }
@@ -191,6 +206,11 @@ class candidate_search {
   }
 
   containment found() const { return containment{false, counterexample_}; }
+
+  // The actions of `actions` the search still looks for: all of them, unless collecting.
+  action_set still_wanted(action_set actions) const noexcept {
+    return collect_ ? actions & wanted_ & ~collected_ : actions;
+  }
 
   // The depths at which a tag can change a verdict: where a pattern of `granted`, or a deny of
   // `requested`, has tags. Elsewhere every tag choice of a requested allow gives the same two
@@ -454,6 +474,14 @@ class candidate_search {
     const action_set gap = requested_.allowed_actions(actions, resource) &
                            ~granted_.allowed_actions(actions, resource);
     if (gap == 0) return false;
+    if (collect_) {
+      for (action_set fresh = gap & ~collected_; fresh != 0; fresh &= fresh - 1) {
+        const auto action = static_cast<action_id>(std::countr_zero(fresh));
+        witnesses_.push_back({std::string(policy::action_name(action)), resource});
+      }
+      collected_ |= gap;
+      return (actions & ~collected_) == 0;
+    }
     const auto action = static_cast<action_id>(std::countr_zero(gap));
     counterexample_ = request{std::string(policy::action_name(action)), std::move(resource)};
     return true;
@@ -468,6 +496,10 @@ class candidate_search {
   std::array<bool, policy::max_pattern_segments> tagged_depths_{};
   char fresh_ = '#';
   request counterexample_;
+  bool collect_ = false;
+  action_set wanted_ = 0;
+  action_set collected_ = 0;
+  std::vector<request> witnesses_;
 };
 
 }  // namespace
@@ -476,6 +508,20 @@ boost::system::result<containment> contains(const compiled_policy& granted,
                                             const compiled_policy& requested,
                                             containment_limits limits) {
   return candidate_search(granted, requested, limits).run();
+}
+
+allowed_somewhere_result allowed_somewhere(const compiled_policy& p, action_set of_interest,
+                                           containment_limits limits) {
+  static const auto nothing = compiled_policy::compile({});
+  candidate_search search(**nothing, p, limits);
+  search.collecting(of_interest);
+  const auto finished = search.run();
+  allowed_somewhere_result out{search.collected(), finished.has_value() && !search.out_of_work(),
+                               search.take_witnesses()};
+  std::sort(out.witnesses.begin(), out.witnesses.end(), [](const request& a, const request& b) {
+    return policy::find_action(a.action) < policy::find_action(b.action);
+  });
+  return out;
 }
 
 }  // namespace gatehouse::engine

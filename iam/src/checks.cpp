@@ -24,21 +24,29 @@ outcome<void> require_member(const caller& who) {
   return {};
 }
 
-outcome<void> require_holds(const caller& who, const engine::compiled_policy& granted,
-                            std::string_view what) {
-  if (!who.rights)
-    return failure(errc::forbidden, std::string(what) + ": the caller has no rights");
+outcome<engine::containment> within_rights(const caller& who,
+                                           const engine::compiled_policy& granted,
+                                           std::string_view what) {
+  if (!who.rights) return failure(errc::forbidden, std::string(what) + ": the caller has no rights");
   for (const engine::compiled_policy* side : {who.rights.get(), who.scope.get()}) {
     if (side == nullptr) continue;
-    const auto contained = engine::contains(*side, granted);
+    auto contained = engine::contains(*side, granted);
     if (!contained) {
       return failure(errc::check_too_complex,
                      std::string(what) + ": too complex to compare with the caller's rights");
     }
-    if (!contained->contained) {
-      return failure(errc::forbidden, std::string(what) + " beyond the caller's rights",
-                     contained->counterexample);
-    }
+    if (!contained->contained) return std::move(*contained);
+  }
+  return engine::containment{true, std::nullopt};
+}
+
+outcome<void> require_holds(const caller& who, const engine::compiled_policy& granted,
+                            std::string_view what) {
+  const auto contained = within_rights(who, granted, what);
+  if (!contained) return contained.error();
+  if (!contained->contained) {
+    return failure(errc::forbidden, std::string(what) + " beyond the caller's rights",
+                   contained->counterexample);
   }
   return {};
 }

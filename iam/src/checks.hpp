@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gatehouse/engine/compiled_policy.hpp>
+#include <gatehouse/engine/containment.hpp>
 #include <gatehouse/iam/errors.hpp>
 #include <gatehouse/iam/service.hpp>
 
@@ -22,9 +23,15 @@ inline constexpr std::string_view token_resource = "access-token/*";
 /// Fails unless `who` is a member: access tokens cannot manage access tokens.
 [[nodiscard]] outcome<void> require_member(const caller& who);
 
+/// Whether the current rights of `who` contain `granted`, with a request that `granted` allows
+/// and `who` may not make when they do not. A personal token acts with its creator's rights
+/// narrowed by its scope, so both must contain it.
+[[nodiscard]] outcome<engine::containment> within_rights(const caller& who,
+                                                         const engine::compiled_policy& granted,
+                                                         std::string_view what);
+
 /// Fails unless the current rights of `who` contain `granted`: nobody grants what they do not
-/// hold (SPEC §10). A personal token acts with its creator's rights narrowed by its scope, so both
-/// must contain it; a refusal carries a request that `granted` allows and `who` may not make.
+/// hold (SPEC §10). A refusal carries a request that `granted` allows and `who` may not make.
 [[nodiscard]] outcome<void> require_holds(const caller& who, const engine::compiled_policy& granted,
                                           std::string_view what);
 

@@ -235,4 +235,10 @@ void directory::set_member_group(const std::string& member_id, const std::string
   }
 }
 
+std::string directory::email_of(std::string_view member_id,
+                               std::string_view organization_id) const {
+  const auto* m = find(members, member_id, organization_id);
+  return m != nullptr ? m->email : std::string();
+}
+
 }  // namespace gatehouse::iam

@@ -116,6 +116,9 @@ struct directory {
 
   /// The member's effective policy ids: direct and through groups, each once, sorted.
   [[nodiscard]] std::vector<std::string> effective_policy_ids(const store::member_record& m) const;
+  /// The e-mail address of member `member_id` of the organization; empty when there is none.
+  [[nodiscard]] std::string email_of(std::string_view member_id,
+                                     std::string_view organization_id) const;
 
   /// `ids` sorted, each once, without those that name no policy.
   [[nodiscard]] std::vector<std::string> known_policies(std::vector<std::string> ids) const;

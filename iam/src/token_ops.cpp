@@ -25,6 +25,12 @@ std::string_view manage_action(store::token_type type) {
                                              : "ManageServiceAccessTokens";
 }
 
+/// Fails unless `who` is a member who may create (or check) a token of `type`.
+outcome<void> require_token_manager(const service& s, const caller& who, store::token_type type) {
+  if (auto ok = require_member(who); !ok) return ok;
+  return require(s, who, manage_action(type), token_resource);
+}
+
 /// Fails unless `who` is a member who may list the organization's tokens.
 outcome<void> require_token_reader(const service& s, const caller& who) {
   if (auto ok = require_member(who); !ok) return ok;
@@ -39,6 +45,7 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
     return failure(errc::field_invalid, field::page_size);
   }
   token_page page;
+  const auto dir = state_->snapshot();
   std::shared_lock lock(state_->tokens_lock);
   const auto organization = state_->pool.find(who.organization_id);
   if (!organization) return page;
@@ -56,7 +63,8 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
     if (creator && it->creator != *creator) continue;
     if (!policy::contains_folded(it->name, q.name)) continue;
     if (page.total_count >= skip && page.items.size() < q.page_size) {
-      page.items.push_back(to_view(*it, state_->pool));
+      auto& view = page.items.emplace_back(to_view(*it, state_->pool));
+      view.creator_email = dir->email_of(view.record.creator_id, who.organization_id);
     }
     ++page.total_count;
   }
@@ -105,15 +113,21 @@ store::token_record new_token_record(const service::state& s, const caller& who,
   return record;
 }
 
-/// The permissions of a new token, checked: a service token needs some, and the token may grant
-/// nothing beyond its creator's rights as they are now.
-outcome<std::shared_ptr<const statement_set>> checked_permissions(
-    service::state& s, const caller& who, store::token_type type,
-    std::vector<policy::statement> given) {
+/// The permissions of a new token, held to a token's limits: a service token needs some.
+outcome<std::shared_ptr<const statement_set>> token_permissions(
+    service::state& s, store::token_type type, std::vector<policy::statement> given) {
   if (type == store::token_type::service && given.empty()) {
     return failure(errc::field_required, field::permissions);
   }
-  auto permissions = s.new_permissions(std::move(given));
+  return s.new_permissions(std::move(given));
+}
+
+/// The permissions of a new token, checked: within a token's limits, and granting nothing beyond
+/// its creator's rights as they are now.
+outcome<std::shared_ptr<const statement_set>> checked_permissions(
+    service::state& s, const caller& who, store::token_type type,
+    std::vector<policy::statement> given) {
+  auto permissions = token_permissions(s, type, std::move(given));
   if (!permissions) return permissions.error();
   const auto& requested = **permissions;
   if (!requested.statements.empty()) {
@@ -126,11 +140,40 @@ outcome<std::shared_ptr<const statement_set>> checked_permissions(
 
 }  // namespace
 
+outcome<std::vector<grantable_actions>> service::grantable(const caller& who) const {
+  if (auto ok = require_member(who); !ok) return ok.error();
+  if (!who.rights) return std::vector<grantable_actions>{};
+  // The unlisted-action bit stands for names outside the catalogue; nobody is given those.
+  const policy::action_set catalogue =
+      policy::all_actions & ~(policy::action_set{1} << policy::unlisted_action);
+  const auto found = engine::allowed_somewhere(*who.rights, catalogue);
+  if (!found.complete && state_->hooks.log) {
+    state_->hooks.log("grantable actions of member " + who.member_id +
+                      ": the search ran out of work; only the actions it proved are offered");
+  }
+  std::vector<grantable_actions> out;
+  for (policy::action_id id = 0; id < policy::unlisted_action; ++id) {
+    if ((found.actions >> id & 1U) == 0) continue;
+    const auto& [action, type] = policy::action_catalogue[id];
+    if (out.empty() || out.back().resource_type != type) out.push_back({std::string(type), {}});
+    out.back().actions.emplace_back(action);
+  }
+  return out;
+}
+
+outcome<engine::containment> service::check_token(
+    const caller& who, store::token_type type, std::vector<policy::statement> permissions) const {
+  if (auto ok = require_token_manager(*this, who, type); !ok) return ok.error();
+  auto requested = token_permissions(*state_, type, std::move(permissions));
+  if (!requested) return requested.error();
+  if ((*requested)->statements.empty()) return engine::containment{true, std::nullopt};
+  return within_rights(who, *(*requested)->compiled, "the permissions");
+}
+
 outcome<token_view> service::create_token(const caller& who, std::string name,
                                           store::token_type type,
                                           std::vector<policy::statement> permissions_given) {
-  if (auto ok = require_member(who); !ok) return ok.error();
-  if (auto ok = require(*this, who, manage_action(type), token_resource); !ok) return ok.error();
+  if (auto ok = require_token_manager(*this, who, type); !ok) return ok.error();
   if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok) {
     return ok.error();
   }
@@ -160,7 +203,8 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
     std::unique_lock lock(state_->tokens_lock);
     state_->index_new(std::move(*entry));
   }
-  return token_view{std::move(record), (*permissions)->statements, std::move(*secret)};
+  return token_view{std::move(record), (*permissions)->statements, std::move(*secret),
+                    dir->email_of(who.member_id, who.organization_id)};
 }
 
 namespace {

@@ -51,6 +51,18 @@ std::string to_json(const statement& s) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+std::string request_json(std::string_view action, std::string_view resource) {
+  rapidjson::StringBuffer buffer;
+  writer w(buffer);
+  w.StartObject();
+  w.Key("action");
+  write_string(w, action);
+  w.Key("resource");
+  write_string(w, resource);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 std::string to_json(const finding& f, std::string_view file) {
   rapidjson::StringBuffer buffer;
   writer w(buffer);

@@ -3,6 +3,8 @@
 
 #include "http_json.hpp"
 
+#include <gatehouse/policy/document.hpp>
+
 namespace gatehouse::server {
 
 namespace {
@@ -69,18 +71,9 @@ error_row map_failure(const iam::failure& f) {
       return {401, "Unauthorized"};
     case errc::forbidden: {
       if (!f.counterexample) return {403, "Forbidden"};
-      rapidjson::StringBuffer buffer;
-      json_writer w(buffer);
-      w.StartObject();
-      w.Key("counterexample");
-      w.StartObject();
-      w.Key("action");
-      write_string(w, f.counterexample->action);
-      w.Key("resource");
-      write_string(w, f.counterexample->resource);
-      w.EndObject();
-      w.EndObject();
-      return {403, "Forbidden", std::string(buffer.GetString(), buffer.GetSize())};
+      const auto& [action, resource] = *f.counterexample;
+      return {403, "Forbidden",
+              R"({"counterexample":)" + policy::request_json(action, resource) + "}"};
     }
     case errc::field_required:
       return {400, field_code(f, "_is_required")};
@@ -133,6 +126,8 @@ reply error_reply(http_error e) {
       return envelope(405, false, "MethodNotAllowed", "null");
     case http_error::payload_too_large:
       return envelope(413, false, "PayloadTooLarge", "null");
+    case http_error::too_many_requests:
+      return envelope(429, false, "TooManyRequests", "null");
     case http_error::internal:
       break;
   }

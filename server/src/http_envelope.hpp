@@ -25,6 +25,8 @@ enum class http_error {
   method_not_allowed,
   /// The body is larger than `http_limits::max_body_bytes`.
   payload_too_large,
+  /// The caller already runs as many costly checks as one may at once.
+  too_many_requests,
   /// Something unexpected (an exception): nothing about it is told to the caller.
   internal,
 };

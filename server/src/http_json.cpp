@@ -3,6 +3,8 @@
 
 #include "utc_time.hpp"
 
+#include <gatehouse/policy/document.hpp>
+
 #include <rapidjson/encodings.h>
 #include <rapidjson/error/en.h>
 
@@ -170,7 +172,44 @@ void write_token(json_writer& w, const iam::token_view& v) {
   time_member(w, "createdAt", t.created_at);
   time_member(w, "updatedAt", t.updated_at);
   time_member(w, "lastUsedAt", t.last_used_at);
+  // FeatBit's shape; the e-mail is null once the creator has left the organization.
+  w.Key("creator");
+  w.StartObject();
+  member(w, "id", t.creator_id);
+  w.Key("email");
+  if (v.creator_email.empty()) {
+    w.Null();
+  } else {
+    write_string(w, v.creator_email);
+  }
+  w.EndObject();
   if (v.secret) member(w, "token", *v.secret);
+  w.EndObject();
+}
+
+void write_containment(json_writer& w, const engine::containment& c) {
+  w.StartObject();
+  w.Key("contained");
+  w.Bool(c.contained);
+  w.Key("counterexample");
+  if (c.counterexample) {
+    const std::string text =
+        policy::request_json(c.counterexample->action, c.counterexample->resource);
+    w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+void write_grantable(json_writer& w, const std::vector<iam::grantable_actions>& by_type) {
+  w.StartObject();
+  for (const auto& [type, actions] : by_type) {
+    w.Key(type.data(), static_cast<rapidjson::SizeType>(type.size()));
+    w.StartArray();
+    for (const auto& action : actions) write_string(w, action);
+    w.EndArray();
+  }
   w.EndObject();
 }
 

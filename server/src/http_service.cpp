@@ -2,6 +2,8 @@
 // turn each request into engine calls and each answer into the envelope.
 #include <gatehouse/server/http_service.hpp>
 
+#include "console.hpp"
+#include "costly_calls.hpp"
 #include "http_envelope.hpp"
 #include "http_json.hpp"
 #include "http_target.hpp"
@@ -39,7 +41,10 @@ struct request_context {
   iam::service& iam;
   server::metrics& metrics;
   const http_limits& limits;
+  costly_calls& costly;
   const iam::caller& who;
+  /// `who` as the access log names it: "member:<id>".
+  std::string_view subject;
   std::string_view body;
   const query_parameters& query;
   /// The path parameters, in the order of the route's `{}`.
@@ -232,26 +237,56 @@ reply is_access_token_name_used(const request_context& ctx) {
                 [](json_writer& w, bool used) { w.Bool(used); });
 }
 
+struct token_request {
+  store::token_type type;
+  std::vector<policy::statement> permissions;
+};
+
+/// The `type` and `permissions` of a body that asks for a token (to create or to check).
+iam::outcome<token_request> read_token_request(const request_context& ctx,
+                                               const rapidjson::Document& doc) {
+  const auto type_text = required_string(doc, "type");
+  if (!type_text) return type_text.error();
+  const auto type = parse_token_type(*type_text);
+  if (!type) return failure(errc::field_invalid, iam::field::type);
+  // An absent list is an empty one: an unscoped personal token (a service token without
+  // statements is refused by the service). Findings point into the body.
+  token_request out{*type, {}};
+  if (find_member(doc, "permissions") != nullptr) {
+    auto read = read_statements(ctx.body, "/permissions", iam::field::permissions,
+                                policy::token_permissions);
+    if (!read) return read.error();
+    out.permissions = std::move(*read);
+  }
+  return out;
+}
+
 reply create_access_token(const request_context& ctx) {
   rapidjson::Document doc;
   if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
   const auto name = required_string(doc, "name");
   if (!name) return failure_reply(name.error());
-  const auto type_text = required_string(doc, "type");
-  if (!type_text) return failure_reply(type_text.error());
-  const auto type = parse_token_type(*type_text);
-  if (!type) return failure_reply(failure(errc::field_invalid, iam::field::type));
-  // An absent list is an empty one: an unscoped personal token (a service token without
-  // statements is refused by the service). Findings point into the body.
-  std::vector<policy::statement> permissions;
-  if (find_member(doc, "permissions") != nullptr) {
-    auto read = read_statements(ctx.body, "/permissions", iam::field::permissions,
-                                policy::token_permissions);
-    if (!read) return failure_reply(read.error());
-    permissions = std::move(*read);
-  }
-  return answer(ctx.iam.create_token(ctx.who, std::string(*name), *type, std::move(permissions)),
-                write_token, success_kind::created);
+  auto asked = read_token_request(ctx, doc);
+  if (!asked) return failure_reply(asked.error());
+  return answer(
+      ctx.iam.create_token(ctx.who, std::string(*name), asked->type, std::move(asked->permissions)),
+      write_token, success_kind::created);
+}
+
+/// SPEC §11: the containment check of creating, without creating; one of the costly calls.
+reply check_access_token(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  auto asked = read_token_request(ctx, doc);
+  if (!asked) return failure_reply(asked.error());
+  const auto running = ctx.costly.enter(ctx.subject);
+  if (!running) return error_reply(http_error::too_many_requests);
+  return answer(ctx.iam.check_token(ctx.who, asked->type, std::move(asked->permissions)),
+                write_containment);
+}
+
+reply grantable_actions(const request_context& ctx) {
+  return answer(ctx.iam.grantable(ctx.who), write_grantable);
 }
 
 reply rename_access_token(const request_context& ctx) {
@@ -396,6 +431,7 @@ constexpr std::array routes = {
     route{"GET", "access-tokens", list_access_tokens},
     route{"GET", "access-tokens/is-name-used", is_access_token_name_used},
     route{"POST", "access-tokens", create_access_token},
+    route{"POST", "access-tokens/check", check_access_token},
     route{"PUT", "access-tokens/{}", rename_access_token},
     route{"PUT", "access-tokens/{}/toggle", toggle_access_token},
     route{"DELETE", "access-tokens/{}", delete_access_token},
@@ -418,6 +454,7 @@ constexpr std::array routes = {
     route{"PUT", "members/{}/remove-policy/{}", remove_member_policy},
     route{"GET", "members/{}/policies", member_policies},
     route{"GET", "user/policies", own_policies},
+    route{"GET", "user/grantable", grantable_actions},
 };
 
 /// Whether `segments` match `pattern`; the segments in `{}` places go to `params`.
@@ -522,6 +559,7 @@ struct service_parts {
   const std::atomic<std::shared_ptr<const iam::jwt_verifier>>& jwt;
   server::metrics& metrics;
   const http_limits& limits;
+  costly_calls& costly;
 };
 
 /// Answers `request` into `response`, setting its subject once the caller is known.
@@ -548,6 +586,21 @@ void respond(const service_parts& service, const http_request& request, http_res
     return;
   }
 
+  if (segments.size() == 1 && segments[0].empty()) {
+    response = root_redirect(request.method);
+    return;
+  }
+  if (segments[0] == "console") {
+    // The files are looked up by name in a table: no path reaches a file system.
+    std::string path;
+    for (std::size_t i = 1; i < segments.size(); ++i) {
+      if (i > 1) path += '/';
+      path += segments[i];
+    }
+    response = console_response(request.method, path, request.if_none_match);
+    return;
+  }
+
   if (segments.size() <= std::size(api_prefix) || segments[0] != api_prefix[0] ||
       segments[1] != api_prefix[1]) {
     return give(failure_reply(failure(errc::not_found, "path")));
@@ -561,8 +614,8 @@ void respond(const service_parts& service, const http_request& request, http_res
   const auto who = authenticate(service.iam, service.jwt, request);
   if (!who) return give(failure_reply(who.error()));
   response.subject = subject_of(*who);
-  const request_context ctx{service.iam,  service.metrics, service.limits, *who,
-                            request.body, target->query,   params};
+  const request_context ctx{service.iam,      service.metrics, service.limits, service.costly, *who,
+                            response.subject, request.body,    target->query,  params};
   give(r->handle(ctx));
 }
 
@@ -572,7 +625,10 @@ http_service::http_service(iam::service& iam, iam::jwt_verifier jwt, metrics& m,
     : iam_(iam),
       jwt_(std::make_shared<const iam::jwt_verifier>(std::move(jwt))),
       metrics_(m),
-      limits_(limits) {}
+      limits_(limits),
+      costly_(std::make_unique<costly_calls>()) {}
+
+http_service::~http_service() = default;
 
 void http_service::replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier> jwt) noexcept {
   jwt_.store(std::move(jwt), std::memory_order_release);
@@ -581,7 +637,7 @@ void http_service::replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier>
 http_response http_service::handle_request(const http_request& request) noexcept {
   http_response response;
   try {
-    respond({iam_, jwt_, metrics_, limits_}, request, response);
+    respond({iam_, jwt_, metrics_, limits_, *costly_}, request, response);
   } catch (...) {
     // Whatever failed, the caller learns only that it did; the subject, if known, stays for the
     // log. Should even the answer fail to allocate, a bare 500 goes out.

@@ -210,6 +210,7 @@ class session : public std::enable_shared_from_this<session> {
         .target = to_std(request.target()),
         .authorization = to_std(request[http::field::authorization]),
         .organization = to_std(request["Organization"]),
+        .if_none_match = to_std(request[http::field::if_none_match]),
         .body = request.body(),
     };
     http_response answer = state_.service.handle_request(view);
@@ -217,9 +218,10 @@ class session : public std::enable_shared_from_this<session> {
     response_ = {};
     response_.version(request.version());
     response_.result(answer.status);
-    response_.set(http::field::content_type, answer.content_type);
-    // A response may carry a new token's secret: no cache may keep any of them.
-    response_.set(http::field::cache_control, "no-store");
+    if (!answer.content_type.empty()) response_.set(http::field::content_type, answer.content_type);
+    response_.set(http::field::cache_control, answer.cache_control);
+    response_.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : answer.headers) response_.set(name, value);
     response_.body() = std::move(answer.body);
     response_.keep_alive(request.keep_alive() && !state_.stopping.load());
     response_.prepare_payload();
@@ -236,6 +238,7 @@ class session : public std::enable_shared_from_this<session> {
     response_.result(status);
     response_.set(http::field::content_type, "application/json");
     response_.set(http::field::cache_control, "no-store");
+    response_.set("X-Content-Type-Options", "nosniff");
     response_.body() = error_envelope(code);
     response_.keep_alive(false);
     response_.prepare_payload();

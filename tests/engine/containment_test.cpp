@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <bit>
+
 #include "brute_force.hpp"
 #include "random_policy.hpp"
 
@@ -189,6 +191,57 @@ BOOST_AUTO_TEST_CASE(agrees_with_brute_force) {
   // Both outcomes must be common, or the cross-check proves little.
   BOOST_TEST(contained > static_cast<std::size_t>(instances) / 5);
   BOOST_TEST(refuted > static_cast<std::size_t>(instances) / 5);
+}
+
+// The actions a set allows somewhere, in one search: each with a request the reference evaluator
+// allows, and none that brute force finds missing.
+BOOST_AUTO_TEST_CASE(actions_allowed_somewhere_agree_with_brute_force) {
+  const auto space = small_space();
+  testing::random_policy gen(171717);
+  std::size_t found = 0;
+  std::size_t absent = 0;
+  for (int round = 0; round < 400; ++round) {
+    const auto statements = gen.statements(5);
+    const auto compiled = testing::compile_or_fail(statements);
+    const auto result = engine::allowed_somewhere(*compiled, policy::all_actions);
+    BOOST_REQUIRE(result.complete);
+    BOOST_TEST(static_cast<std::size_t>(std::popcount(result.actions)) == result.witnesses.size());
+    for (const auto& [action, resource] : result.witnesses) {
+      BOOST_TEST((engine::reference::evaluate(statements, action, resource).decision ==
+                  engine::decision::allow),
+                 "round " << round << ": " << action << " on \"" << resource << '"');
+    }
+    for (const auto& action : space.actions) {
+      auto one = space;
+      one.actions = {action};
+      const bool brute = testing::find_escape({}, statements, one).has_value();
+      const auto id = policy::find_action(action);
+      const bool engine_says = (result.actions >> id & 1U) != 0;
+      BOOST_TEST_CONTEXT("round " << round << ", " << action) {
+        if (brute) BOOST_TEST(engine_says);
+      }
+      if (engine_says)
+        ++found;
+      else
+        ++absent;
+    }
+  }
+  BOOST_TEST(found > 100U);
+  BOOST_TEST(absent > 100U);
+}
+
+BOOST_AUTO_TEST_CASE(actions_allowed_somewhere_respect_denies) {
+  const auto p = testing::compile_or_fail(
+      {allow({"ToggleFlag", "DeleteFlag"}, {"project/*"}), deny({"DeleteFlag"}, {"project/*"}),
+       allow({"CreateFlag"}, {"project/a"}), deny({"CreateFlag"}, {"project/*"})});
+  const auto result = engine::allowed_somewhere(*p, policy::all_actions);
+  BOOST_TEST(result.complete);
+  BOOST_REQUIRE(result.witnesses.size() == 1U);
+  BOOST_TEST(result.witnesses[0].action == "ToggleFlag");
+  // Only the actions asked about are looked for.
+  const auto none = engine::allowed_somewhere(*p, 0);
+  BOOST_TEST(none.actions == 0U);
+  BOOST_TEST(none.witnesses.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -114,7 +114,7 @@ std::ostream& operator<<(std::ostream& os, const routing_case& c) {
 }
 
 const routing_case routing_cases[] = {
-    {"GET", "/", 404, "ResourceNotFound"},
+    {"GET", "/nothing", 404, "ResourceNotFound"},
     {"GET", "/api/v1", 404, "ResourceNotFound"},
     {"GET", "/api/v1/", 404, "ResourceNotFound"},
     {"GET", "/api/v2/policies", 404, "ResourceNotFound"},

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace gatehouse::engine {
 
@@ -48,6 +49,22 @@ inline boost::system::error_code make_error_code(containment_errc e) noexcept {
 [[nodiscard]] boost::system::result<containment> contains(const compiled_policy& granted,
                                                           const compiled_policy& requested,
                                                           containment_limits limits = {});
+
+struct allowed_somewhere_result {
+  /// Actions with a request that shows them allowed: each one proven by a resource name.
+  policy::action_set actions = 0;
+  /// False when the work ran out first: actions may then be missing, never wrongly present.
+  bool complete = true;
+  /// One allowed request per action of `actions`, in catalogue order.
+  std::vector<request> witnesses;
+};
+
+/// The actions of `of_interest` that `p` allows on at least one resource name: the containment
+/// search of `p` in the empty set, carried on past its first counterexample. One search, within
+/// `limits`, however many actions there are.
+[[nodiscard]] allowed_somewhere_result allowed_somewhere(const compiled_policy& p,
+                                                         policy::action_set of_interest,
+                                                         containment_limits limits = {});
 
 }  // namespace gatehouse::engine
 

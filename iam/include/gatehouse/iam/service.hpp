@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gatehouse/engine/compiled_policy.hpp>
+#include <gatehouse/engine/containment.hpp>
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/errors.hpp>
 #include <gatehouse/iam/jwt.hpp>
@@ -59,6 +60,11 @@ struct caller {
   std::shared_ptr<const engine::compiled_policy> scope;
 };
 
+struct grantable_actions {
+  std::string resource_type;
+  std::vector<std::string> actions;
+};
+
 struct statement_ref {
   std::string policy_id;
   std::string statement_id;
@@ -76,6 +82,8 @@ struct token_view {
   store::token_record record;
   std::vector<policy::statement> permissions;
   std::optional<std::string> secret;
+  /// The creator's e-mail address; empty once the creator has left the organization.
+  std::string creator_email;
 };
 
 struct token_query {
@@ -215,6 +223,12 @@ class service {
 
   // ---- Access tokens (members only) ------------------------------------------------------------
 
+  /// Per resource type of the catalogue, in its order, the actions the member is allowed on at
+  /// least one resource name: what a service token could be given. Decided by the containment
+  /// search, so a deny counts against an allow; when that search runs out of work, only the
+  /// actions it proved are listed (fail closed).
+  [[nodiscard]] outcome<std::vector<grantable_actions>> grantable(const caller& who) const;
+
   [[nodiscard]] outcome<token_page> list_tokens(const caller& who, const token_query& q) const;
   [[nodiscard]] outcome<bool> is_token_name_used(const caller& who, std::string_view name) const;
   /// Creates a token with `permissions` (empty for an unscoped personal token), held to a
@@ -223,6 +237,11 @@ class service {
   [[nodiscard]] outcome<token_view> create_token(const caller& who, std::string name,
                                                  store::token_type type,
                                                  std::vector<policy::statement> permissions);
+  /// What create_token would answer about `permissions`, without creating anything: whether
+  /// the caller's rights contain them, and if not a request they allow and the caller may not
+  /// make. Needs the manage action of `type`, as creating does.
+  [[nodiscard]] outcome<engine::containment> check_token(
+      const caller& who, store::token_type type, std::vector<policy::statement> permissions) const;
   [[nodiscard]] outcome<token_view> rename_token(const caller& who, std::string_view token_id,
                                                  std::string name);
   [[nodiscard]] outcome<token_view> toggle_token(const caller& who, std::string_view token_id);

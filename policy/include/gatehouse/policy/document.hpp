@@ -71,6 +71,9 @@ inline constexpr load_options token_permissions{max_token_statements, max_token_
 /// One statement as a compact JSON object, as written in the array.
 [[nodiscard]] std::string to_json(const statement& s);
 
+/// A request as a JSON object, `{"action", "resource"}`: how a counterexample is written.
+[[nodiscard]] std::string request_json(std::string_view action, std::string_view resource);
+
 /// A finding as a JSON object: `{"file"?, "line", "column", "severity", "code", "message",
 /// "pointer"}`, with "file" only when `file` is not empty.
 [[nodiscard]] std::string to_json(const finding& f, std::string_view file = {});

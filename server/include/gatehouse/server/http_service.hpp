@@ -13,21 +13,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gatehouse::server {
 
 /// What handle_request needs of a request; views into the session's buffers.
 struct http_request {
-  std::string_view method;  // "GET", "POST", ...
-  std::string_view target;  // path and query, e.g. "/api/v1/access-tokens?pageIndex=0"
-  std::string_view authorization;
-  std::string_view organization;  // the `Organization` header
-  std::string_view body;
+  std::string_view method{};  // "GET", "POST", ...
+  std::string_view target{};  // path and query, e.g. "/api/v1/access-tokens?pageIndex=0"
+  std::string_view authorization{};
+  std::string_view organization{};   // the `Organization` header
+  std::string_view if_none_match{};  // the console's files are revalidated with their ETags
+  std::string_view body{};
 };
 
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
+  /// API answers may carry a new token's secret: no cache may keep them.
+  std::string cache_control = "no-store";
+  /// Further headers: ETag, Location, the console's Content-Security-Policy.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   /// For the access log: "member:<id>", "personal-token:<id>", "service-token:<id>" or "-".
   /// Never a secret.
@@ -63,10 +70,15 @@ struct http_limits {
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };
 
+class costly_calls;
+
 class http_service {
  public:
   /// `iam` and `m` must outlive the service. `jwt` verifies member JWTs until replaced.
   http_service(iam::service& iam, iam::jwt_verifier jwt, metrics& m, http_limits limits = {});
+  ~http_service();
+  http_service(const http_service&) = delete;
+  http_service& operator=(const http_service&) = delete;
 
   /// Verifies member JWTs with `jwt` from the next request on (key rotation); requests that
   /// have begun finish with the verifier they began with. Thread-safe. A null `jwt` refuses
@@ -87,6 +99,7 @@ class http_service {
   std::atomic<std::shared_ptr<const iam::jwt_verifier>> jwt_;
   metrics& metrics_;
   http_limits limits_;
+  std::unique_ptr<costly_calls> costly_;
 };
 
 }  // namespace gatehouse::server
