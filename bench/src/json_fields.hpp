@@ -1,6 +1,8 @@
 // Writing result objects: one `field` per JSON member, numbers rounded to 0.1 as printed.
 #pragma once
 
+#include "timing.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -60,6 +62,14 @@ inline std::string json_quoted(std::string_view text) {
   return json_text([&](json_writer& w) {
     w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
   });
+}
+
+/// The median and p99 of `t` as `PREFIXmedian_ns` and `PREFIXp99_ns`.
+inline void percentiles(json_writer& w, std::string_view prefix, const timing& t) {
+  const std::string median = std::string(prefix) + "median_ns";
+  const std::string p99 = std::string(prefix) + "p99_ns";
+  field(w, median.c_str(), t.median_ns);
+  field(w, p99.c_str(), t.p99_ns);
 }
 
 inline void numbers(json_writer& w, const char* key, const std::vector<double>& values) {

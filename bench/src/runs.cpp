@@ -219,8 +219,7 @@ std::string to_json(const decide_result& r) {
     field(w, "node_count", r.node_count);
     field(w, "agree", r.disagreements == 0);
     if (r.disagreements > 0) field(w, "disagreements", r.disagreements);
-    field(w, "median_ns", r.engine.median_ns);
-    field(w, "p99_ns", r.engine.p99_ns);
+    percentiles(w, "", r.engine);
     field(w, "mean_ns", r.engine.mean_ns);
     field(w, "min_ns", r.engine.min_ns);
     field(w, "decisions", r.engine.calls);
@@ -236,10 +235,8 @@ std::string to_json(const decide_result& r) {
       field(w, "resource", std::string_view(r.slowest_request->resource));
       w.EndObject();
     }
-    field(w, "decide_only_median_ns", r.decide_only.median_ns);
-    field(w, "decide_only_p99_ns", r.decide_only.p99_ns);
-    field(w, "reference_median_ns", r.reference.median_ns);
-    field(w, "reference_p99_ns", r.reference.p99_ns);
+    percentiles(w, "decide_only_", r.decide_only);
+    percentiles(w, "reference_", r.reference);
     field(w, "reference_decisions", r.reference.calls);
     field(w, "reference_batch_size", r.reference.batch_size);
     field(w, "speedup", r.engine.median_ns > 0 ? r.reference.median_ns / r.engine.median_ns : 0.0);
@@ -274,8 +271,7 @@ std::string to_json(const contains_result& r) {
         w.Null();
       }
     }
-    field(w, "median_ns", r.time.median_ns);
-    field(w, "p99_ns", r.time.p99_ns);
+    percentiles(w, "", r.time);
     field(w, "min_ns", r.time.min_ns);
     field(w, "iterations", r.time.calls);
   });
@@ -286,8 +282,7 @@ std::string to_json(const compile_result& r) {
     field(w, "benchmark", std::string_view("compile"));
     field(w, "statements", r.statements);
     field(w, "node_count", r.node_count);
-    field(w, "median_ns", r.time.median_ns);
-    field(w, "p99_ns", r.time.p99_ns);
+    percentiles(w, "", r.time);
     field(w, "min_ns", r.time.min_ns);
     w.Key("median_ms");
     w.Double(std::round(r.time.median_ns / 1e3) / 1e3);

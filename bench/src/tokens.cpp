@@ -326,8 +326,7 @@ std::string to_json(const tokens_result& r) {
     field(w, "reload_ms", r.reload_ms);
     numbers(w, "load_ms_runs", r.load_ms_runs);
     field(w, "bytes_per_token", r.bytes_per_token);
-    field(w, "authenticate_median_ns", r.authenticate.median_ns);
-    field(w, "authenticate_p99_ns", r.authenticate.p99_ns);
+    percentiles(w, "authenticate_", r.authenticate);
     field(w, "authentications", r.authenticate.calls);
     field(w, "hash_median_ns", r.hash.median_ns);
     field(w, "unknown_secret_median_ns", r.unknown.median_ns);

@@ -6,6 +6,7 @@
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/containment.hpp>
 #include <gatehouse/policy/document.hpp>
+#include <gatehouse/policy/json.hpp>
 #include "cli.hpp"
 #include "command_line.hpp"
 
@@ -72,11 +73,8 @@ its budget allows (no answer: treat it as not contained).
 
 // ---- JSON output ----------------------------------------------------------------------------
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(json_writer& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
+using policy::json_writer;
+using policy::write_string;
 
 /// Writes the finished JSON value in `buffer` as one line and empties the buffer for the next.
 void write_line(rapidjson::StringBuffer& buffer, std::ostream& out) {

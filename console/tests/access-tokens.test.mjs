@@ -1,18 +1,14 @@
 // The seed's access-token page, clicked through as a person uses it: by roles and visible names.
 import assert from 'node:assert/strict';
-import {after, before, describe, test} from 'node:test';
-import {addMember, api, apiOk, builtin, createPolicy, launchBrowser, loginLink, memberJwt,
-        openPage, owner, screenshot, signIn, startServer} from './harness.mjs';
+import {describe, test} from 'node:test';
+import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt,
+        openPage, owner, screenshot, signIn, sharedServerAndBrowser} from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+sharedServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 /** The open "Add access token" panel. */

@@ -3,19 +3,15 @@
 import assert from 'node:assert/strict';
 import {writeFileSync, mkdirSync} from 'node:fs';
 import {join} from 'node:path';
-import {after, before, describe, test} from 'node:test';
-import {apiOk, launchBrowser, loginLink, memberJwt, openPage, owner, screenshot, screenshotDir,
-        signIn, startServer} from './harness.mjs';
+import {describe, test} from 'node:test';
+import {apiOk, loginLink, memberJwt, openPage, owner, screenshot, screenshotDir,
+        signIn, sharedServerAndBrowser} from './harness.mjs';
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+sharedServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 describe('serving', () => {

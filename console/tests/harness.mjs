@@ -5,6 +5,7 @@ import {spawn, execFileSync} from 'node:child_process';
 import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
+import {after, before} from 'node:test';
 import {chromium} from 'playwright-core';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -106,6 +107,24 @@ export const builtin = {
 /** Launches chromium headless, as the tests' one browser. */
 export function launchBrowser() {
   return chromium.launch({executablePath: chromiumPath, args: ['--no-sandbox']});
+}
+
+/**
+ * One server and one browser for a whole test file: started before its first test, handed to
+ * `use(server, browser)`, and stopped after its last.
+ */
+export function sharedServerAndBrowser(use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }
 
 /**

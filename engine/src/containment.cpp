@@ -3,6 +3,8 @@
 // loop here is bounded by the work budget, and none of them recurses.
 #include <gatehouse/engine/containment.hpp>
 
+#include <gatehouse/policy/error_category.hpp>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -12,18 +14,20 @@
 
 namespace gatehouse::engine {
 
+namespace {
+
+std::string_view describe(containment_errc e) noexcept {
+  switch (e) {
+    case containment_errc::too_complex:
+      return "the statements need more work to compare than the containment budget allows";
+  }
+  return "unknown containment error";
+}
+
+}  // namespace
+
 const boost::system::error_category& containment_category() noexcept {
-  struct category final : boost::system::error_category {
-    const char* name() const noexcept override { return "gatehouse.containment"; }
-    std::string message(int code) const override {
-      switch (static_cast<containment_errc>(code)) {
-        case containment_errc::too_complex:
-          return "the statements need more work to compare than the containment budget allows";
-      }
-      return "unknown containment error";
-    }
-  };
-  static const category instance;
+  static const policy::enum_category<containment_errc, describe> instance("gatehouse.containment");
   return instance;
 }
 

@@ -1,6 +1,8 @@
 // The IAM error category, and the hook that lets `outcome<T>::value()` throw on a failure.
 #include <gatehouse/iam/errors.hpp>
 
+#include <gatehouse/policy/error_category.hpp>
+
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
@@ -10,49 +12,43 @@ namespace gatehouse::iam {
 
 namespace {
 
-class iam_category_impl final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "gatehouse.iam"; }
-  std::string message(int code) const override {
-    switch (static_cast<errc>(code)) {
-      case errc::unauthorized:
-        return "unauthorized: no credential, or an unknown, revoked or unverifiable one";
-      case errc::forbidden:
-        return "forbidden: the caller may not do this";
-      case errc::field_required:
-        return "a required field is missing";
-      case errc::field_invalid:
-        return "a field has an invalid value";
-      case errc::not_found:
-        return "no such resource in this organization";
-      case errc::conflict:
-        return "the engine::request conflicts with the current state";
-      case errc::name_used:
-        return "the name is already used in this organization";
-      case errc::key_used:
-        return "the policy key is already used in this organization";
-      case errc::sys_managed_policy:
-        return "built-in policies cannot be changed or deleted";
-      case errc::limit_exceeded:
-        return "a limit of the service was reached";
-      case errc::storage_failure:
-        return "the store failed; the store::change was not applied";
-      case errc::last_owner:
-        return "the store::change would leave the organization without an owner who can manage IAM";
-      case errc::too_many_statements:
-        return "the store::change would give a member more effective statements than allowed";
-      case errc::check_too_complex:
-        return "the statements are too complex to compare; nothing was granted";
-      case errc::randomness_unavailable:
-        return "the random number generator failed; nothing was created";
-      case errc::bad_builtins:
-        return "the built-in policies cannot serve; the old ones stay";
-    }
-    return "unknown IAM error";
+std::string_view describe(errc e) noexcept {
+  switch (e) {
+    case errc::unauthorized:
+      return "unauthorized: no credential, or an unknown, revoked or unverifiable one";
+    case errc::forbidden:
+      return "forbidden: the caller may not do this";
+    case errc::field_required:
+      return "a required field is missing";
+    case errc::field_invalid:
+      return "a field has an invalid value";
+    case errc::not_found:
+      return "no such resource in this organization";
+    case errc::conflict:
+      return "the request conflicts with the current state";
+    case errc::name_used:
+      return "the name is already used in this organization";
+    case errc::key_used:
+      return "the policy key is already used in this organization";
+    case errc::sys_managed_policy:
+      return "built-in policies cannot be changed or deleted";
+    case errc::limit_exceeded:
+      return "a limit of the service was reached";
+    case errc::storage_failure:
+      return "the store failed; the change was not applied";
+    case errc::last_owner:
+      return "the change would leave the organization without an owner who can manage IAM";
+    case errc::too_many_statements:
+      return "the change would give a member more effective statements than allowed";
+    case errc::check_too_complex:
+      return "the statements are too complex to compare; nothing was granted";
+    case errc::randomness_unavailable:
+      return "the random number generator failed; nothing was created";
+    case errc::bad_builtins:
+      return "the built-in policies cannot serve; the old ones stay";
   }
-};
-
-const iam_category_impl iam_category_instance;
+  return "unknown IAM error";
+}
 
 // The wire names of the fields, by `field`.
 constexpr std::array<std::string_view, 19> wire_names = {
@@ -75,7 +71,10 @@ iam::field field_named(std::string_view key) noexcept {
   return field::none;
 }
 
-const boost::system::error_category& iam_category() noexcept { return iam_category_instance; }
+const boost::system::error_category& iam_category() noexcept {
+  static const policy::enum_category<errc, describe> instance("gatehouse.iam");
+  return instance;
+}
 
 void throw_exception_from_error(const failure& f, const boost::source_location& loc) {
   boost::throw_exception(boost::system::system_error(make_error_code(f.code), f.detail), loc);

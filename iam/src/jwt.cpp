@@ -2,6 +2,8 @@
 // sees a token, the signature verified by libjwt with the chosen key, the claims checked after.
 #include <gatehouse/iam/jwt.hpp>
 
+#include <gatehouse/policy/error_category.hpp>
+
 #include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -31,41 +33,36 @@ constexpr std::size_t max_token_length = std::size_t{8} * 1024;
 constexpr std::size_t min_hs256_secret_length = 32;
 constexpr int min_rsa_bits = 2048;
 
-class jwt_category_impl final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "gatehouse.jwt"; }
-  std::string message(int code) const override {
-    switch (static_cast<jwt_errc>(code)) {
-      case jwt_errc::malformed:
-        return "JWT is malformed: not three base64url parts, or unparsable header or claims";
-      case jwt_errc::wrong_algorithm:
-        return "JWT header names an algorithm other than the configured one";
-      case jwt_errc::bad_signature:
-        return "JWT signature does not verify under the configured key";
-      case jwt_errc::missing_expiry:
-        return "JWT has no exp claim";
-      case jwt_errc::expired:
-        return "JWT has expired";
-      case jwt_errc::missing_subject:
-        return "JWT has no sub claim";
-      case jwt_errc::not_yet_valid:
-        return "JWT is not valid yet (nbf is in the future)";
-      case jwt_errc::unusable_key:
-        return "the configured JWT keys are unusable: a key unfit for its algorithm, a kid taken "
-               "twice, or no key";
-      case jwt_errc::issued_in_future:
-        return "JWT was issued in the future (iat is ahead of the clock by more than the leeway)";
-      case jwt_errc::wrong_issuer:
-        return "JWT iss claim is missing or not the configured issuer";
-      case jwt_errc::wrong_audience:
-        return "JWT aud claim is missing or does not name the configured audience";
-      case jwt_errc::unknown_key:
-        return "JWT kid names no configured key, or is missing while several keys are configured";
-    }
-    return "unknown JWT error";
+std::string_view describe(jwt_errc e) noexcept {
+  switch (e) {
+    case jwt_errc::malformed:
+      return "JWT is malformed: not three base64url parts, or unparsable header or claims";
+    case jwt_errc::wrong_algorithm:
+      return "JWT header names an algorithm other than the configured one";
+    case jwt_errc::bad_signature:
+      return "JWT signature does not verify under the configured key";
+    case jwt_errc::missing_expiry:
+      return "JWT has no exp claim";
+    case jwt_errc::expired:
+      return "JWT has expired";
+    case jwt_errc::missing_subject:
+      return "JWT has no sub claim";
+    case jwt_errc::not_yet_valid:
+      return "JWT is not valid yet (nbf is in the future)";
+    case jwt_errc::unusable_key:
+      return "the configured JWT keys are unusable: a key unfit for its algorithm, a kid taken "
+             "twice, or no key";
+    case jwt_errc::issued_in_future:
+      return "JWT was issued in the future (iat is ahead of the clock by more than the leeway)";
+    case jwt_errc::wrong_issuer:
+      return "JWT iss claim is missing or not the configured issuer";
+    case jwt_errc::wrong_audience:
+      return "JWT aud claim is missing or does not name the configured audience";
+    case jwt_errc::unknown_key:
+      return "JWT kid names no configured key, or is missing while several keys are configured";
   }
-};
-const jwt_category_impl jwt_category_instance;
+  return "unknown JWT error";
+}
 
 struct jwt_deleter {
   void operator()(jwt_t* token) const noexcept { jwt_free(token); }
@@ -215,7 +212,10 @@ bool by_id(const jwt_key& a, const jwt_key& b) { return a.id < b.id; }
 
 }  // namespace
 
-const boost::system::error_category& jwt_category() noexcept { return jwt_category_instance; }
+const boost::system::error_category& jwt_category() noexcept {
+  static const policy::enum_category<jwt_errc, describe> instance("gatehouse.jwt");
+  return instance;
+}
 
 bool is_usable_jwt_key(jwt_algorithm algorithm, const std::string& key) {
   bool usable = false;

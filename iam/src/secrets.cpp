@@ -2,6 +2,8 @@
 // context per thread, constant-time comparison, and crash-safe 0600 key files.
 #include <gatehouse/iam/secrets.hpp>
 
+#include <gatehouse/policy/error_category.hpp>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -29,23 +31,19 @@ constexpr std::size_t secret_bytes = 32;
 // 32 bytes are 256 bits: 42 full base64 characters and one carrying the last 4 bits.
 constexpr std::size_t secret_length = 4 + 43;
 
-class secret_category_impl final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "gatehouse.secret"; }
-  std::string message(int code) const override {
-    switch (static_cast<secret_errc>(code)) {
-      case secret_errc::random_failure:
-        return "the OpenSSL random generator failed";
-      case secret_errc::key_file_insecure_permissions:
-        return "key file is accessible by group or others; it must be mode 0600 (chmod 600)";
-      case secret_errc::key_file_wrong_size:
-        return "key file is not exactly 32 bytes; it is damaged or not a gatehouse key";
-      case secret_errc::key_file_not_regular:
-        return "key path is not a regular file";
-    }
-    return "unknown secret error";
+std::string_view describe(secret_errc e) noexcept {
+  switch (e) {
+    case secret_errc::random_failure:
+      return "the OpenSSL random generator failed";
+    case secret_errc::key_file_insecure_permissions:
+      return "key file is accessible by group or others; it must be mode 0600 (chmod 600)";
+    case secret_errc::key_file_wrong_size:
+      return "key file is not exactly 32 bytes; it is damaged or not a gatehouse key";
+    case secret_errc::key_file_not_regular:
+      return "key path is not a regular file";
   }
-};
+  return "unknown secret error";
+}
 
 boost::system::error_code errno_code(int error) noexcept {
   return {error, boost::system::system_category()};
@@ -232,11 +230,12 @@ std::atomic<std::uint64_t> last_key_id{0};
 
 thread_local thread_hmac this_thread_hmac;
 
-const secret_category_impl secret_category_instance;
-
 }  // namespace
 
-const boost::system::error_category& secret_category() noexcept { return secret_category_instance; }
+const boost::system::error_category& secret_category() noexcept {
+  static const policy::enum_category<secret_errc, describe> instance("gatehouse.secret");
+  return instance;
+}
 
 std::string base64url(const unsigned char* bytes, std::size_t size) {
   // EVP_EncodeBlock does the bit work (a well-kept, constant-table encoder); base64url is then

@@ -1,5 +1,6 @@
 // The resource-name grammar (SPEC §2.2) in Spirit X3, its error category and its printer.
 // This is the only translation unit that instantiates the grammar, so headers stay light.
+#include <gatehouse/policy/error_category.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
 #include "rn_fix.hpp"
@@ -113,20 +114,15 @@ const rn_errc_text* text_of(int code) noexcept {
              : nullptr;
 }
 
-class rn_error_category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "gatehouse.rn"; }
-
-  std::string message(int ev) const override {
-    const rn_errc_text* text = text_of(ev);
-    return text != nullptr ? std::string(text->message) : "unknown resource-name error";
-  }
-};
+std::string_view describe(rn_errc e) noexcept {
+  const rn_errc_text* text = text_of(static_cast<int>(e));
+  return text != nullptr ? text->message : "unknown resource-name error";
+}
 
 }  // namespace
 
 const boost::system::error_category& rn_category() noexcept {
-  static const rn_error_category category;
+  static const enum_category<rn_errc, describe> category("gatehouse.rn");
   return category;
 }
 

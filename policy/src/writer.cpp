@@ -1,5 +1,6 @@
 // Statements and findings as JSON: the one writer of each.
 #include <gatehouse/policy/document.hpp>
+#include <gatehouse/policy/json.hpp>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -7,11 +8,7 @@
 namespace gatehouse::policy {
 namespace {
 
-using writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
+using writer = json_writer;
 
 void write_strings(writer& w, const char* key, const std::vector<std::string>& items) {
   w.Key(key);

@@ -105,10 +105,6 @@ iam::outcome<std::vector<policy::statement>> read_statements(std::string_view bo
 
 // ---- Writing ---------------------------------------------------------------------------------
 
-void write_string(json_writer& w, std::string_view text) {
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
 void write_time(json_writer& w, store::timestamp ms) {
   // Up to 9999-12-31T23:59:59.999Z; anything else cannot be a time the service recorded.
   constexpr store::timestamp last = 253'402'300'799'999;

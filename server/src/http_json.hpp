@@ -19,7 +19,8 @@
 
 namespace gatehouse::server {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using policy::json_writer;
+using policy::write_string;
 
 // ---- Reading ---------------------------------------------------------------------------------
 
@@ -47,7 +48,6 @@ using policy::parse_json;
 
 // ---- Writing ---------------------------------------------------------------------------------
 
-void write_string(json_writer& w, std::string_view text);
 /// Milliseconds since the epoch as ISO-8601 UTC (`2024-05-01T12:00:00.000Z`); 0 is null.
 void write_time(json_writer& w, store::timestamp ms);
 void write_statements(json_writer& w, std::span<const policy::statement> statements);

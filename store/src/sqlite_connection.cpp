@@ -2,6 +2,8 @@
 // store reports its failures in.
 #include "sqlite_connection.hpp"
 
+#include <gatehouse/policy/error_category.hpp>
+
 #include <climits>
 
 namespace gatehouse::store {
@@ -30,23 +32,19 @@ class sqlite_category_impl final : public boost::system::error_category {
   }
 };
 
-class store_category_impl final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "gatehouse.store"; }
-  std::string message(int code) const override {
-    switch (static_cast<errc>(code)) {
-      case errc::schema_too_new:
-        return "the database was written by a newer gatehouse (its schema version is ahead of "
-               "this build); upgrade gatehouse or restore a matching backup";
-      case errc::durability_unavailable:
-        return "the database cannot use WAL journal mode with synchronous=FULL, so commits "
-               "would not be durable";
-      case errc::malformed_record:
-        return "a stored row does not form a valid record";
-    }
-    return "unknown store error";
+std::string_view describe(errc e) noexcept {
+  switch (e) {
+    case errc::schema_too_new:
+      return "the database was written by a newer gatehouse (its schema version is ahead of "
+             "this build); upgrade gatehouse or restore a matching backup";
+    case errc::durability_unavailable:
+      return "the database cannot use WAL journal mode with synchronous=FULL, so commits "
+             "would not be durable";
+    case errc::malformed_record:
+      return "a stored row does not form a valid record";
   }
-};
+  return "unknown store error";
+}
 
 }  // namespace
 
@@ -56,7 +54,7 @@ const boost::system::error_category& sqlite_category() noexcept {
 }
 
 const boost::system::error_category& store_category() noexcept {
-  static const store_category_impl instance;
+  static const policy::enum_category<errc, describe> instance("gatehouse.store");
   return instance;
 }
 

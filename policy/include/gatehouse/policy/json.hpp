@@ -1,9 +1,12 @@
 // Strict JSON, as every text gatehouse reads from a caller is parsed: one value with nothing after
 // it, valid UTF-8 (in the bytes and in what `\u` escapes make), no NUL byte, no key twice in one
-// object, and a bounded nesting depth.
+// object, and a bounded nesting depth. And the one compact writer every JSON answer is written
+// with.
 #pragma once
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstddef>
 #include <optional>
@@ -29,5 +32,13 @@ struct json_parse_error {
 
 /// Whether `text` is well-formed UTF-8 without surrogates.
 [[nodiscard]] bool valid_utf8(std::string_view text) noexcept;
+
+/// The compact writer of every JSON text gatehouse produces.
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+/// `text` as one JSON string (RapidJSON escapes it; the length is explicit, so NUL bytes stay).
+inline void write_string(json_writer& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
 
 }  // namespace gatehouse::policy

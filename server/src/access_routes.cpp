@@ -1,0 +1,243 @@
+// The routes a token's integration calls: decisions (one or a batch) and the access tokens
+// themselves (SPEC §6.1, and §11's check and grantable actions for the console).
+#include "routes.hpp"
+
+#include "costly_calls.hpp"
+
+#include <gatehouse/policy/limits.hpp>
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gatehouse::server {
+
+namespace {
+
+using iam::errc;
+using iam::failure;
+
+/// The highest `pageIndex` accepted: far beyond any organization's token cap, and small enough
+/// that `pageIndex * pageSize` cannot overflow.
+constexpr std::size_t max_page_index = 1'000'000;
+
+// ---- Decisions ---------------------------------------------------------------------------------
+
+struct check {
+  std::string_view action;
+  std::string_view resource;
+};
+
+iam::outcome<check> read_check(const rapidjson::Value& v) {
+  if (!v.IsObject()) return failure(errc::field_invalid, iam::field::checks);
+  const auto action = required_string(v, "action");
+  if (!action) return action.error();
+  const auto resource = required_string(v, "resource");
+  if (!resource) return resource.error();
+  if (resource->size() > policy::max_request_resource_bytes) {
+    return failure(errc::field_invalid, iam::field::resource,
+                   "longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
+  }
+  return check{*action, *resource};
+}
+
+void write_decision(const request_context& ctx, json_writer& w, const check& c) {
+  const auto start = std::chrono::steady_clock::now();
+  const iam::decision_result result = ctx.iam.decide(ctx.who, c.action, c.resource);
+  ctx.metrics.count_decision(result.decision, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  std::chrono::steady_clock::now() - start));
+  w.StartObject();
+  w.Key("allowed");
+  w.Bool(result.allowed());
+  w.Key("decision");
+  write_string(w, engine::to_string(result.decision));
+  w.Key("statements");
+  w.StartArray();
+  for (const auto& s : result.statements) {
+    w.StartObject();
+    w.Key("policyId");
+    write_string(w, s.policy_id);
+    w.Key("statementId");
+    write_string(w, s.statement_id);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("subject");
+  w.StartObject();
+  w.Key("kind");
+  write_string(w, iam::to_string(ctx.who.kind));
+  w.Key("id");
+  write_string(w, ctx.who.id);
+  w.EndObject();
+  w.EndObject();
+}
+
+reply post_decisions(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const rapidjson::Value* checks = find_member(doc, "checks");
+  if (checks == nullptr) {
+    const auto single = read_check(doc);
+    if (!single) return failure_reply(single.error());
+    return success_reply(json_text([&](json_writer& w) { write_decision(ctx, w, *single); }));
+  }
+  // A body that is both a single check and a batch is ambiguous.
+  if (doc.HasMember("action") || doc.HasMember("resource")) {
+    return failure_reply(failure(errc::field_invalid, iam::field::body));
+  }
+  if (!checks->IsArray() || checks->Size() > ctx.limits.max_batch_checks) {
+    return failure_reply(failure(errc::field_invalid, iam::field::checks));
+  }
+  // Every check is read before any is decided: a bad batch answers nothing but its error.
+  std::vector<check> batch;
+  batch.reserve(checks->Size());
+  for (const auto& item : checks->GetArray()) {
+    auto c = read_check(item);
+    if (!c) return failure_reply(c.error());
+    batch.push_back(*c);
+  }
+  return success_reply(json_text([&](json_writer& w) {
+    w.StartObject();
+    w.Key("results");
+    w.StartArray();
+    for (const auto& c : batch) write_decision(ctx, w, c);
+    w.EndArray();
+    w.EndObject();
+  }));
+}
+
+// ---- Access tokens -----------------------------------------------------------------------------
+
+reply list_access_tokens(const request_context& ctx) {
+  iam::token_query q;
+  const auto name = ctx.query.find("name");
+  if (!name) return failure_reply(name.error());
+  if (*name) q.name = **name;
+  const auto type = ctx.query.find("type");
+  if (!type) return failure_reply(type.error());
+  // An empty `type=` is what a form with no choice sends: any type.
+  if (*type && !(*type)->empty()) {
+    q.type = parse_token_type(**type);
+    if (!q.type) return failure_reply(failure(errc::field_invalid, iam::field::type));
+  }
+  const auto creator = ctx.query.find("creatorId");
+  if (!creator) return failure_reply(creator.error());
+  if (*creator) q.creator_id = **creator;
+  const auto page_index = ctx.query.number("pageIndex", q.page_index, 0, max_page_index);
+  if (!page_index) return failure_reply(page_index.error());
+  q.page_index = *page_index;
+  // The IAM service's page limit bounds the parse: a larger size is invalid, however large.
+  const auto page_size =
+      ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
+  if (!page_size) return failure_reply(page_size.error());
+  q.page_size = *page_size;
+  return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const iam::token_page& p) {
+    w.StartObject();
+    w.Key("totalCount");
+    w.Uint64(p.total_count);
+    w.Key("items");
+    w.StartArray();
+    for (const auto& t : p.items) write_token(w, t);
+    w.EndArray();
+    w.EndObject();
+  });
+}
+
+reply is_access_token_name_used(const request_context& ctx) {
+  const auto name = ctx.query.find("name");
+  if (!name) return failure_reply(name.error());
+  if (!*name || (*name)->empty())
+    return failure_reply(failure(errc::field_required, iam::field::name));
+  return answer(ctx.iam.is_token_name_used(ctx.who, **name),
+                [](json_writer& w, bool used) { w.Bool(used); });
+}
+
+struct token_request {
+  store::token_type type;
+  std::vector<policy::statement> permissions;
+};
+
+/// The `type` and `permissions` of a body that asks for a token (to create or to check).
+iam::outcome<token_request> read_token_request(const request_context& ctx,
+                                               const rapidjson::Document& doc) {
+  const auto type_text = required_string(doc, "type");
+  if (!type_text) return type_text.error();
+  const auto type = parse_token_type(*type_text);
+  if (!type) return failure(errc::field_invalid, iam::field::type);
+  // An absent list is an empty one: an unscoped personal token (a service token without
+  // statements is refused by the service). Findings point into the body.
+  token_request out{*type, {}};
+  if (find_member(doc, "permissions") != nullptr) {
+    auto read = read_statements(ctx.body, "/permissions", iam::field::permissions,
+                                policy::token_permissions);
+    if (!read) return read.error();
+    out.permissions = std::move(*read);
+  }
+  return out;
+}
+
+reply create_access_token(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const auto name = required_string(doc, "name");
+  if (!name) return failure_reply(name.error());
+  auto asked = read_token_request(ctx, doc);
+  if (!asked) return failure_reply(asked.error());
+  return answer(
+      ctx.iam.create_token(ctx.who, std::string(*name), asked->type, std::move(asked->permissions)),
+      write_token, success_kind::created);
+}
+
+/// SPEC §11: the containment check of creating, without creating; one of the costly calls.
+reply check_access_token(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  auto asked = read_token_request(ctx, doc);
+  if (!asked) return failure_reply(asked.error());
+  const auto running = ctx.costly.enter(ctx.subject);
+  if (!running) return error_reply(http_error::too_many_requests);
+  return answer(ctx.iam.check_token(ctx.who, asked->type, std::move(asked->permissions)),
+                write_containment);
+}
+
+reply grantable_actions(const request_context& ctx) {
+  return answer(ctx.iam.grantable(ctx.who), write_grantable);
+}
+
+reply rename_access_token(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const auto name = required_string(doc, "name");
+  if (!name) return failure_reply(name.error());
+  return answer(ctx.iam.rename_token(ctx.who, param(ctx, 0), std::string(*name)), write_token);
+}
+
+reply toggle_access_token(const request_context& ctx) {
+  return answer(ctx.iam.toggle_token(ctx.who, param(ctx, 0)), write_token);
+}
+
+reply delete_access_token(const request_context& ctx) {
+  return answer(ctx.iam.delete_token(ctx.who, param(ctx, 0)));
+}
+
+}  // namespace
+
+std::span<const route> access_routes() noexcept {
+  static constexpr std::array routes = {
+      route{"POST", "decisions", post_decisions},
+      route{"GET", "access-tokens", list_access_tokens},
+      route{"GET", "access-tokens/is-name-used", is_access_token_name_used},
+      route{"POST", "access-tokens", create_access_token},
+      route{"POST", "access-tokens/check", check_access_token},
+      route{"PUT", "access-tokens/{}", rename_access_token},
+      route{"PUT", "access-tokens/{}/toggle", toggle_access_token},
+      route{"DELETE", "access-tokens/{}", delete_access_token},
+      route{"GET", "user/grantable", grantable_actions},
+  };
+  return routes;
+}
+
+}  // namespace gatehouse::server

@@ -1,0 +1,158 @@
+// The routes of IAM administration: policies, groups and members (SPEC §6.1).
+#include "routes.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace gatehouse::server {
+
+namespace {
+
+// ---- Policies ----------------------------------------------------------------------------------
+
+const auto write_policies = array_of<iam::policy_view>(write_policy);
+
+reply list_policies(const request_context& ctx) {
+  return answer(ctx.iam.list_policies(ctx.who), write_policies);
+}
+
+reply get_policy(const request_context& ctx) {
+  return answer(ctx.iam.get_policy(ctx.who, param(ctx, 0)), write_policy);
+}
+
+reply create_policy(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const auto name = required_string(doc, "name");
+  if (!name) return failure_reply(name.error());
+  const auto key = required_string(doc, "key");
+  if (!key) return failure_reply(key.error());
+  const auto description = optional_string(doc, "description");
+  if (!description) return failure_reply(description.error());
+  return answer(ctx.iam.create_policy(ctx.who, std::string(*name), std::string(*key),
+                                      std::string(*description)),
+                write_policy, success_kind::created);
+}
+
+reply set_policy_statements(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_body(ctx.body, doc, rapidjson::kArrayType, iam::field::statements)) {
+    return std::move(*bad);
+  }
+  auto statements = read_statements(ctx.body, "", iam::field::statements, policy::stored_policy);
+  if (!statements) return failure_reply(statements.error());
+  return answer(ctx.iam.set_policy_statements(ctx.who, param(ctx, 0), std::move(*statements)),
+                write_policy);
+}
+
+reply delete_policy(const request_context& ctx) {
+  return answer(ctx.iam.delete_policy(ctx.who, param(ctx, 0)));
+}
+
+// ---- Groups ------------------------------------------------------------------------------------
+
+reply list_groups(const request_context& ctx) {
+  return answer(ctx.iam.list_groups(ctx.who), array_of<store::group_record>(write_group));
+}
+
+reply create_group(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const auto name = required_string(doc, "name");
+  if (!name) return failure_reply(name.error());
+  const auto description = optional_string(doc, "description");
+  if (!description) return failure_reply(description.error());
+  return answer(ctx.iam.create_group(ctx.who, std::string(*name), std::string(*description)),
+                write_group, success_kind::created);
+}
+
+reply add_group_member(const request_context& ctx) {
+  return answer(ctx.iam.add_group_member(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
+}
+
+reply remove_group_member(const request_context& ctx) {
+  return answer(ctx.iam.remove_group_member(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
+}
+
+reply add_group_policy(const request_context& ctx) {
+  return answer(ctx.iam.attach_group_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
+}
+
+reply remove_group_policy(const request_context& ctx) {
+  return answer(ctx.iam.detach_group_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_group);
+}
+
+reply delete_group(const request_context& ctx) {
+  return answer(ctx.iam.delete_group(ctx.who, param(ctx, 0)));
+}
+
+// ---- Members -----------------------------------------------------------------------------------
+
+reply list_members(const request_context& ctx) {
+  return answer(ctx.iam.list_members(ctx.who), array_of<store::member_record>(write_member));
+}
+
+reply add_member(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const auto email = required_string(doc, "email");
+  if (!email) return failure_reply(email.error());
+  auto policy_ids = optional_string_array(doc, "policyIds");
+  if (!policy_ids) return failure_reply(policy_ids.error());
+  auto group_ids = optional_string_array(doc, "groupIds");
+  if (!group_ids) return failure_reply(group_ids.error());
+  return answer(ctx.iam.add_member(
+                    ctx.who, {std::string(*email), std::move(*policy_ids), std::move(*group_ids)}),
+                write_member, success_kind::created);
+}
+
+reply remove_member(const request_context& ctx) {
+  return answer(ctx.iam.remove_member(ctx.who, param(ctx, 0)));
+}
+
+reply add_member_policy(const request_context& ctx) {
+  return answer(ctx.iam.attach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_member);
+}
+
+reply remove_member_policy(const request_context& ctx) {
+  return answer(ctx.iam.detach_member_policy(ctx.who, param(ctx, 0), param(ctx, 1)), write_member);
+}
+
+reply member_policies(const request_context& ctx) {
+  return answer(ctx.iam.member_policies(ctx.who, param(ctx, 0)), write_policies);
+}
+
+reply own_policies(const request_context& ctx) {
+  return answer(ctx.iam.own_policies(ctx.who), write_policies);
+}
+
+}  // namespace
+
+std::span<const route> iam_routes() noexcept {
+  static constexpr std::array routes = {
+      route{"GET", "policies", list_policies},
+      route{"POST", "policies", create_policy},
+      route{"GET", "policies/{}", get_policy},
+      route{"PUT", "policies/{}/statements", set_policy_statements},
+      route{"DELETE", "policies/{}", delete_policy},
+      route{"GET", "groups", list_groups},
+      route{"POST", "groups", create_group},
+      route{"PUT", "groups/{}/add-member/{}", add_group_member},
+      route{"PUT", "groups/{}/remove-member/{}", remove_group_member},
+      route{"PUT", "groups/{}/add-policy/{}", add_group_policy},
+      route{"PUT", "groups/{}/remove-policy/{}", remove_group_policy},
+      route{"DELETE", "groups/{}", delete_group},
+      route{"GET", "members", list_members},
+      route{"POST", "members/add", add_member},
+      route{"DELETE", "members/remove-from-org/{}", remove_member},
+      route{"PUT", "members/{}/add-policy/{}", add_member_policy},
+      route{"PUT", "members/{}/remove-policy/{}", remove_member_policy},
+      route{"GET", "members/{}/policies", member_policies},
+      route{"GET", "user/policies", own_policies},
+  };
+  return routes;
+}
+
+}  // namespace gatehouse::server

@@ -1,0 +1,102 @@
+// What every route handler of the API shares: the request context, the route table's row, and
+// the helpers that turn an IAM outcome into the envelope. The handlers live by topic in
+// access_routes.cpp (decisions and access tokens) and iam_routes.cpp (policies, groups, members).
+#pragma once
+
+#include "http_envelope.hpp"
+#include "http_json.hpp"
+#include "http_target.hpp"
+
+#include <gatehouse/iam/service.hpp>
+#include <gatehouse/server/http_service.hpp>
+
+#include <rapidjson/document.h>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gatehouse::server {
+
+class costly_calls;
+
+/// What a handler may use for one authenticated request.
+struct request_context {
+  iam::service& iam;
+  server::metrics& metrics;
+  const http_limits& limits;
+  costly_calls& costly;
+  const iam::caller& who;
+  /// `who` as the access log names it: "member:<id>".
+  std::string_view subject;
+  std::string_view body;
+  const query_parameters& query;
+  /// The path parameters, in the order of the route's `{}`.
+  std::span<const std::string> params;
+};
+
+using handler = reply (*)(const request_context&);
+
+struct route {
+  std::string_view method;
+  /// The path below /api/v1; `{}` stands for one non-empty segment.
+  std::string_view pattern;
+  handler handle;
+};
+
+// ---- Handler helpers -------------------------------------------------------------------------
+
+template <class Write>
+std::string json_text(Write&& write) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  write(w);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+/// The envelope of an engine outcome: `write(w, value)` produces the data on success.
+template <class T, class Write>
+reply answer(const iam::outcome<T>& result, Write&& write, success_kind kind = success_kind::ok) {
+  if (!result) return failure_reply(result.error());
+  return success_reply(json_text([&](json_writer& w) { write(w, *result); }), kind);
+}
+
+/// Deletions and other changes without a resource to show answer `data: true`, as FeatBit does.
+inline reply answer(const iam::outcome<void>& result) {
+  if (!result) return failure_reply(result.error());
+  return success_reply("true");
+}
+
+template <class T, class Write>
+auto array_of(Write write) {
+  return [write](json_writer& w, const std::vector<T>& items) {
+    w.StartArray();
+    for (const auto& item : items) write(w, item);
+    w.EndArray();
+  };
+}
+
+/// Parses the body, which must be JSON of the given type; the reply to give otherwise.
+inline std::optional<reply> read_body(std::string_view body, rapidjson::Document& doc,
+                                      rapidjson::Type expected, iam::field field) {
+  if (auto error = parse_json(body, doc)) return invalid_json_reply(error->offset, error->message);
+  if (doc.GetType() != expected)
+    return failure_reply(iam::failure(iam::errc::field_invalid, field));
+  return std::nullopt;
+}
+
+inline std::optional<reply> read_object_body(std::string_view body, rapidjson::Document& doc) {
+  return read_body(body, doc, rapidjson::kObjectType, iam::field::body);
+}
+
+inline std::string_view param(const request_context& ctx, std::size_t i) { return ctx.params[i]; }
+
+/// The routes of SPEC §6.1 by topic, each table with its literal routes before the `{}` ones
+/// that could also match them.
+[[nodiscard]] std::span<const route> access_routes() noexcept;
+[[nodiscard]] std::span<const route> iam_routes() noexcept;
+
+}  // namespace gatehouse::server
