@@ -28,10 +28,11 @@ SANITIZER_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:st
 # halt_on_error: the first report fails the process, and with it the test (a server under test
 # aborts, and its client sees it die). tests/tsan.supp says what is ignored, and why.
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
-# What `make tsan` builds and runs: the suites that exercise threads (engine, HTTP handler,
+# What `make tsan` builds and runs: the suites that exercise threads (token secrets' per-thread
+# HMAC contexts and the IAM service, store commits from several threads, the HTTP handler,
 # sockets).
-TSAN_TARGETS := engine_tests iam_tests server_tests gatehouse
-TSAN_CTEST_REGEX := ^(engine_tests|server_tests|server_stress_test)$$
+TSAN_TARGETS := iam_tests store_tests server_tests gatehouse
+TSAN_CTEST_REGEX := ^(iam_tests|store_tests|server_tests|server_stress_test)$$
 CTEST_FLAGS := --output-on-failure --no-tests=error -j $(JOBS)
 SOURCES_FIND := find . \( -path './build*' -o -path ./.git \) -prune -o \
                 \( -name '*.cpp' -o -name '*.hpp' \) -type f -print0

@@ -1,5 +1,6 @@
 // libFuzzer target: http_service::handle_request on arbitrary requests. Whatever arrives, the
-// status is in 200..599, a JSON answer is valid JSON with the envelope, and no secret leaks.
+// status is in 200..599, a JSON answer is valid JSON with the envelope, the console answers only
+// with its files, its redirect, 404 or 405, and no secret leaks.
 #include <gatehouse/server/http_service.hpp>
 
 #include <gatehouse/iam/builtins.hpp>
@@ -153,6 +154,16 @@ void check_envelope(const server::http_response& response) {
   for (const auto& code : doc["errors"].GetArray()) require(code.IsString());
 }
 
+/// The console's answers, outside the API: its files (200, or 304 when the ETag is current), the
+/// redirect to it from `/` (302), and plain 404 and 405. None involves a caller.
+void check_console(const server::http_response& response) {
+  const unsigned s = response.status;
+  require(s == 200 || s == 302 || s == 304 || s == 404 || s == 405,
+          "a console answer with a status of its own");
+  require(response.subject == "-", "a console answer named a caller");
+  require(s != 200 || !response.content_type.empty(), "a console file without a content type");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -173,12 +184,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                  .organization = {},
                                  .body = body_text});
 
-  require(response.status >= 200 && response.status <= 599);
+  require(response.status >= 200 && response.status <= 599, "a status outside 200-599");
   if (response.content_type == "application/json") {
     check_envelope(response);
+  } else if (response.content_type == "text/plain; version=0.0.4") {
+    require(response.status == 200 && !response.body.empty(), "metrics without a body");
   } else {
-    require(response.content_type == "text/plain; version=0.0.4");
-    require(response.status == 200 && !response.body.empty());
+    check_console(response);
   }
   // The secrets were shown once, when the world was made; no answer may show them again.
   for (const auto& secret : w.secrets) {

@@ -1,5 +1,5 @@
 // The directory measurements. One organization is filled one member at a time through
-// service, as an administrator adding members would; each kind of change is then timed at
+// the IAM service, as an administrator adding members would; each kind of change is then timed at
 // that size, and a decision after each timed policy change checks that the change took effect.
 #include "directory.hpp"
 

@@ -1,5 +1,5 @@
-// Failing a measurement: an engine or store failure ends the run with std::runtime_error, which
-// main reports on stderr with exit code 1.
+// Failing a measurement: an IAM service or store failure ends the run with std::runtime_error,
+// which main reports on stderr with exit code 1.
 #pragma once
 
 #include <boost/system/result.hpp>

@@ -1,6 +1,6 @@
 // The `gatehouse` command line (SPEC §8): the policy tools `check`, `decide` and `contains`,
-// `serve` and `jwt` behind one entry point that reports every failure as an exit code and a
-// message, never an exception.
+// `serve`, `jwt` and `login-link` behind one entry point that reports every failure as an exit code
+// and a message, never an exception.
 #pragma once
 
 #include <iosfwd>

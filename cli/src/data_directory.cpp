@@ -1,8 +1,10 @@
-// Opening and first-start initialization of a data directory, and the opening that `serve` and
-// `jwt` share: with the built-in policies of --policies, failures told to the operator.
+// Opening and first-start initialization of a data directory, and the opening that `serve`,
+// `jwt` and `login-link` share: with the built-in policies of --policies, failures told to the
+// operator.
 #include "data_directory.hpp"
 
 #include <gatehouse/iam/builtins.hpp>
+#include <gatehouse/iam/jwt.hpp>
 #include <gatehouse/policy/document.hpp>
 
 #include <filesystem>

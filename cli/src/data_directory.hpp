@@ -1,5 +1,6 @@
 // A gatehouse data directory: server keys (mode 0600), the SQLite database, and on first start
-// the `playground` organization with its owner. What `gatehouse serve` and `gatehouse jwt` open.
+// the `playground` organization with its owner. What `gatehouse serve`, `jwt` and
+// `login-link` open.
 #pragma once
 
 #include <gatehouse/iam/errors.hpp>
@@ -15,7 +16,7 @@
 
 namespace gatehouse::cli {
 
-/// The data directory of `serve` and `jwt` when --data does not name one.
+/// The data directory of `serve`, `jwt` and `login-link` when --data does not name one.
 inline constexpr std::string_view default_data_dir = "./data";
 inline constexpr std::string_view default_organization = "playground";
 inline constexpr std::string_view default_owner_email = "owner@example.com";

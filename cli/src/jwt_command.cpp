@@ -21,19 +21,20 @@ namespace gatehouse::cli {
 namespace {
 
 constexpr std::string_view jwt_usage =
-    R"(usage: gatehouse jwt --data DIR --member EMAIL [--ttl DURATION]
+    R"(usage: gatehouse jwt --data DIR --member EMAIL [--ttl DURATION] [--policies DIR]
                      [--jwt-issuer ISS] [--jwt-audience AUD]
 
 Prints a member JWT (HS256, signed with the key of the data directory DIR) for the member EMAIL
 of the playground organization, valid for DURATION (30m, 1h, 2d; default 1h). Use it as
 `Authorization: Bearer JWT`. Works while a server runs on DIR. --jwt-issuer and --jwt-audience
-put `iss` and `aud` into the token, for a server started with the same flags.
+put `iss` and `aud` into the token, for a server started with the same flags; give the server's
+--policies too, if it has one.
 Exit status: 0 success, 2 on usage error, no data directory at DIR, or no such member.
 )";
 
 constexpr std::string_view login_link_usage =
     R"(usage: gatehouse login-link --data DIR --member EMAIL [--base URL] [--ttl DURATION]
-                            [--jwt-issuer ISS] [--jwt-audience AUD]
+                            [--policies DIR] [--jwt-issuer ISS] [--jwt-audience AUD]
 
 Prints a link that signs the member EMAIL of the playground organization into the web console
 of the server at URL (default http://127.0.0.1:8080), for DURATION (default 8h). The member JWT

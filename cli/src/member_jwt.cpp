@@ -1,5 +1,5 @@
 // Member-JWT keys: reading PEM public keys from a file or a KID.pem directory, the verifier
-// they make, their reload on SIGHUP, and the member-JWT flags of `serve` and `jwt`.
+// they make, their reload on SIGHUP, and the member-JWT flags of `serve`, `jwt` and `login-link`.
 #include "member_jwt.hpp"
 
 #include <algorithm>

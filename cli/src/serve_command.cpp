@@ -287,26 +287,31 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
   server::metrics metrics;
   server::http_service service(*directory.iam, std::move(verifier), metrics, settings.http);
   iam::service& iam = *directory.iam;
-  return server::run_server(
-      service, metrics, settings.transport,
-      [&iam, &settings, &service] {
-        return reload_all(iam, settings.policies, service, settings.jwt);
-      },
-      [&](std::string_view endpoint) {
-        out << "listening on " << endpoint << '\n';
-        const std::string base = "http://" + std::string(endpoint);
-        out << "console: " << base << "/console/\n";
-        if (!console_jwt.empty()) {
-          out << "sign in as " << settings.console_link_member
-              << " (8 hours): " << console_sign_in_link(base, console_jwt) << '\n';
-        }
-        if (directory.initialized) {
-          print_getting_started(out, endpoint, settings.data, settings.policies,
-                                settings.jwt.rules);
-        }
-        // The access log that follows is written to the same descriptor, unbuffered.
-        out.flush();
-      });
+  server::server_hooks hooks;
+  hooks.reload = [&iam, &settings, &service] {
+    return reload_all(iam, settings.policies, service, settings.jwt);
+  };
+  hooks.ready = [&](std::string_view endpoint) {
+    out << "listening on " << endpoint << '\n';
+    const std::string base = "http://" + std::string(endpoint);
+    out << "console: " << base << "/console/\n";
+    if (!console_jwt.empty()) {
+      out << "sign in as " << settings.console_link_member
+          << " (8 hours): " << console_sign_in_link(base, console_jwt) << '\n';
+    }
+    if (directory.initialized) {
+      print_getting_started(out, endpoint, settings.data, settings.policies, settings.jwt.rules);
+    }
+    // The access log that follows is written to the same descriptor, unbuffered.
+    out.flush();
+  };
+  // Access tokens' last uses are batched in memory; written every few seconds and at the end.
+  hooks.periodic = [&iam] {
+    if (const auto ec = iam.flush_last_used()) {
+      server::log_event("cannot write the last-used times of access tokens: " + ec.message());
+    }
+  };
+  return server::run_server(service, metrics, settings.transport, std::move(hooks));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/policy/document.hpp>
-#include <gatehouse/policy/glob.hpp>
 #include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 #include <gatehouse/policy/text.hpp>
@@ -236,7 +235,7 @@ void directory::set_member_group(const std::string& member_id, const std::string
 }
 
 std::string directory::email_of(std::string_view member_id,
-                               std::string_view organization_id) const {
+                                std::string_view organization_id) const {
   const auto* m = find(members, member_id, organization_id);
   return m != nullptr ? m->email : std::string();
 }

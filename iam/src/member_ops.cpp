@@ -1,5 +1,6 @@
 // Organizations and their members: creating an organization with its owner, adding and removing
 // members (a removed member's personal tokens are revoked in the same commit), their policies.
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // Policies: the built-ins every organization sees and each organization's own; creating them,
 // setting their statements (capped at the caller's rights), deleting them, and swapping the
 // built-ins on reload.
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/policy/text.hpp>

@@ -2,6 +2,7 @@
 // every member's compiled rights) swapped atomically on each change, and a token index on
 // Boost.MultiIndex read under a shared lock. This file opens the service from its store; the
 // operations live in *_ops.cpp, authentication.cpp and decisions.cpp.
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/policy/document.hpp>

@@ -2,7 +2,7 @@
 #include "statement_cache.hpp"
 
 #include <gatehouse/policy/catalogue.hpp>
-#include <gatehouse/policy/glob.hpp>
+#include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 
 namespace gatehouse::iam {

@@ -1,5 +1,5 @@
-// Reading members of a parsed document whose shape is not yet known to be right: the loader's
-// checks run before, and whatever, the schema says.
+// Reading members of a parsed document whose shape is not yet known to be right: these run
+// before the schema check, whatever the schema says.
 #pragma once
 
 #include <rapidjson/document.h>

@@ -8,7 +8,6 @@
 #include "rn_fix.hpp"
 
 #include <gatehouse/policy/catalogue.hpp>
-#include <gatehouse/policy/glob.hpp>
 #include <gatehouse/policy/limits.hpp>
 #include <gatehouse/policy/resource_name.hpp>
 

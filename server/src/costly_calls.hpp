@@ -1,5 +1,6 @@
-// The costly checks one caller may run at once (a token's containment check, a policy preview):
-// at most two each, so that one member cannot occupy every thread of the server with them.
+// The costly checks one caller may run at once (today a token's containment check without
+// creating it): at most two per caller, so that one member cannot occupy every thread of the
+// server with them.
 #pragma once
 
 #include <mutex>

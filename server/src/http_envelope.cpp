@@ -105,7 +105,7 @@ error_row map_failure(const iam::failure& f) {
       // The store's message names internals; the caller learns only that nothing was changed.
       return {500, "InternalServerError"};
   }
-  // A code added to the engine and not mapped here: fail closed.
+  // A code added to the IAM service and not mapped here: fail closed.
   return {500, "InternalServerError"};
 }
 

@@ -19,7 +19,7 @@ struct reply {
 /// Which success a handler reports: a read or change (200), or a new resource (201).
 enum class success_kind { ok, created };
 
-/// Failures that arise in the HTTP layer itself and have no engine error code.
+/// Failures that arise in the HTTP layer itself and have no IAM error code.
 enum class http_error {
   /// The path exists, not with this method.
   method_not_allowed,
@@ -34,7 +34,7 @@ enum class http_error {
 /// `data_json` must be one complete JSON value.
 [[nodiscard]] reply success_reply(std::string_view data_json, success_kind kind = success_kind::ok);
 
-/// Maps an engine failure to status, error code and data. The only mapping there is: field errors
+/// Maps an IAM failure to status, error code and data. The only mapping there is: field errors
 /// raised by the HTTP layer (query parameters, body fields) come through here too.
 [[nodiscard]] reply failure_reply(const iam::failure& f);
 

@@ -34,7 +34,7 @@ using policy::parse_json;
 /// type -> `{field}_is_invalid`.
 [[nodiscard]] iam::outcome<std::string_view> required_string(const rapidjson::Value& object,
                                                              const char* field);
-/// A string member that may be missing or null (then empty); the engine decides about empty.
+/// A string member that may be missing or null (then empty); the IAM service decides about empty.
 [[nodiscard]] iam::outcome<std::string_view> optional_string(const rapidjson::Value& object,
                                                              const char* field);
 /// An array of strings that may be missing or null (then empty).

@@ -80,7 +80,7 @@ std::string_view trim(std::string_view s) noexcept {
 
 /// SPEC §6: `api-…` raw (as FeatBit) or after `Bearer` is a token; any other bearer credential
 /// is a member JWT. Every failure is `unauthorized` (401) except an inactive token, which the
-/// engine answers `forbidden` (403). Nothing here is logged: the credential is a secret.
+/// IAM service answers `forbidden` (403). Nothing here is logged: the credential is a secret.
 iam::outcome<iam::caller> authenticate(
     const iam::service& iam, const std::atomic<std::shared_ptr<const iam::jwt_verifier>>& jwt,
     const http_request& request) {

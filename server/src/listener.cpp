@@ -37,7 +37,7 @@ using boost::system::error_code;
 /// handlers run on one strand.
 class listener {
  public:
-  listener(net::io_context& ioc, server_state& state, reload_callback reload)
+  listener(net::io_context& ioc, server_state& state, server_hooks& hooks)
       : ioc_(ioc),
         state_(state),
         control_(net::make_strand(ioc)),
@@ -46,7 +46,7 @@ class listener {
         signals_(control_, SIGINT, SIGTERM, SIGHUP),
         flush_timer_(control_),
         log_timer_(control_),
-        reload_(std::move(reload)) {}
+        hooks_(hooks) {}
 
   /// Binds and listens; the local endpoint, or why not.
   boost::system::result<tcp::endpoint> listen(const std::string& address, std::uint16_t port) {
@@ -76,11 +76,9 @@ class listener {
     });
   }
 
-  /// Last-used times and the refused-connection count: periodically, and once at the end.
+  /// The host's upkeep and the refused-connection counts: periodically, and once at the end.
   void flush() {
-    if (const auto ec = state_.service.iam().flush_last_used()) {
-      log_event("cannot write the last-used times of access tokens: " + ec.message());
-    }
+    if (hooks_.periodic) hooks_.periodic();
     if (const auto refused = state_.refused.exchange(0); refused > 0) {
       log_event("refused " + std::to_string(refused) + " connections over the cap of " +
                 std::to_string(state_.options.max_connections));
@@ -157,7 +155,8 @@ class listener {
   void on_signal(error_code ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
-      const auto outcome = reload_ ? reload_() : reload_outcome{false, "no reload configured"};
+      const auto outcome =
+          hooks_.reload ? hooks_.reload() : reload_outcome{false, "no reload configured"};
       log_event("SIGHUP: " + outcome.message);
     } else if (!state_.stopping.load()) {
       begin_shutdown(signal);
@@ -187,7 +186,7 @@ class listener {
   // ---- Periodic flushes ---------------------------------------------------------------------
 
   void do_wait_flush() {
-    flush_timer_.expires_after(state_.options.flush_interval);
+    flush_timer_.expires_after(state_.options.periodic_interval);
     flush_timer_.async_wait([this](error_code ec) {
       if (ec) return;
       flush();
@@ -212,7 +211,7 @@ class listener {
   net::signal_set signals_;
   net::steady_timer flush_timer_;
   net::steady_timer log_timer_;
-  reload_callback reload_;
+  server_hooks& hooks_;
 };
 
 /// Runs the I/O loop on the calling thread until it has no work left. An exception escaping a
@@ -243,14 +242,14 @@ void run_io_threads(net::io_context& ioc, unsigned threads) {
 }  // namespace
 
 int run_server(http_service& service, metrics& service_metrics, const serve_options& options,
-               reload_callback reload, const ready_callback& ready) {
+               server_hooks hooks) {
   // A client that disconnects, or a log reader that goes away, must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
 
   server_state state(service, service_metrics, options);
   const unsigned threads = std::max(1U, options.threads);
   net::io_context ioc(static_cast<int>(threads));
-  listener server(ioc, state, std::move(reload));
+  listener server(ioc, state, hooks);
   state.on_drained = [&server] { server.drained(); };
 
   const auto endpoint = server.listen(options.address, options.port);
@@ -260,7 +259,7 @@ int run_server(http_service& service, metrics& service_metrics, const serve_opti
     return 2;
   }
   server.start();
-  if (ready) ready(to_string(*endpoint));
+  if (hooks.ready) hooks.ready(to_string(*endpoint));
 
   run_io_threads(ioc, threads);
   state.io_stopped.store(true);

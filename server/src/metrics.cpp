@@ -1,5 +1,5 @@
 // Prometheus metrics of the HTTP service: lock-free counters, and their text exposition
-// (format 0.0.4) with the access-token counts of the engine.
+// (format 0.0.4) with the access-token counts of the IAM service.
 #include <gatehouse/server/http_service.hpp>
 
 #include <cstdio>

@@ -57,7 +57,7 @@ std::string json_text(Write&& write) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-/// The envelope of an engine outcome: `write(w, value)` produces the data on success.
+/// The envelope of an IAM outcome: `write(w, value)` produces the data on success.
 template <class T, class Write>
 reply answer(const iam::outcome<T>& result, Write&& write, success_kind kind = success_kind::ok) {
   if (!result) return failure_reply(result.error());

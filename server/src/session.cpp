@@ -4,7 +4,6 @@
 #include "session.hpp"
 
 #include "http_envelope.hpp"
-#include "log_output.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core.hpp>

@@ -2,6 +2,7 @@
 // keep stores in temporary directories; shared by the suites of the IAM service.
 #pragma once
 
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/policy/document.hpp>

@@ -1,5 +1,6 @@
 // The IAM service through its public interface: effective rights, every access-token rule of
 // SPEC §4, durability across reopen, and token writes racing with uses.
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/engine/reference.hpp>

@@ -1,5 +1,5 @@
 // The IAM routes of the HTTP request handler, called directly: access tokens (where a secret may
-// appear), policies, groups and members, the engine's limits, and store failures as 500s.
+// appear), policies, groups and members, the IAM service's limits, and store failures as 500s.
 #include <gatehouse/server/http_service.hpp>
 
 #include <gatehouse/iam/builtins.hpp>
@@ -249,7 +249,7 @@ const query_case bad_token_queries[] = {
     {"?pageIndex=99999999999999999999999", "pageIndex_is_invalid"},
     {"?pageIndex=1000001", "pageIndex_is_invalid"},
     {"?pageSize=0", "pageSize_is_invalid"},
-    {"?pageSize=101", "pageSize_is_invalid"},  // the engine's page limit
+    {"?pageSize=101", "pageSize_is_invalid"},  // the IAM service's page limit
     {"?pageSize=%201", "pageSize_is_invalid"},
     {"?type=personal", "type_is_invalid"},
     {"?type=Personal&type=Service", "type_is_invalid"},
@@ -457,7 +457,7 @@ BOOST_AUTO_TEST_CASE(iam_routes_need_can_manage_iam) {
   BOOST_TEST(!decide(dev, "CanManageIAM", "iam/*").data()["allowed"].GetBool());
 }
 
-// ---- Limits and failures of the engine ------------------------------------------------------
+// ---- Limits and failures of the IAM service ----------------------------------------------
 
 BOOST_AUTO_TEST_CASE(statement_limits_answer_400_naming_the_field) {
   const std::string id = str(

@@ -93,8 +93,8 @@ inline void check_equal(const stored_state& got, const stored_state& want) {
   BOOST_CHECK_MESSAGE(got.tokens == want.tokens, "tokens differ");
 }
 
-// What a store must hold after a sequence of changes: the semantics of store.hpp written naively,
-// the oracle the SQLite store is compared with.
+// What a store must hold after a sequence of changes: the semantics of store/database.hpp written
+// naively, the oracle the SQLite store is compared with.
 class model {
  public:
   void apply(const std::vector<change>& changes) {

@@ -4,9 +4,7 @@
 
 #include <gatehouse/engine/compiled_policy.hpp>
 #include <gatehouse/engine/containment.hpp>
-#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/errors.hpp>
-#include <gatehouse/iam/jwt.hpp>
 #include <gatehouse/iam/secrets.hpp>
 #include <gatehouse/policy/statement.hpp>
 #include <gatehouse/store/database.hpp>

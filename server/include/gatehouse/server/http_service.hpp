@@ -1,4 +1,4 @@
-// The HTTP service as a pure function: a parsed request in, a response out, with the engine
+// The HTTP service as a pure function: a parsed request in, a response out, with the IAM service
 // behind it. No sockets and no Beast here: the session layer converts, so this compiles fast and
 // can be unit-tested and fuzzed directly.
 #pragma once
@@ -85,11 +85,10 @@ class http_service {
   /// every member JWT.
   void replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier> jwt) noexcept;
 
-  /// Maps one request to engine calls and back. Never throws: an unexpected failure is a 500
+  /// Maps one request to IAM service calls and back. Never throws: an unexpected failure is a 500
   /// with the envelope.
   [[nodiscard]] http_response handle_request(const http_request& request) noexcept;
 
-  [[nodiscard]] iam::service& iam() noexcept { return iam_; }
   [[nodiscard]] const http_limits& limits() const noexcept { return limits_; }
 
  private:

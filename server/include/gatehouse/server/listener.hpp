@@ -38,8 +38,8 @@ struct serve_options {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   /// Time a response has to be taken by the client.
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
-  /// How often batched last-used times of access tokens are written to the store.
-  std::chrono::milliseconds flush_interval = std::chrono::seconds(5);
+  /// How often `server_hooks::periodic` runs.
+  std::chrono::milliseconds periodic_interval = std::chrono::seconds(5);
 };
 
 /// What a reload of the built-in policies did; `message` is one line for the log, and never
@@ -59,14 +59,26 @@ void log_event(std::string_view message);
 /// Called once the socket listens, with the local endpoint as `HOST:PORT`.
 using ready_callback = std::function<void(std::string_view endpoint)>;
 
+/// What the host hooks into the server's life. Each runs on the server's control strand, never
+/// two at once, and must not throw.
+struct server_hooks {
+  /// SIGHUP.
+  reload_callback reload;
+  /// Once the socket listens.
+  ready_callback ready;
+  /// Every `serve_options::periodic_interval`, and once more after the last request: the host's
+  /// own upkeep, such as writing the access tokens' batched last-used times.
+  std::function<void()> periodic;
+};
+
 /// Serves `service` until SIGTERM or SIGINT: then stops accepting, lets the requests in flight
-/// finish (their connections close after the response), flushes last-used times and returns 0.
-/// A second SIGTERM/SIGINT stops at once and returns 1. Returns 2, having said why on standard
-/// error, when the address cannot be resolved or bound. `service_metrics` (the service's) also
-/// counts the answers the transport gives itself (413, 431, 400). Access-log and event lines go to
-/// standard output. Installs the signal handlers for its own duration: one server per process.
+/// finish (their connections close after the response), runs `hooks.periodic` a last time and
+/// returns 0. A second SIGTERM/SIGINT stops at once and returns 1. Returns 2, having said why on
+/// standard error, when the address cannot be resolved or bound. `service_metrics` (the
+/// service's) also counts the answers the transport gives itself (413, 431, 400). Access-log and
+/// event lines go to standard output. Installs the signal handlers for its own duration: one
+/// server per process.
 [[nodiscard]] int run_server(http_service& service, metrics& service_metrics,
-                             const serve_options& options, reload_callback reload,
-                             const ready_callback& ready);
+                             const serve_options& options, server_hooks hooks);
 
 }  // namespace gatehouse::server
