@@ -62,6 +62,21 @@ describe('signing in', () => {
     await page.getByRole('heading', {name: 'Access tokens', level: 1}).waitFor();
     await page.context().close();
   });
+
+  test('a refused link (expired or forged) ends in the session-ended dialog, not a page', async () => {
+    const page = await openPage(browser, server);
+    // An unsigned JWT ({"alg":"none"}, {"sub":"x"}): shaped like one, accepted by nobody.
+    const unsigned = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.';
+    const forged = loginLink(server, owner).replace(/#jwt=.*$/, `#jwt=${unsigned}`);
+    await page.goto(forged);
+    const ended = page.getByRole('dialog', {name: 'Your session has ended'});
+    await ended.waitFor();
+    assert.equal(new URL(page.url()).hash, '');
+    assert.equal(await page.getByRole('table').count(), 0);
+    await ended.getByRole('button', {name: 'Sign in again'}).click();
+    await page.getByRole('heading', {name: 'Sign in', level: 1}).waitFor();
+    await page.context().close();
+  });
 });
 
 describe('creating tokens', () => {

@@ -14,6 +14,18 @@ function jwtOf(text) {
 }
 
 export function signInPage(main, {navigate}) {
+  // The link's fragment never reaches a server; it is taken and removed from the address bar.
+  // A link goes straight to the page, whose own first calls prove the JWT: no form is drawn and
+  // no extra round trip made, and a refused link ends in the session-ended dialog, which says
+  // how to get a new one.
+  const fromFragment = jwtOf(location.hash.slice(1) ? `#${location.hash.slice(1)}` : '');
+  if (location.hash) history.replaceState(null, '', location.pathname);
+  if (fromFragment) {
+    session.start(fromFragment);
+    navigate('/access-tokens', {replaceEntry: true});
+    return;
+  }
+
   const error = h('p', {class: 'form-error', role: 'alert'});
   const box = h('textarea', {id: 'sign-in-link', rows: 4, spellcheck: 'false',
                              autocomplete: 'off', 'aria-describedby': 'sign-in-hint'});
@@ -55,10 +67,5 @@ export function signInPage(main, {navigate}) {
 
   replace(main, h('section', {class: 'narrow'}, h('h1', {}, t('signIn.title')),
       h('p', {class: 'lead'}, t('signIn.lead')), form));
-
-  // The link's fragment never reaches a server; it is taken and removed from the address bar.
-  const fromFragment = jwtOf(location.hash.slice(1) ? `#${location.hash.slice(1)}` : '');
-  if (location.hash) history.replaceState(null, '', location.pathname);
-  if (fromFragment) signIn(fromFragment);
-  else box.focus();
+  box.focus();
 }
