@@ -4,8 +4,6 @@
 
 #include "costly_calls.hpp"
 
-#include <gatehouse/policy/limits.hpp>
-
 #include <array>
 #include <chrono>
 #include <string>
@@ -25,24 +23,6 @@ using iam::failure;
 constexpr std::size_t max_page_index = 1'000'000;
 
 // ---- Decisions ---------------------------------------------------------------------------------
-
-struct check {
-  std::string_view action;
-  std::string_view resource;
-};
-
-iam::outcome<check> read_check(const rapidjson::Value& v) {
-  if (!v.IsObject()) return failure(errc::field_invalid, iam::field::checks);
-  const auto action = required_string(v, "action");
-  if (!action) return action.error();
-  const auto resource = required_string(v, "resource");
-  if (!resource) return resource.error();
-  if (resource->size() > policy::max_request_resource_bytes) {
-    return failure(errc::field_invalid, iam::field::resource,
-                   "longer than " + std::to_string(policy::max_request_resource_bytes) + " bytes");
-  }
-  return check{*action, *resource};
-}
 
 void write_decision(const request_context& ctx, json_writer& w, const check& c) {
   const auto start = std::chrono::steady_clock::now();
@@ -88,22 +68,13 @@ reply post_decisions(const request_context& ctx) {
   if (doc.HasMember("action") || doc.HasMember("resource")) {
     return failure_reply(failure(errc::field_invalid, iam::field::body));
   }
-  if (!checks->IsArray() || checks->Size() > ctx.limits.max_batch_checks) {
-    return failure_reply(failure(errc::field_invalid, iam::field::checks));
-  }
-  // Every check is read before any is decided: a bad batch answers nothing but its error.
-  std::vector<check> batch;
-  batch.reserve(checks->Size());
-  for (const auto& item : checks->GetArray()) {
-    auto c = read_check(item);
-    if (!c) return failure_reply(c.error());
-    batch.push_back(*c);
-  }
+  const auto batch = read_checks(*checks, ctx.limits.max_batch_checks);
+  if (!batch) return failure_reply(batch.error());
   return success_reply(json_text([&](json_writer& w) {
     w.StartObject();
     w.Key("results");
     w.StartArray();
-    for (const auto& c : batch) write_decision(ctx, w, c);
+    for (const auto& c : *batch) write_decision(ctx, w, c);
     w.EndArray();
     w.EndObject();
   }));

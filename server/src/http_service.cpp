@@ -57,7 +57,7 @@ bool matches(std::string_view pattern, std::span<const std::string> segments,
 const route* find_route(std::string_view method, std::span<const std::string> segments,
                         std::vector<std::string>& params, std::optional<reply>& refusal) {
   bool path_known = false;
-  for (const auto table : {access_routes(), iam_routes()}) {
+  for (const auto table : {access_routes(), author_routes(), iam_routes()}) {
     for (const auto& r : table) {
       if (!matches(r.pattern, segments, params)) continue;
       if (r.method == method) return &r;

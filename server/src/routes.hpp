@@ -1,6 +1,7 @@
 // What every route handler of the API shares: the request context, the route table's row, and
 // the helpers that turn an IAM outcome into the envelope. The handlers live by topic in
-// access_routes.cpp (decisions and access tokens) and iam_routes.cpp (policies, groups, members).
+// access_routes.cpp (decisions and access tokens), iam_routes.cpp (policies, groups, members)
+// and author_routes.cpp (validating and simulating statements that are not stored).
 #pragma once
 
 #include "http_envelope.hpp"
@@ -94,9 +95,26 @@ inline std::optional<reply> read_object_body(std::string_view body, rapidjson::D
 
 inline std::string_view param(const request_context& ctx, std::size_t i) { return ctx.params[i]; }
 
+// ---- Requests to decide ------------------------------------------------------------------------
+
+/// One request to decide, viewing into the parsed body.
+struct check {
+  std::string_view action;
+  std::string_view resource;
+};
+
+/// Reads `{"action", "resource"}`; the failure names the field at fault.
+[[nodiscard]] iam::outcome<check> read_check(const rapidjson::Value& v);
+
+/// Reads `checks`, an array of at most `max` checks: every one is read before any is decided, so
+/// that a bad batch answers nothing but its error.
+[[nodiscard]] iam::outcome<std::vector<check>> read_checks(const rapidjson::Value& checks,
+                                                           std::size_t max);
+
 /// The routes of SPEC §6.1 by topic, each table with its literal routes before the `{}` ones
 /// that could also match them.
 [[nodiscard]] std::span<const route> access_routes() noexcept;
 [[nodiscard]] std::span<const route> iam_routes() noexcept;
+[[nodiscard]] std::span<const route> author_routes() noexcept;
 
 }  // namespace gatehouse::server
