@@ -30,10 +30,7 @@ void write_decision(const request_context& ctx, json_writer& w, const check& c) 
   ctx.metrics.count_decision(result.decision, std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                   std::chrono::steady_clock::now() - start));
   w.StartObject();
-  w.Key("allowed");
-  w.Bool(result.allowed());
-  w.Key("decision");
-  write_string(w, engine::to_string(result.decision));
+  write_decision_head(w, result.decision);
   w.Key("statements");
   w.StartArray();
   for (const auto& s : result.statements) {

@@ -35,12 +35,7 @@ reply validate_policy(const request_context& ctx) {
   return success_reply(json_text([&](json_writer& w) {
     w.StartObject();
     w.Key("findings");
-    w.StartArray();
-    for (const auto& f : loaded.findings) {
-      const std::string text = policy::to_json(f);
-      w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
-    }
-    w.EndArray();
+    write_findings(w, loaded.findings);
     w.EndObject();
   }));
 }
@@ -50,10 +45,7 @@ reply validate_policy(const request_context& ctx) {
 void write_simulated(json_writer& w, const engine::compiled_policy& compiled,
                      const engine::verdict& verdict, std::span<const std::uint32_t> determining) {
   w.StartObject();
-  w.Key("allowed");
-  w.Bool(verdict.allowed());
-  w.Key("decision");
-  write_string(w, engine::to_string(verdict.decision));
+  write_decision_head(w, verdict.decision);
   w.Key("statements");
   w.StartArray();
   for (std::uint32_t i = 0; i < verdict.written; ++i) {

@@ -48,12 +48,7 @@ std::string message_data(const iam::failure& f) {
   }
   if (!f.findings.empty()) {
     w.Key("findings");
-    w.StartArray();
-    for (const auto& finding : f.findings) {
-      const std::string text = policy::to_json(finding);
-      w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
-    }
-    w.EndArray();
+    write_findings(w, f.findings);
   }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};

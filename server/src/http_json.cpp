@@ -122,6 +122,15 @@ void write_statements(json_writer& w, std::span<const policy::statement> stateme
   w.RawValue(text.data(), text.size(), rapidjson::kArrayType);
 }
 
+void write_findings(json_writer& w, std::span<const policy::finding> findings) {
+  w.StartArray();
+  for (const auto& f : findings) {
+    const std::string text = policy::to_json(f);
+    w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+  }
+  w.EndArray();
+}
+
 void write_policy(json_writer& w, const iam::policy_view& p) {
   w.StartObject();
   member(w, "id", p.id);

@@ -51,6 +51,8 @@ using policy::parse_json;
 /// Milliseconds since the epoch as ISO-8601 UTC (`2024-05-01T12:00:00.000Z`); 0 is null.
 void write_time(json_writer& w, store::timestamp ms);
 void write_statements(json_writer& w, std::span<const policy::statement> statements);
+/// Validator findings as an array of `{line, column, severity, code, message, pointer}`.
+void write_findings(json_writer& w, std::span<const policy::finding> findings);
 void write_policy(json_writer& w, const iam::policy_view& p);
 void write_member(json_writer& w, const store::member_record& m);
 void write_group(json_writer& w, const store::group_record& g);

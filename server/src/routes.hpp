@@ -97,6 +97,14 @@ inline std::string_view param(const request_context& ctx, std::size_t i) { retur
 
 // ---- Requests to decide ------------------------------------------------------------------------
 
+/// The `allowed` and `decision` members every answer to a request begins with.
+inline void write_decision_head(json_writer& w, engine::decision d) {
+  w.Key("allowed");
+  w.Bool(d == engine::decision::allow);
+  w.Key("decision");
+  write_string(w, engine::to_string(d));
+}
+
 /// One request to decide, viewing into the parsed body.
 struct check {
   std::string_view action;
