@@ -70,6 +70,8 @@ const char* check_value(const rapidjson::Value& v, std::size_t depth) {
 
 }  // namespace
 
+bool valid_utf8(std::string_view text) noexcept { return utf8_ok(text); }
+
 std::optional<json_parse_error> parse_json(std::string_view text, rapidjson::Document& doc) {
   // RapidJSON stops at a NUL as at the end of its input, so text after one would be ignored.
   if (const auto nul = text.find('\0'); nul != std::string_view::npos) {

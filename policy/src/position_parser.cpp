@@ -47,11 +47,13 @@ class tracking_handler {
     return scalar(number_start()) && inner_.RawNumber(s, n, copy);
   }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    return scalar(string_start()) && inner_.String(s, n, copy);
+    const std::size_t start = string_start();
+    return scalar(start) && encoded({s, n}, start) && inner_.String(s, n, copy);
   }
   bool StartObject() { return open(false) && inner_.StartObject(); }
   bool Key(const char* s, rapidjson::SizeType n, bool copy) {
     const std::size_t start = string_start();
+    if (!encoded({s, n}, start)) return false;
     frame& f = frames_.back();
     f.pending_key = escape_pointer_token({s, n});
     const std::string child = pointer_ + "/" + f.pending_key;
@@ -73,6 +75,8 @@ class tracking_handler {
   [[nodiscard]] const std::string& current_pointer() const noexcept { return pointer_; }
   /// Where the nesting limit was exceeded, if it was.
   [[nodiscard]] std::optional<std::size_t> too_deep_at() const noexcept { return too_deep_at_; }
+  /// Where a string's `\u` escapes made a lone surrogate, if one did.
+  [[nodiscard]] std::optional<std::size_t> not_utf8_at() const noexcept { return not_utf8_at_; }
 
  private:
   struct frame {
@@ -84,6 +88,14 @@ class tracking_handler {
   };
 
   std::size_t end() const { return stream_.Tell(); }
+
+  // The parser checks the bytes of the text, not what `\u` escapes decode to: a lone surrogate
+  // would reach findings and answers that then are not UTF-8, hence not JSON.
+  bool encoded(std::string_view s, std::size_t start) {
+    if (valid_utf8(s)) return true;
+    not_utf8_at_ = start;
+    return false;
+  }
 
   std::size_t number_start() const {
     const std::string_view text = map_.text();
@@ -155,6 +167,7 @@ class tracking_handler {
   std::vector<frame> frames_;
   std::string pointer_;
   std::optional<std::size_t> too_deep_at_;
+  std::optional<std::size_t> not_utf8_at_;
 };
 
 }  // namespace
@@ -170,6 +183,7 @@ bool parse_with_positions(std::string_view text, rapidjson::Document& dom, sourc
   rapidjson::MemoryStream stream(text.data(), text.size());
   rapidjson::Reader reader;
   std::optional<std::size_t> too_deep_at;
+  std::optional<std::size_t> not_utf8_at;
   std::string failed_in;
   rapidjson::ParseResult result;
   auto generate = [&](rapidjson::Document& handler) {
@@ -178,6 +192,7 @@ bool parse_with_positions(std::string_view text, rapidjson::Document& dom, sourc
     result = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
         stream, tracker);
     too_deep_at = tracker.too_deep_at();
+    not_utf8_at = tracker.not_utf8_at();
     failed_in = tracker.current_pointer();
     return !result.IsError();
   };
@@ -187,6 +202,13 @@ bool parse_with_positions(std::string_view text, rapidjson::Document& dom, sourc
                    "values nest more than " + std::to_string(max_nesting_depth) +
                        " levels deep; a policy document needs at most 3",
                    failed_in, *too_deep_at);
+    return false;
+  }
+  if (not_utf8_at) {
+    findings.error("malformed-json",
+                   "a \\u escape in this string stands for half of a surrogate pair alone, which "
+                   "is no character; write the character itself, or both halves of the pair",
+                   failed_in, *not_utf8_at);
     return false;
   }
   if (result.IsError()) {

@@ -185,6 +185,11 @@ const std::vector<finding_case> located_cases = {
 ])",
      "/0/id", 2, 10},
     {"malformed-json", severity::error, std::string("[]\n \0garbage", 12), "", 2, 2},
+    // A \u escape of a pair's second half alone decodes to no character, in a value or a key
+    // (a first half alone the parser refuses itself, where the second should be).
+    {"malformed-json", severity::error, R"([{"id": "s\udc00"}])", "/0", 1, 9},
+    {"malformed-json", severity::error, R"([{"i\udc00d": "s"}])", "/0", 1, 3},
+    {"malformed-json", severity::error, R"([{"i\ud800d": "s"}])", "/0", 1, 5},
 };
 
 // Checks that `c.json` gives exactly the one finding `c` describes.

@@ -30,6 +30,10 @@ struct json_parse_error {
 [[nodiscard]] std::optional<json_parse_error> parse_json(std::string_view text,
                                                          rapidjson::Document& doc);
 
+/// Whether `text` is well-formed UTF-8 without surrogates: what a `\u` escape may not decode to
+/// (a lone surrogate), though the parser lets it through.
+[[nodiscard]] bool valid_utf8(std::string_view text) noexcept;
+
 /// The compact writer of every JSON text gatehouse produces.
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
