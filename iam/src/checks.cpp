@@ -27,7 +27,8 @@ outcome<void> require_member(const caller& who) {
 outcome<engine::containment> within_rights(const caller& who,
                                            const engine::compiled_policy& granted,
                                            std::string_view what) {
-  if (!who.rights) return failure(errc::forbidden, std::string(what) + ": the caller has no rights");
+  if (!who.rights)
+    return failure(errc::forbidden, std::string(what) + ": the caller has no rights");
   for (const engine::compiled_policy* side : {who.rights.get(), who.scope.get()}) {
     if (side == nullptr) continue;
     auto contained = engine::contains(*side, granted);

@@ -25,7 +25,8 @@ store::token_record to_record(const token_entry& t, const string_pool& pool) {
 token_view to_view(const token_entry& t, const string_pool& pool) {
   return {to_record(t, pool),
           t.permissions ? t.permissions->statements : std::vector<policy::statement>{},
-          std::nullopt, {}};
+          std::nullopt,
+          {}};
 }
 
 outcome<token_entry> to_entry(const store::token_record& r,

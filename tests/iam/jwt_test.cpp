@@ -171,7 +171,6 @@ const std::vector<binding_case> binding_cases = {
     {R"("iss":"https://issuer.example","aud":null)", jwt_errc::malformed},
 };
 
-
 }  // namespace
 
 BOOST_DATA_TEST_CASE(issuer_and_audience_are_required_and_matched, data::make(binding_cases), c) {
