@@ -514,18 +514,23 @@ boost::system::result<containment> contains(const compiled_policy& granted,
   return candidate_search(granted, requested, limits).run();
 }
 
-allowed_somewhere_result allowed_somewhere(const compiled_policy& p, action_set of_interest,
-                                           containment_limits limits) {
-  static const auto nothing = compiled_policy::compile({});
-  candidate_search search(**nothing, p, limits);
+action_witnesses beyond(const compiled_policy& granted, const compiled_policy& requested,
+                        action_set of_interest, containment_limits limits) {
+  candidate_search search(granted, requested, limits);
   search.collecting(of_interest);
   const auto finished = search.run();
-  allowed_somewhere_result out{search.collected(), finished.has_value() && !search.out_of_work(),
-                               search.take_witnesses()};
+  action_witnesses out{search.collected(), finished.has_value() && !search.out_of_work(),
+                       search.take_witnesses()};
   std::sort(out.witnesses.begin(), out.witnesses.end(), [](const request& a, const request& b) {
     return policy::find_action(a.action) < policy::find_action(b.action);
   });
   return out;
+}
+
+action_witnesses allowed_somewhere(const compiled_policy& p, action_set of_interest,
+                                   containment_limits limits) {
+  static const auto nothing = compiled_policy::compile({});
+  return beyond(**nothing, p, of_interest, limits);
 }
 
 }  // namespace gatehouse::engine

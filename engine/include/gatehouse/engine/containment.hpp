@@ -50,21 +50,31 @@ inline boost::system::error_code make_error_code(containment_errc e) noexcept {
                                                           const compiled_policy& requested,
                                                           containment_limits limits = {});
 
-struct allowed_somewhere_result {
-  /// Actions with a request that shows them allowed: each one proven by a resource name.
+/// Requests, one per action, that one statement set allows and another does not.
+struct action_witnesses {
+  /// The actions with such a request: each one proven by a resource name.
   policy::action_set actions = 0;
   /// False when the work ran out first: actions may then be missing, never wrongly present.
   bool complete = true;
-  /// One allowed request per action of `actions`, in catalogue order.
+  /// One request per action of `actions`, in catalogue order.
   std::vector<request> witnesses;
 };
 
-/// The actions of `of_interest` that `p` allows on at least one resource name: the containment
-/// search of `p` in the empty set, carried on past its first counterexample. One search, within
-/// `limits`, however many actions there are.
-[[nodiscard]] allowed_somewhere_result allowed_somewhere(const compiled_policy& p,
-                                                         policy::action_set of_interest,
-                                                         containment_limits limits = {});
+/// For each action of `of_interest`, a request of it that `requested` allows and `granted` does
+/// not, if there is one: the containment search carried on past its first counterexample. An
+/// action of `of_interest` missing from a complete answer is allowed by `requested` on no
+/// resource name beyond what `granted` allows for it. One search, within `limits`, however many
+/// actions there are.
+[[nodiscard]] action_witnesses beyond(const compiled_policy& granted,
+                                      const compiled_policy& requested,
+                                      policy::action_set of_interest,
+                                      containment_limits limits = {});
+
+/// The actions of `of_interest` that `p` allows on at least one resource name: `beyond` the
+/// empty set.
+[[nodiscard]] action_witnesses allowed_somewhere(const compiled_policy& p,
+                                                 policy::action_set of_interest,
+                                                 containment_limits limits = {});
 
 }  // namespace gatehouse::engine
 
