@@ -70,7 +70,7 @@ std::shared_ptr<const engine::compiled_policy> directory::compiled_policies(
   for (const auto& p : ids) {
     key += p;
     key += '@';
-    key += std::to_string(policies.at(p).generation);
+    key += std::to_string(policies.at(p).view.version);
     key += '|';
   }
   if (auto compiled = cache.find(key)) return compiled;

@@ -35,7 +35,6 @@ inline constexpr std::string_view iam_resource = "iam/*";
 struct policy_entry {
   policy_view view;
   std::string organization_id;  // empty for built-ins
-  std::uint64_t generation = 0;
   store::timestamp created_at = 0;
   store::timestamp updated_at = 0;
   /// Of `view.statements`; set with them.

@@ -1,13 +1,18 @@
 // Policies: the built-ins every organization sees and each organization's own; creating them,
 // setting their statements (capped at the caller's rights), deleting them, and swapping the
 // built-ins on reload.
+#include <gatehouse/engine/containment.hpp>
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/service.hpp>
 
 #include <gatehouse/policy/text.hpp>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <tuple>
+#include <unordered_set>
 
 #include "checks.hpp"
 #include "directory.hpp"
@@ -94,7 +99,8 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
         e.view = {*id, key, name, description, policy_kind::customer_managed, {}};
         e.organization_id = who.organization_id;
         e.created_at = e.updated_at = now_ms();
-        e.generation = 1;
+        // As a reopened store makes it, so that a version outlives a restart.
+        e.view.version = static_cast<std::uint64_t>(e.updated_at);
         changes.push_back(store::put_policy{e.record()});
         auto view = e.view;
         put(d.policies, std::move(e));
@@ -104,25 +110,59 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
 
 namespace {
 
+/// `statements` of policy `policy_id`, compiled. They were validated before, so failing is a
+/// defect; it is reported as the field's, and nothing unchecked is granted.
+outcome<std::shared_ptr<const engine::compiled_policy>> compile_statements(
+    std::string_view policy_id, const std::vector<policy::statement>& statements) {
+  std::vector<engine::sourced_statement> sourced;
+  sourced.reserve(statements.size());
+  for (const auto& st : statements) sourced.push_back({std::string(policy_id), st});
+  auto compiled = engine::compiled_policy::compile(sourced);
+  if (!compiled) {
+    return failure(errc::field_invalid, field::statements,
+                   engine::describe(compiled.error(), sourced));
+  }
+  return std::shared_ptr<const engine::compiled_policy>(std::move(*compiled));
+}
+
 /// Fails unless `who` holds what `statements` of policy `policy_id` grant: whoever holds the
 /// policy gets what it says, so the caller grants it.
 outcome<void> require_holds_statements(const caller& who, std::string_view policy_id,
                                        const std::vector<policy::statement>& statements) {
-  std::vector<engine::sourced_statement> sourced;
-  sourced.reserve(statements.size());
-  for (const auto& st : statements) sourced.push_back({std::string(policy_id), st});
-  const auto compiled = engine::compiled_policy::compile(sourced);
-  if (!compiled) {  // validated before: cannot happen, but nothing unchecked is granted
-    return failure(errc::field_invalid, field::statements,
-                   engine::describe(compiled.error(), sourced));
-  }
+  const auto compiled = compile_statements(policy_id, statements);
+  if (!compiled) return compiled.error();
   return require_holds(who, **compiled, "the statements");
+}
+
+/// Fails with `conflict`, naming the current version, unless `expected` accepts `p`'s.
+outcome<void> require_version(const policy_entry& p, const version_match& expected) {
+  if (!expected ||
+      std::find(expected->begin(), expected->end(), p.view.version) != expected->end()) {
+    return {};
+  }
+  failure f(errc::conflict, "the policy changed since that version; it is now at version " +
+                                std::to_string(p.view.version));
+  f.current_version = p.view.version;
+  return f;
+}
+
+/// The custom policy `policy_id` of the caller's organization, if its statements may be
+/// replaced from version `expected`.
+outcome<const policy_entry*> editable_policy(const directory& d, const caller& who,
+                                             std::string_view policy_id,
+                                             const version_match& expected) {
+  const auto* p = d.find(d.policies, policy_id, who.organization_id);
+  if (!p) return failure(errc::not_found, "policy");
+  if (p->builtin()) return failure(errc::sys_managed_policy);
+  if (auto ok = require_version(*p, expected); !ok) return ok.error();
+  return p;
 }
 
 }  // namespace
 
 outcome<policy_view> service::set_policy_statements(const caller& who, std::string_view policy_id,
-                                                    std::vector<policy::statement> statements) {
+                                                    std::vector<policy::statement> statements,
+                                                    const version_match& expected) {
   if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
   if (auto ok = validate_new_statements(statements, field::statements, policy::stored_policy);
       !ok) {
@@ -131,18 +171,95 @@ outcome<policy_view> service::set_policy_statements(const caller& who, std::stri
   if (auto ok = require_holds_statements(who, policy_id, statements); !ok) return ok.error();
   return state_->mutate(
       [&](directory& d, std::vector<store::change>& changes) -> outcome<policy_view> {
-        const auto* p = d.find(d.policies, policy_id, who.organization_id);
-        if (!p) return failure(errc::not_found, "policy");
-        if (p->builtin()) return failure(errc::sys_managed_policy);
-        auto changed = *p;
+        const auto p = editable_policy(d, who, policy_id, expected);
+        if (!p) return p.error();
+        auto changed = **p;
         changed.set_statements(std::move(statements));
         changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
-        changed.generation = static_cast<std::uint64_t>(changed.updated_at);
+        changed.view.version = static_cast<std::uint64_t>(changed.updated_at);
         changes.push_back(store::put_policy{changed.record()});
         auto view = changed.view;
         put(d.policies, std::move(changed));
         return view;
       });
+}
+
+namespace {
+
+/// The holders of policy `id` in `d`'s organization `organization_id`: groups, and members
+/// directly or through one of those groups.
+struct policy_holders {
+  std::vector<std::string> members;
+  std::size_t groups = 0;
+};
+
+policy_holders holders_of(const directory& d, const std::string& id,
+                          const std::string& organization_id) {
+  const auto holds = [&id](const std::vector<std::string>& ids) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  std::unordered_set<std::string> holding_groups;
+  d.groups.for_each([&](const std::string& gid, const store::group_record& g) {
+    if (g.organization_id == organization_id && holds(g.policy_ids)) holding_groups.insert(gid);
+  });
+  policy_holders out{{}, holding_groups.size()};
+  d.members.for_each([&](const std::string& mid, const store::member_record& m) {
+    if (m.organization_id != organization_id) return;
+    bool held = holds(m.policy_ids);
+    if (!held) {
+      if (const auto* groups = d.member_groups.find(mid)) {
+        held = std::any_of(groups->begin(), groups->end(),
+                           [&](const std::string& g) { return holding_groups.contains(g); });
+      }
+    }
+    if (held) out.members.push_back(mid);
+  });
+  return out;
+}
+
+}  // namespace
+
+outcome<policy_preview> service::preview_policy(const caller& who, std::string_view policy_id,
+                                                std::vector<policy::statement> statements,
+                                                const version_match& expected) const {
+  if (auto ok = require(*this, who, manage_iam, iam_resource); !ok) return ok.error();
+  if (auto ok = validate_new_statements(statements, field::statements, policy::stored_policy);
+      !ok) {
+    return ok.error();
+  }
+  const auto dir = state_->snapshot();
+  const auto p = editable_policy(*dir, who, policy_id, expected);
+  if (!p) return p.error();
+  const auto before = compile_statements(policy_id, (*p)->view.statements);
+  if (!before) return before.error();
+  const auto after = compile_statements(policy_id, statements);
+  if (!after) return after.error();
+
+  // Actions outside the catalogue are named by no route, so only the catalogue's are compared.
+  constexpr policy::action_set catalogue =
+      policy::all_actions & ~(policy::action_set{1} << policy::unlisted_action);
+  auto added = engine::beyond(**before, **after, catalogue);
+  auto removed = engine::beyond(**after, **before, catalogue);
+  if (!added.complete || !removed.complete) {
+    return failure(errc::check_too_complex,
+                   "the statements are too complex to compare with the stored ones");
+  }
+  policy_preview out{std::move(added.witnesses), std::move(removed.witnesses), 0, 0, 0,
+                     (*p)->view.version};
+  const auto holders = holders_of(*dir, (*p)->view.id, who.organization_id);
+  out.members = holders.members.size();
+  out.groups = holders.groups;
+  std::shared_lock lock(state_->tokens_lock);
+  const auto& by_creator = state_->tokens.get<iam::by_creator>();
+  for (const auto& member_id : holders.members) {
+    const auto creator = state_->pool.find(member_id);
+    if (!creator) continue;
+    const auto [first, last] = by_creator.equal_range(*creator);
+    out.personal_tokens += static_cast<std::size_t>(std::count_if(first, last, [](auto& t) {
+      return t.type == store::token_type::personal && t.status != store::token_status::revoked;
+    }));
+  }
+  return out;
 }
 
 namespace {
@@ -193,7 +310,7 @@ outcome<void> service::replace_builtins(std::vector<policy::policy_document> bui
     d.policies.for_each([&](const std::string& id, const policy_entry& p) {
       if (!p.builtin()) return;
       old_builtins.push_back(id);
-      generation = std::max(generation, p.generation + 1);
+      generation = std::max(generation, p.view.version + 1);
     });
     for (const auto& id : old_builtins) d.policies.erase(id);
     for (const auto& doc : builtins) {
@@ -201,7 +318,7 @@ outcome<void> service::replace_builtins(std::vector<policy::policy_document> bui
         return failure(errc::conflict, "built-in policy id " + doc.id + " is taken");
       }
       auto e = builtin_entry(doc);
-      e.generation = generation;
+      e.view.version = generation;
       put(d.policies, std::move(e));
     }
     return {};

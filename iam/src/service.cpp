@@ -85,7 +85,7 @@ outcome<policy_entry> stored_policy_entry(const store::policy_record& p) {
   e.organization_id = p.organization_id;
   e.created_at = p.created_at;
   e.updated_at = p.updated_at;
-  e.generation = static_cast<std::uint64_t>(p.updated_at);
+  e.view.version = static_cast<std::uint64_t>(p.updated_at);
   return e;
 }
 

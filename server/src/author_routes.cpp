@@ -1,6 +1,8 @@
-// The routes of policy authors (SPEC §11): a policy's text validated as storing it would be, and
-// requests decided against statements that are not stored, with no identity involved. Both are
-// for members: a token acts for an integration, not for an author.
+// The routes of policy authors (SPEC §11): a policy's text validated as storing it would be,
+// requests decided against statements that are not stored, with no identity involved (both for
+// members: a token acts for an integration, not for an author), and what replacing a policy's
+// statements would change.
+#include "costly_calls.hpp"
 #include "routes.hpp"
 
 #include <gatehouse/engine/compiled_policy.hpp>
@@ -107,12 +109,63 @@ reply simulate_policy(const request_context& ctx) {
   }));
 }
 
+void write_requests(json_writer& w, const std::vector<engine::request>& requests) {
+  w.StartArray();
+  for (const auto& [action, resource] : requests) {
+    w.StartObject();
+    w.Key("action");
+    write_string(w, action);
+    w.Key("resource");
+    write_string(w, resource);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_preview(json_writer& w, const iam::policy_preview& p) {
+  w.StartObject();
+  w.Key("grants");
+  w.StartObject();
+  w.Key("added");
+  write_requests(w, p.added);
+  w.Key("removed");
+  write_requests(w, p.removed);
+  w.EndObject();
+  w.Key("holders");
+  w.StartObject();
+  w.Key("members");
+  w.Uint64(p.members);
+  w.Key("groups");
+  w.Uint64(p.groups);
+  w.Key("personalTokens");
+  w.Uint64(p.personal_tokens);
+  w.EndObject();
+  w.Key("version");
+  w.Uint64(p.version);
+  w.EndObject();
+}
+
+/// `POST policies/{id}/preview` `[statements]`: what saving them would change, per action, and
+/// whom it reaches; one of the costly calls, since it compares both ways.
+reply preview_policy(const request_context& ctx) {
+  std::vector<policy::statement> statements;
+  if (auto bad = read_statement_array(ctx, statements)) return std::move(*bad);
+  const auto running = ctx.costly.enter(ctx.subject);
+  if (!running) return error_reply(http_error::too_many_requests);
+  auto result = ctx.iam.preview_policy(ctx.who, param(ctx, 0), std::move(statements),
+                                       expected_versions(ctx.if_match));
+  reply r = answer(result, write_preview);
+  if (result) r.etag = policy_etag(result->version);
+  return r;
+}
+
 }  // namespace
 
 std::span<const route> author_routes() noexcept {
   static constexpr std::array routes = {
       route{"POST", "policies/validate", validate_policy},
       route{"POST", "policies/simulate", simulate_policy},
+      route{"POST", "policies/{}/preview", preview_policy},
   };
   return routes;
 }

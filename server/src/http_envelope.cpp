@@ -31,14 +31,15 @@ reply envelope(unsigned status, bool success, std::string_view code, std::string
   w.Key("data");
   w.RawValue(data_json.data(), data_json.size(), rapidjson::kObjectType);
   w.EndObject();
-  return {status, std::string(buffer.GetString(), buffer.GetSize())};
+  return {status, std::string(buffer.GetString(), buffer.GetSize()), {}};
 }
 
 /// `{"message": detail}` for failures whose detail helps the caller fix the request, with the
-/// validation findings when there are any. Details are never secret (errors.hpp); they name
-/// limits and problems of the caller's own input.
+/// validation findings when there are any, and the current version of what a stale write was
+/// made against. Details are never secret (errors.hpp); they name limits and problems of the
+/// caller's own input.
 std::string message_data(const iam::failure& f) {
-  if (f.detail.empty() && f.findings.empty()) return "null";
+  if (f.detail.empty() && f.findings.empty() && !f.current_version) return "null";
   rapidjson::StringBuffer buffer;
   json_writer w(buffer);
   w.StartObject();
@@ -49,6 +50,10 @@ std::string message_data(const iam::failure& f) {
   if (!f.findings.empty()) {
     w.Key("findings");
     write_findings(w, f.findings);
+  }
+  if (f.current_version) {
+    w.Key("version");
+    w.Uint64(*f.current_version);
   }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};

@@ -14,6 +14,8 @@ namespace gatehouse::server {
 struct reply {
   unsigned status = 200;
   std::string body;
+  /// The `ETag` header's value, if any: a policy's version.
+  std::string etag;
 };
 
 /// Which success a handler reports: a read or change (200), or a new resource (201).

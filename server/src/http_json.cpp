@@ -140,6 +140,8 @@ void write_policy(json_writer& w, const iam::policy_view& p) {
   member(w, "type", iam::to_string(p.kind));
   w.Key("statements");
   write_statements(w, p.statements);
+  w.Key("version");
+  w.Uint64(p.version);
   w.EndObject();
 }
 

@@ -131,6 +131,7 @@ void respond(const service_parts& service, const http_request& request, http_res
   const auto give = [&response](reply r) {
     response.status = r.status;
     response.body = std::move(r.body);
+    if (!r.etag.empty()) response.headers.emplace_back("ETag", std::move(r.etag));
   };
   // The transport enforces the same limit; checked again so that no other caller of the
   // service can hand it more.
@@ -178,8 +179,9 @@ void respond(const service_parts& service, const http_request& request, http_res
   const auto who = authenticate(service.iam, service.jwt, request);
   if (!who) return give(failure_reply(who.error()));
   response.subject = subject_of(*who);
-  const request_context ctx{service.iam,      service.metrics, service.limits, service.costly, *who,
-                            response.subject, request.body,    target->query,  params};
+  const request_context ctx{
+      service.iam,      service.metrics, service.limits,   service.costly, *who,
+      response.subject, request.body,    request.if_match, target->query,  params};
   give(r->handle(ctx));
 }
 

@@ -18,8 +18,15 @@ reply list_policies(const request_context& ctx) {
   return answer(ctx.iam.list_policies(ctx.who), write_policies);
 }
 
+/// One policy, with its version as the `ETag`, which a later write sends back as `If-Match`.
+reply answer_policy(const iam::outcome<iam::policy_view>& result) {
+  reply r = answer(result, write_policy);
+  if (result) r.etag = policy_etag(result->version);
+  return r;
+}
+
 reply get_policy(const request_context& ctx) {
-  return answer(ctx.iam.get_policy(ctx.who, param(ctx, 0)), write_policy);
+  return answer_policy(ctx.iam.get_policy(ctx.who, param(ctx, 0)));
 }
 
 reply create_policy(const request_context& ctx) {
@@ -37,14 +44,10 @@ reply create_policy(const request_context& ctx) {
 }
 
 reply set_policy_statements(const request_context& ctx) {
-  rapidjson::Document doc;
-  if (auto bad = read_body(ctx.body, doc, rapidjson::kArrayType, iam::field::statements)) {
-    return std::move(*bad);
-  }
-  auto statements = read_statements(ctx.body, "", iam::field::statements, policy::stored_policy);
-  if (!statements) return failure_reply(statements.error());
-  return answer(ctx.iam.set_policy_statements(ctx.who, param(ctx, 0), std::move(*statements)),
-                write_policy);
+  std::vector<policy::statement> statements;
+  if (auto bad = read_statement_array(ctx, statements)) return std::move(*bad);
+  return answer_policy(ctx.iam.set_policy_statements(ctx.who, param(ctx, 0), std::move(statements),
+                                                     expected_versions(ctx.if_match)));
 }
 
 reply delete_policy(const request_context& ctx) {

@@ -1,8 +1,10 @@
-// What the route handlers share beyond the header's templates: reading the requests to decide.
+// What the route handlers share beyond the header's templates: reading the requests to decide,
+// and a policy's version as an entity tag.
 #include "routes.hpp"
 
 #include <gatehouse/policy/limits.hpp>
 
+#include <charconv>
 #include <string>
 
 namespace gatehouse::server {
@@ -33,6 +35,45 @@ iam::outcome<std::vector<check>> read_checks(const rapidjson::Value& checks, std
     batch.push_back(*c);
   }
   return batch;
+}
+
+std::optional<reply> read_statement_array(const request_context& ctx,
+                                          std::vector<policy::statement>& out) {
+  rapidjson::Document doc;
+  if (auto bad = read_body(ctx.body, doc, rapidjson::kArrayType, iam::field::statements)) {
+    return bad;
+  }
+  auto statements = read_statements(ctx.body, "", iam::field::statements, policy::stored_policy);
+  if (!statements) return failure_reply(statements.error());
+  out = std::move(*statements);
+  return std::nullopt;
+}
+
+std::string policy_etag(std::uint64_t version) { return '"' + std::to_string(version) + '"'; }
+
+iam::version_match expected_versions(std::string_view if_match) {
+  const auto trimmed = [](std::string_view s) {
+    const auto first = s.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return std::string_view();
+    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+  };
+  if_match = trimmed(if_match);
+  if (if_match.empty() || if_match == "*") return std::nullopt;
+  std::vector<std::uint64_t> accepted;
+  // A comma-separated list of entity tags (RFC 9110 §13.1.1); versions hold no comma.
+  for (;;) {
+    const auto comma = if_match.find(',');
+    const auto tag = trimmed(if_match.substr(0, comma));
+    if (tag.size() > 2 && tag.front() == '"' && tag.back() == '"') {
+      const auto digits = tag.substr(1, tag.size() - 2);
+      std::uint64_t version = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+      if (ec == std::errc() && end == digits.data() + digits.size()) accepted.push_back(version);
+    }
+    if (comma == std::string_view::npos) break;
+    if_match.remove_prefix(comma + 1);
+  }
+  return accepted;
 }
 
 }  // namespace gatehouse::server

@@ -14,6 +14,7 @@
 #include <rapidjson/document.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,6 +35,8 @@ struct request_context {
   /// `who` as the access log names it: "member:<id>".
   std::string_view subject;
   std::string_view body;
+  /// The `If-Match` header, empty when absent.
+  std::string_view if_match;
   const query_parameters& query;
   /// The path parameters, in the order of the route's `{}`.
   std::span<const std::string> params;
@@ -118,6 +121,20 @@ struct check {
 /// that a bad batch answers nothing but its error.
 [[nodiscard]] iam::outcome<std::vector<check>> read_checks(const rapidjson::Value& checks,
                                                            std::size_t max);
+
+// ---- Policies ----------------------------------------------------------------------------------
+
+/// Reads the body, a statement array held to a stored policy's limits, into `out`; the reply to
+/// give otherwise.
+[[nodiscard]] std::optional<reply> read_statement_array(const request_context& ctx,
+                                                        std::vector<policy::statement>& out);
+
+/// The `ETag` of a policy version: the version in quotes.
+[[nodiscard]] std::string policy_etag(std::uint64_t version);
+
+/// The versions an `If-Match` header accepts: any when it is absent or `*`, otherwise those its
+/// strong entity tags name (weak ones and malformed ones name none, so they fail as stale).
+[[nodiscard]] iam::version_match expected_versions(std::string_view if_match);
 
 /// The routes of SPEC §6.1 by topic, each table with its literal routes before the `{}` ones
 /// that could also match them.

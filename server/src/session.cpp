@@ -210,6 +210,7 @@ class session : public std::enable_shared_from_this<session> {
         .authorization = to_std(request[http::field::authorization]),
         .organization = to_std(request["Organization"]),
         .if_none_match = to_std(request[http::field::if_none_match]),
+        .if_match = to_std(request[http::field::if_match]),
         .body = request.body(),
     };
     http_response answer = state_.service.handle_request(view);

@@ -95,7 +95,7 @@ struct directory_fixture {
       iam::policy_entry e;
       e.view = {id, id, id, "", iam::policy_kind::customer_managed, {}};
       e.organization_id = org;
-      e.generation = 1;
+      e.view.version = 1;
       e.set_statements(testing::statements(statements));
       iam::put(d.policies, std::move(e));
     });
@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE(editing_or_deleting_a_policy_reaches_its_holders) {
   change([&](directory& d) {
     auto e = d.policies.at("p");
     e.set_statements(testing::statements(allow_delete_projects));
-    e.generation = 2;
+    e.view.version = 2;
     iam::put(d.policies, std::move(e));
   });
   for (const std::string who : {"direct", "grouped"}) {

@@ -14,13 +14,6 @@ using namespace gatehouse::testing;
 
 namespace {
 
-std::string header(const server::http_response& r, std::string_view name) {
-  for (const auto& [key, value] : r.headers) {
-    if (key == name) return value;
-  }
-  return {};
-}
-
 server::http_response get(service_fixture& f, std::string_view target,
                           std::string_view if_none_match = {}, std::string_view method = "GET") {
   return f.service->handle_request(

@@ -80,6 +80,18 @@ expect_status "set statements" 200
 req GET "/api/v1/policies/$policy_id" "$owner"
 expect_status "get policy" 200
 expect_json "get policy" '[s["id"] for s in d["data"]["statements"]]' '["s1"]'
+etag=$(header ETag)
+expect_json "the ETag names the version" '"\"%d\"" % d["data"]["version"]' "$(printf '%s' "$etag" | py -c 'import json, sys; print(json.dumps(sys.stdin.read()))')"
+widened='[{"id": "s2", "resourceType": "flag", "effect": "allow", "actions": ["ToggleFlag"], "resources": ["project/*:env/*:flag/*"]}]'
+if_match=$etag req POST "/api/v1/policies/$policy_id/preview" "$owner" "$widened"
+expect_status "preview" 200
+expect_json "preview adds ToggleFlag" \
+  '[[r["action"] for r in d["data"]["grants"][k]] for k in ("added", "removed")]' '[["ToggleFlag"],[]]'
+deny_prod='[{"id": "s1", "resourceType": "flag", "effect": "deny", "actions": ["DeleteFlag"], "resources": ["project/*:env/prod:flag/*"]}]'
+if_match=$etag req PUT "/api/v1/policies/$policy_id/statements" "$owner" "$deny_prod"
+expect_status "save the version read" 200
+if_match=$etag req PUT "/api/v1/policies/$policy_id/statements" "$owner" "$widened"
+expect_envelope "save a version someone else replaced" 409 Conflict
 req DELETE "/api/v1/policies/$admin_id" "$owner"
 expect_envelope "delete a built-in" 422 CannotModifySysManagedPolicy
 req PUT "/api/v1/policies/$policy_id/statements" "$owner" '[{"id": "s1"'

@@ -93,11 +93,17 @@ wait_log() {
 # $work/body. AUTH is the whole Authorization value, or "" for none.
 req() {
   local method=$1 path=$2 auth=$3
-  local args=(-s -o "$work/body" -w '%{http_code}' --max-time 5 -X "$method"
+  local args=(-s -o "$work/body" -D "$work/headers" -w '%{http_code}' --max-time 5 -X "$method"
               -H 'Content-Type: application/json')
   [ -n "$auth" ] && args+=(-H "Authorization: $auth")
+  [ -n "${if_match:-}" ] && args+=(-H "If-Match: $if_match")
   [ $# -ge 4 ] && args+=(--data-binary "$4")
   status=$(curl "${args[@]}" "$base$path")
+}
+
+# header NAME: the value of header NAME in the last answer (case-insensitive), or nothing.
+header() {
+  tr -d '\r' <"$work/headers" | awk -v name="$1" -F': ' 'tolower($1) == tolower(name) { print $2 }'
 }
 
 # expect_status NAME CODE: the last request answered CODE.

@@ -74,6 +74,14 @@ inline std::string str(const rapidjson::Value& v, const char* key) {
   return v[key].GetString();
 }
 
+/// The value of header `name` in `r`, or empty.
+inline std::string header(const server::http_response& r, std::string_view name) {
+  for (const auto& [key, value] : r.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
 /// Whether a failure's data explains it in a `message`.
 inline bool has_message(const answer& a) {
   return a.data().IsObject() && a.data().HasMember("message") && a.data()["message"].IsString();
@@ -112,12 +120,14 @@ struct service_fixture {
   }
 
   answer call(std::string_view method, std::string_view target, std::string_view authorization,
-              std::string_view body = {}, std::string_view organization_header = {}) {
+              std::string_view body = {}, std::string_view organization_header = {},
+              std::string_view if_match = {}) {
     answer a;
     a.raw = service->handle_request({.method = method,
                                      .target = target,
                                      .authorization = authorization,
                                      .organization = organization_header,
+                                     .if_match = if_match,
                                      .body = body});
     BOOST_REQUIRE(a.raw.status >= 200 && a.raw.status <= 599);
     if (a.raw.content_type != "application/json") return a;

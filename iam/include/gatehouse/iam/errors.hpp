@@ -104,6 +104,8 @@ struct failure {
   /// new statements, a token switched back on): a request it would allow that the caller may
   /// not make.
   std::optional<engine::request> counterexample;
+  /// For a write to a stale version (`conflict`): the current version.
+  std::optional<std::uint64_t> current_version;
 
   failure() = default;
   failure(errc c, std::string d = {}, std::optional<engine::request> ce = {})  // NOLINT

@@ -112,6 +112,28 @@ struct policy_view {
   std::string description;
   policy_kind kind = policy_kind::customer_managed;
   std::vector<policy::statement> statements;
+  /// Grows with every change of the statements (and every reload of the built-ins); a writer
+  /// names the version it edited (HTTP `If-Match`) so that it cannot undo a change it never saw.
+  std::uint64_t version = 0;
+};
+
+/// The versions of a policy a write may replace (HTTP `If-Match`): any when empty, otherwise
+/// one of `accepted` (an empty list accepts none).
+using version_match = std::optional<std::vector<std::uint64_t>>;
+
+/// What replacing a policy's statements would change (SPEC §11), computed without changing it.
+struct policy_preview {
+  /// Per action whose grants grow, one request the new statements allow and the old do not,
+  /// in catalogue order; `removed` the other way round.
+  std::vector<engine::request> added;
+  std::vector<engine::request> removed;
+  /// Who holds the policy: members (directly or through a group, each once), groups, and the
+  /// personal tokens of those members that are not revoked, which act with their rights.
+  std::size_t members = 0;
+  std::size_t groups = 0;
+  std::size_t personal_tokens = 0;
+  /// The version compared with.
+  std::uint64_t version = 0;
 };
 
 struct new_member {
@@ -212,9 +234,18 @@ class service {
   [[nodiscard]] outcome<policy_view> create_policy(const caller& who, std::string name,
                                                    std::string key, std::string description);
   /// Replaces a custom policy's statements, held to what validation holds a stored policy to,
-  /// and capped at the caller's rights.
+  /// and capped at the caller's rights. A version that `expected` does not accept fails with
+  /// `conflict`, naming the current one.
   [[nodiscard]] outcome<policy_view> set_policy_statements(
-      const caller& who, std::string_view policy_id, std::vector<policy::statement> statements);
+      const caller& who, std::string_view policy_id, std::vector<policy::statement> statements,
+      const version_match& expected = {});
+  /// What `set_policy_statements` would change, per action, and whom it would reach; changes
+  /// nothing. Fails as that call would on statements that do not validate, a built-in policy or
+  /// a stale version, and with `check_too_complex` when the comparison runs out of work.
+  [[nodiscard]] outcome<policy_preview> preview_policy(const caller& who,
+                                                       std::string_view policy_id,
+                                                       std::vector<policy::statement> statements,
+                                                       const version_match& expected = {}) const;
   [[nodiscard]] outcome<void> delete_policy(const caller& who, std::string_view policy_id);
   /// Swaps the built-in policies (SIGHUP reload). On failure the old set stays.
   [[nodiscard]] outcome<void> replace_builtins(std::vector<policy::policy_document> builtins);

@@ -25,6 +25,7 @@ struct http_request {
   std::string_view authorization{};
   std::string_view organization{};   // the `Organization` header
   std::string_view if_none_match{};  // the console's files are revalidated with their ETags
+  std::string_view if_match{};       // the policy version a write or preview was made against
   std::string_view body{};
 };
 
