@@ -5,10 +5,14 @@
 
 #include "failures.hpp"
 #include "json_fields.hpp"
+#include "workload.hpp"
 
+#include <gatehouse/engine/reference.hpp>
 #include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/iam/secrets.hpp>
 #include <gatehouse/iam/service.hpp>
+#include <gatehouse/policy/limits.hpp>
+#include <gatehouse/policy/resource_name.hpp>
 #include <gatehouse/store/database.hpp>
 
 #include <algorithm>
@@ -148,6 +152,49 @@ class directory_run {
     if (iam_->authenticate_member(doomed.front(), organization_id())) ++result_.mismatches;
   }
 
+  void preview_large_policy() {
+    const auto statements = large_statements();
+    const auto large = value_or_fail(iam_->create_policy(owner_, "large", "large", ""), "policy");
+    value_or_fail(iam_->set_policy_statements(owner_, large.id, statements), "large statements");
+    value_or_fail(iam_->attach_group_policy(owner_, group_id_, large.id), "attach large");
+    // The edit: one statement dropped from the middle, one allowing ToggleFlag everywhere added.
+    auto edited = statements;
+    edited.erase(edited.begin() + static_cast<std::ptrdiff_t>(edited.size() / 2));
+    edited.push_back(
+        statements_of(R"([{"id":"everywhere","resourceType":"flag","effect":"allow",)"
+                      R"("actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])")[0]);
+    std::vector<double> us;
+    iam::policy_preview preview;
+    for (int i = 0; i < 11; ++i) {
+      const auto start = clock::now();
+      preview = value_or_fail(iam_->preview_policy(owner_, large.id, edited), "preview");
+      us.push_back(us_since(start));
+    }
+    std::sort(us.begin(), us.end());
+    result_.preview_statements = statements.size();
+    result_.preview_median_ms = us[us.size() / 2] / 1e3;
+    result_.preview_max_ms = us.back() / 1e3;
+    result_.preview_added = preview.added.size();
+    result_.preview_removed = preview.removed.size();
+    result_.preview_holders = preview.members;
+    const auto before = sourced_as(statements);
+    const auto after = sourced_as(edited);
+    const auto allows = [](const std::vector<engine::sourced_statement>& s,
+                           const engine::request& r) {
+      return engine::reference::evaluate(s, r.action, r.resource).decision ==
+             engine::decision::allow;
+    };
+    for (const auto& r : preview.added) {
+      if (!allows(after, r) || allows(before, r)) ++result_.mismatches;
+    }
+    for (const auto& r : preview.removed) {
+      if (!allows(before, r) || allows(after, r)) ++result_.mismatches;
+    }
+    if (preview.added.empty() || preview.members != group_size) ++result_.mismatches;
+    std::fprintf(stderr, "directory: preview of %zu statements, median %.1f ms\n",
+                 statements.size(), result_.preview_median_ms);
+  }
+
   [[nodiscard]] directory_result result() const { return result_; }
 
  private:
@@ -171,6 +218,31 @@ class directory_run {
   }
 
   const std::string& organization_id() const { return organization_and_owner_.first.id; }
+
+  /// The first statements of a generated workload that fit one stored policy: up to its
+  /// statement limit, and only as many scanning globs as it may hold.
+  static std::vector<policy::statement> large_statements() {
+    const auto generated = generate_workload(
+        {.statements = 3 * policy::max_policy_statements, .requests = 0, .seed = 11});
+    std::vector<policy::statement> out;
+    std::size_t scanning = 0;
+    for (const auto& g : generated.statements) {
+      std::size_t globs = 0;
+      for (const auto& p : g.patterns) globs += policy::scanning_globs(p);
+      if (scanning + globs > policy::max_policy_scanning_globs) continue;
+      scanning += globs;
+      out.push_back(g.statement);
+      if (out.size() == policy::max_policy_statements) break;
+    }
+    return out;
+  }
+
+  static std::vector<engine::sourced_statement> sourced_as(
+      const std::vector<policy::statement>& statements) {
+    std::vector<engine::sourced_statement> out;
+    for (const auto& s : statements) out.push_back({"large", s});
+    return out;
+  }
 
   /// Adds member `n`; returns how long add_member took, in microseconds.
   double add_member(std::size_t n) {
@@ -213,6 +285,7 @@ directory_result run_directory(const directory_options& options) {
   run.change_group_policy();
   run.attach_member_policy();
   run.remove_members();
+  run.preview_large_policy();
   return run.result();
 }
 
@@ -238,6 +311,12 @@ std::string to_json(const directory_result& r) {
     field(w, "change_group_policy_ms", r.change_group_policy_ms);
     field(w, "attach_member_policy_us", r.attach_member_policy_us);
     field(w, "remove_member_us", r.remove_member_us);
+    field(w, "preview_statements", r.preview_statements);
+    field(w, "preview_median_ms", r.preview_median_ms);
+    field(w, "preview_max_ms", r.preview_max_ms);
+    field(w, "preview_added", r.preview_added);
+    field(w, "preview_removed", r.preview_removed);
+    field(w, "preview_holders", r.preview_holders);
     field(w, "mismatches", r.mismatches);
   });
 }

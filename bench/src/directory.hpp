@@ -36,6 +36,17 @@ struct directory_result {
   double attach_member_policy_us = 0;
   /// A member is removed (no tokens).
   double remove_member_us = 0;
+  /// A policy of this many generated statements (the stored-policy limit), held by the group
+  /// `big`, previewed against an edit that adds one statement and drops another: both
+  /// containment searches and the holder count, at this organization size.
+  std::size_t preview_statements = 0;
+  double preview_median_ms = 0;
+  double preview_max_ms = 0;
+  /// Actions the edit adds and removes, each with an example checked by the reference
+  /// evaluator, and the members the preview counts as holders.
+  std::size_t preview_added = 0;
+  std::size_t preview_removed = 0;
+  std::size_t preview_holders = 0;
   /// Decisions that did not follow the latest change (must be 0).
   std::size_t mismatches = 0;
 };
