@@ -46,18 +46,23 @@ export function onSessionEnded(listener) {
   sessionEnded.addEventListener('ended', listener);
 }
 
-/** Calls `method path` with `body` (JSON) and answers the envelope's data. */
-export async function call(method, path, body) {
+/**
+ * Calls `method path` with `body` and answers the envelope's data. The body goes as JSON, or as
+ * it is when `text` is set (a policy's text, sent as the author wrote it). `ifMatch` is a
+ * policy version: a write made against an older one is refused (409 Conflict).
+ */
+export async function call(method, path, body, {text = false, ifMatch = null} = {}) {
   const headers = {Accept: 'application/json'};
   const token = session.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (ifMatch !== null) headers['If-Match'] = `"${ifMatch}"`;
   let response;
   try {
     response = await fetch(base + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : (text ? body : JSON.stringify(body)),
       cache: 'no-store',
       credentials: 'omit',
     });

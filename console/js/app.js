@@ -5,13 +5,35 @@ import {openDialog} from './dialog.js';
 import {h, replace} from './dom.js';
 import {language, languages, onLanguageChange, setLanguage, t} from './i18n.js';
 import {accessTokensPage} from './views/access-tokens.js';
+import {membersPage} from './views/members.js';
+import {policiesPage} from './views/policies.js';
+import {policyEditorPage} from './views/policy-editor.js';
 import {signInPage} from './views/sign-in.js';
 
 const root = '/console';
 const pages = {
   '/access-tokens': {title: 'nav.accessTokens', render: accessTokensPage, signedIn: true},
+  '/policies': {title: 'nav.policies', render: policiesPage, signedIn: true},
+  '/members': {title: 'nav.members', render: membersPage, signedIn: true},
   '/sign-in': {title: 'signIn.title', render: signInPage, signedIn: false},
 };
+// Pages one segment below a path, which names the item they show: /policies/ID.
+const itemPages = {
+  '/policies': {title: 'editor.title', render: policyEditorPage, signedIn: true},
+};
+
+/** The page of `path` and, for an item page, the item's id. */
+function findPage(path) {
+  if (pages[path]) return {page: pages[path], item: null};
+  const cut = path.lastIndexOf('/');
+  const itemPage = cut > 0 ? itemPages[path.slice(0, cut)] : undefined;
+  if (!itemPage) return {page: undefined, item: null};
+  try {
+    return {page: itemPage, item: decodeURIComponent(path.slice(cut + 1))};
+  } catch {
+    return {page: undefined, item: null};  // a malformed escape names no item
+  }
+}
 
 const header = document.querySelector('#header');
 const main = document.querySelector('#main');
@@ -33,7 +55,7 @@ function renderHeader(path) {
   const signedIn = session.token() !== null;
   const link = (target, key) => h('a', {
     href: root + target,
-    'aria-current': path === target ? 'page' : null,
+    'aria-current': path === target || path.startsWith(`${target}/`) ? 'page' : null,
     onclick: (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
       event.preventDefault();
@@ -45,7 +67,8 @@ function renderHeader(path) {
   }, languages.map((l) => h('option', {value: l.code, selected: l.code === language()}, l.name)));
   replace(header,
       h('a', {class: 'brand', href: `${root}/`}, 'gatehouse'),
-      signedIn ? h('nav', {'aria-label': t('nav.label')}, link('/access-tokens', 'nav.accessTokens')) : null,
+      signedIn ? h('nav', {'aria-label': t('nav.label')}, link('/access-tokens', 'nav.accessTokens'),
+        link('/policies', 'nav.policies'), link('/members', 'nav.members')) : null,
       h('div', {class: 'header-end'},
         h('label', {for: 'language', class: 'language'}, t('header.language')), languageSelect,
         signedIn ? h('button', {type: 'button', class: 'quiet', onclick: signOut}, t('header.signOut'))
@@ -64,7 +87,7 @@ export function render() {
     navigate(session.token() ? '/access-tokens' : '/sign-in', {replaceEntry: true});
     return;
   }
-  const page = pages[path];
+  const {page, item} = findPage(path);
   if (page?.signedIn && !session.token()) {
     navigate('/sign-in', {replaceEntry: true});
     return;
@@ -78,7 +101,7 @@ export function render() {
   }
   document.title = `${t(page.title)} · gatehouse`;
   replace(main);
-  page.render(main, {navigate});
+  page.render(main, {navigate, item});
 }
 
 let sessionDialogOpen = false;

@@ -3,6 +3,8 @@
 export default {
   'nav.label': 'Main',
   'nav.accessTokens': 'Access tokens',
+  'nav.policies': 'Policies',
+  'nav.members': 'Members',
   'nav.breadcrumb': 'Breadcrumb',
   'nav.integrations': 'Integrations',
   'header.language': 'Language',
@@ -163,6 +165,10 @@ export default {
   'created.copy': 'Copy',
   'created.copied': 'Copied',
   'created.ok': 'OK',
+
+  // ---- Policies
+
+  // ---- Members
 
   'error.unexpected': 'Something went wrong: {error}',
   'error.network': 'The server could not be reached. Check the connection and try again.',

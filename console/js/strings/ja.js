@@ -2,6 +2,8 @@
 export default {
   'nav.label': 'メイン',
   'nav.accessTokens': 'アクセストークン',
+  'nav.policies': 'ポリシー',
+  'nav.members': 'メンバー',
   'nav.breadcrumb': 'パンくずリスト',
   'nav.integrations': '統合',
   'header.language': '言語',
@@ -162,6 +164,10 @@ export default {
   'created.copy': 'コピー',
   'created.copied': 'コピーしました',
   'created.ok': 'OK',
+
+  // ---- Policies
+
+  // ---- Members
 
   'error.unexpected': '問題が発生しました：{error}',
   'error.network': 'サーバーに接続できませんでした。接続を確認して再試行してください。',
