@@ -114,24 +114,6 @@ std::vector<std::string> absent_pieces(const std::string& text, std::size_t coun
   return {out.begin(), out.end()};
 }
 
-struct timing {
-  double median_ms;
-  double max_ms;
-};
-
-template <class Run>
-timing time_runs(std::size_t runs, Run&& run) {
-  run();  // warm-up: caches, lazily built tables
-  std::vector<double> ms;
-  for (std::size_t i = 0; i < runs; ++i) {
-    const auto start = clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.back()};
-}
-
 // ---- Decisions -------------------------------------------------------------------------------
 
 struct decision_case {
@@ -495,6 +477,10 @@ hostile_result run_hostile(const hostile_options& options) {
     r.cases.push_back(time_creation(*iam, owner, cases[i], options.runs, i, r.mismatches));
     r.worst_creation_ms = std::max(r.worst_creation_ms, r.cases.back().max_ms);
   }
+  for (auto& c : authoring_cases(options, r.mismatches)) {
+    r.worst_authoring_ms = std::max(r.worst_authoring_ms, c.max_ms);
+    r.cases.push_back(std::move(c));
+  }
   return r;
 }
 
@@ -503,6 +489,7 @@ std::string to_json(const hostile_result& r) {
     field(w, "benchmark", std::string_view("hostile"));
     field(w, "worst_decision_ms", r.worst_decision_ms);
     field(w, "worst_creation_ms", r.worst_creation_ms);
+    field(w, "worst_authoring_ms", r.worst_authoring_ms);
     field(w, "mismatches", r.mismatches);
     w.Key("cases");
     w.StartArray();

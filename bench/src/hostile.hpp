@@ -3,6 +3,8 @@
 // token creation ≤ 100 ms).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -17,7 +19,8 @@ struct hostile_options {
 
 struct hostile_case {
   std::string name;
-  /// "decision" or "token creation".
+  /// "decision", "token creation", or the policy author's route ("simulate", "validate",
+  /// "preview").
   std::string kind;
   /// What the case builds, in a line.
   std::string shape;
@@ -34,9 +37,36 @@ struct hostile_result {
   std::vector<hostile_case> cases;
   double worst_decision_ms = 0;
   double worst_creation_ms = 0;
+  /// The slowest answer of a policy author's route (validate, simulate, preview).
+  double worst_authoring_ms = 0;
   /// Answers that were not the expected ones (must be 0).
   std::size_t mismatches = 0;
 };
+
+struct run_times {
+  double median_ms = 0;
+  double max_ms = 0;
+};
+
+/// Runs `run` once to warm up, then `runs` times, timed.
+template <class Run>
+run_times time_runs(std::size_t runs, Run&& run) {
+  using clock = std::chrono::steady_clock;
+  run();  // warm-up: caches, lazily built tables
+  std::vector<double> ms;
+  for (std::size_t i = 0; i < runs; ++i) {
+    const auto start = clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms.back()};
+}
+
+/// The policy author's routes at their worst, through the HTTP handler as a member calls them
+/// (hostile_authoring.cpp); answers that are not the expected ones count in `mismatches`.
+[[nodiscard]] std::vector<hostile_case> authoring_cases(const hostile_options& options,
+                                                        std::size_t& mismatches);
 
 /// Builds and times every case. Progress goes to stderr. Throws std::runtime_error when a case
 /// cannot be built within the limits or the service fails.

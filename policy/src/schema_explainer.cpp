@@ -238,7 +238,8 @@ class schema_explainer {
     if (keyword == "enum") {
       const auto allowed = string_list(node, "enum");
       const std::string shown = value.IsString() ? quote(as_view(value)) : json_type_name(value);
-      const std::string suggestion = value.IsString() ? did_you_mean(as_view(value), allowed) : "";
+      const std::string suggestion =
+          value.IsString() && !findings_.full() ? did_you_mean(as_view(value), allowed) : "";
       if (field == "effect") {
         findings_.error(
             "bad-effect",

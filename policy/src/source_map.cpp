@@ -10,7 +10,6 @@ namespace gatehouse::policy::detail {
 namespace {
 
 /// Findings reported per document; the rest are summarised in one `too-many-findings`.
-constexpr std::size_t max_findings = 500;
 
 }  // namespace
 

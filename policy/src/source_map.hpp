@@ -59,6 +59,12 @@ class finding_list {
   }
 
   [[nodiscard]] bool has_error() const noexcept { return has_error_; }
+  /// Whether findings added now are only counted: what only their message needs (a near-miss
+  /// suggestion, say) need not be computed.
+  [[nodiscard]] bool full() const noexcept { return items_.size() >= max_findings; }
+
+  /// Findings kept at most; the rest are counted in one last finding.
+  static constexpr std::size_t max_findings = 500;
 
   /// The findings in document order, with the overflow summarised last.
   std::vector<finding> take() &&;

@@ -142,7 +142,8 @@ class statement_checker {
       const action_id id = find_action(name);
       if (id == unlisted_action) {
         findings_.error("unknown-action",
-                        "unknown action " + quote(name) + did_you_mean(name, action_names()) +
+                        "unknown action " + quote(name) +
+                            (findings_.full() ? "" : did_you_mean(name, action_names())) +
                             " (actions are case-sensitive; see SPEC 2.4, or use \"*\")",
                         at, map_.value_offset(at));
       } else if (is_resource_type(resource_type) &&
