@@ -345,14 +345,7 @@ creation_case deny_meets_a_long_pattern() {
 }
 
 creation_case interleaved_stars() {
-  std::string denied = "project/";
-  std::string allowed = "project/";
-  while (denied.size() + 5 <= policy::max_pattern_bytes) {
-    denied += "*A*B";
-    allowed += "*B*A";
-  }
-  denied += "*";
-  allowed += "*";
+  const auto [denied, allowed] = interleaved_star_patterns();
   return {"interleaved-stars",
           "the creator denies ToggleFlag on project/*A*B*A*B...* and the token allows "
           "it on project/*B*A*B*A...* (1,024 bytes each): their intersection has "
@@ -453,6 +446,17 @@ hostile_case time_creation(iam::service& iam, const iam::caller& owner, const cr
 }
 
 }  // namespace
+
+star_patterns interleaved_star_patterns() {
+  star_patterns out{"project/", "project/"};
+  while (out.denied.size() + 5 <= policy::max_pattern_bytes) {
+    out.denied += "*A*B";
+    out.allowed += "*B*A";
+  }
+  out.denied += "*";
+  out.allowed += "*";
+  return out;
+}
 
 hostile_result run_hostile(const hostile_options& options) {
   hostile_result r;

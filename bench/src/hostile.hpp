@@ -63,6 +63,14 @@ run_times time_runs(std::size_t runs, Run&& run) {
   return {ms[ms.size() / 2], ms.back()};
 }
 
+/// Two path globs of `project/` and 1,024 bytes, `*A*B*A...*` and `*B*A*B...*`, whose
+/// intersection has exponentially many parts: the worst two patterns a containment check meets.
+struct star_patterns {
+  std::string denied;
+  std::string allowed;
+};
+[[nodiscard]] star_patterns interleaved_star_patterns();
+
 /// The policy author's routes at their worst, through the HTTP handler as a member calls them
 /// (hostile_authoring.cpp); answers that are not the expected ones count in `mismatches`.
 [[nodiscard]] std::vector<hostile_case> authoring_cases(const hostile_options& options,

@@ -111,14 +111,7 @@ authoring_case validate_a_mebibyte_of_mistakes() {
 }
 
 authoring_case preview_interleaved_stars() {
-  std::string denied = "project/";
-  std::string allowed = "project/";
-  while (denied.size() + 5 <= policy::max_pattern_bytes) {
-    denied += "*A*B";
-    allowed += "*B*A";
-  }
-  denied += "*";
-  allowed += "*";
+  const auto [denied, allowed] = interleaved_star_patterns();
   return {"preview-interleaved-stars",
           "preview",
           "stored: a deny of project/*A*B...* (1,024 bytes); proposed: an allow of "

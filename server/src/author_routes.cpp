@@ -112,12 +112,8 @@ reply simulate_policy(const request_context& ctx) {
 void write_requests(json_writer& w, const std::vector<engine::request>& requests) {
   w.StartArray();
   for (const auto& [action, resource] : requests) {
-    w.StartObject();
-    w.Key("action");
-    write_string(w, action);
-    w.Key("resource");
-    write_string(w, resource);
-    w.EndObject();
+    const std::string json = policy::request_json(action, resource);
+    w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
   }
   w.EndArray();
 }
