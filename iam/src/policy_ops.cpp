@@ -186,10 +186,10 @@ outcome<policy_view> service::set_policy_statements(const caller& who, std::stri
 
 namespace {
 
-/// The holders of policy `id` in `d`'s organization `organization_id`: groups, and members
-/// directly or through one of those groups.
+/// The holders of policy `id` in organization `organization_id`: groups, and members directly or
+/// through one of those groups, each once. One pass over the members, one over the groups.
 struct policy_holders {
-  std::vector<std::string> members;
+  std::unordered_set<std::string> members;
   std::size_t groups = 0;
 };
 
@@ -198,21 +198,14 @@ policy_holders holders_of(const directory& d, const std::string& id,
   const auto holds = [&id](const std::vector<std::string>& ids) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   };
-  std::unordered_set<std::string> holding_groups;
-  d.groups.for_each([&](const std::string& gid, const store::group_record& g) {
-    if (g.organization_id == organization_id && holds(g.policy_ids)) holding_groups.insert(gid);
+  policy_holders out;
+  d.groups.for_each([&](const std::string&, const store::group_record& g) {
+    if (g.organization_id != organization_id || !holds(g.policy_ids)) return;
+    ++out.groups;
+    out.members.insert(g.member_ids.begin(), g.member_ids.end());
   });
-  policy_holders out{{}, holding_groups.size()};
   d.members.for_each([&](const std::string& mid, const store::member_record& m) {
-    if (m.organization_id != organization_id) return;
-    bool held = holds(m.policy_ids);
-    if (!held) {
-      if (const auto* groups = d.member_groups.find(mid)) {
-        held = std::any_of(groups->begin(), groups->end(),
-                           [&](const std::string& g) { return holding_groups.contains(g); });
-      }
-    }
-    if (held) out.members.push_back(mid);
+    if (m.organization_id == organization_id && holds(m.policy_ids)) out.members.insert(mid);
   });
   return out;
 }
