@@ -154,9 +154,11 @@ outcome<std::vector<grantable_actions>> service::grantable(const caller& who) co
   std::vector<grantable_actions> out;
   for (policy::action_id id = 0; id < policy::unlisted_action; ++id) {
     if ((found.actions >> id & 1U) == 0) continue;
-    const auto& [action, type] = policy::action_catalogue[id];
-    if (out.empty() || out.back().resource_type != type) out.push_back({std::string(type), {}});
-    out.back().actions.emplace_back(action);
+    const policy::action_info& action = policy::action_catalogue[id];
+    if (out.empty() || out.back().resource_type != action.resource_type) {
+      out.push_back({std::string(action.resource_type), {}});
+    }
+    out.back().actions.emplace_back(action.name);
   }
   return out;
 }

@@ -10,14 +10,38 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace gatehouse::policy::detail {
 namespace {
+
+// The schema's rules that are there for editors only. An editor pointed at the schema completes
+// action names with their descriptions and underlines an unknown action or a malformed resource
+// name; the statement checker reports both itself, with more than a schema can say (the nearest
+// action, the rn-* code and the failing character), and compiled in they would add a second,
+// vaguer schema-violation finding for each. So the validator drops them before compiling: one
+// schema file serves editors and the loader, and the loader's findings stay the checker's.
+struct editor_only_rule {
+  const char* node;  // JSON pointer into the schema
+  const char* keyword;
+};
+constexpr std::array<editor_only_rule, 2> editor_only_rules = {{
+    {"/definitions/statement/properties/actions/items", "enum"},
+    {"/definitions/statement/properties/resources/items", "pattern"},
+}};
+
+// The schema is compiled into the library, so a schema that does not hold what this file expects
+// is a build defect, not bad input.
+[[noreturn]] void built_in_schema_defect(const std::string& what) {
+  std::fputs(("gatehouse: the built-in policy schema " + what + "\n").c_str(), stderr);
+  std::abort();
+}
 
 // The policy schema, compiled once: the whole-document validator plus one validator per
 // sub-schema, which explains failures node by node (RapidJSON reports only the first error).
@@ -26,9 +50,13 @@ class compiled_schema {
   compiled_schema() {
     source_.Parse(policy_schema_json);
     if (source_.HasParseError() || !source_.IsObject()) {
-      // The schema is compiled into the library; this is a build defect, not bad input.
-      std::fputs("gatehouse: the built-in policy schema is not valid JSON\n", stderr);
-      std::abort();
+      built_in_schema_defect("is not valid JSON");
+    }
+    for (const auto& [node, keyword] : editor_only_rules) {
+      json_value* rule_node = rapidjson::Pointer(node).Get(source_);
+      if (rule_node == nullptr || !rule_node->IsObject() || !rule_node->RemoveMember(keyword)) {
+        built_in_schema_defect(std::string("has no \"") + keyword + "\" at " + node);
+      }
     }
     root_ = std::make_unique<rapidjson::SchemaDocument>(source_);
     by_node_.emplace(&source_, root_.get());

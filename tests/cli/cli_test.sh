@@ -145,6 +145,10 @@ expect "contains without --granted" 2 contains --requested good.json </dev/null
 expect "check a clean file" 0 check good.json </dev/null
 expect_stderr "check a clean file" "1 file, 0 errors, 0 warnings"
 
+# "$schema" is how an editor finds the schema of a document; gatehouse accepts and ignores it.
+expect "check a file that names its schema" 0 check with-schema.json </dev/null
+expect_stderr "check a file that names its schema" "1 file, 0 errors, 0 warnings"
+
 expect "check a file with a warning" 0 check warn.json <<'EOF'
 warn.json:8:33: warning action-type-mismatch: action "CanAccessProject" belongs to resource type "project", but this statement's resourceType is "flag"; move it to a "project" statement
 EOF

@@ -1,4 +1,5 @@
-// Tests of the action catalogue: its size, per-type contents (SPEC §2.4) and name look-up.
+// Tests of the action catalogue: its size, per-type contents (SPEC §2.4), descriptions and name
+// look-up.
 #include <gatehouse/policy/catalogue.hpp>
 
 #include <boost/test/data/monomorphic.hpp>
@@ -6,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +48,20 @@ BOOST_DATA_TEST_CASE(find_action_returns_the_catalogue_index,
   BOOST_TEST(is_catalogue_action(a.name));
   BOOST_TEST(action_name(static_cast<action_id>(index)) == a.name);
   BOOST_TEST(is_resource_type(a.resource_type));
+}
+
+// Editors show the description beside the name (schemas/policy.schema.json): one line that says
+// what the action lets a caller do.
+BOOST_DATA_TEST_CASE(every_action_has_a_one_line_description,
+                     bdata::xrange(action_catalogue.size()), index) {
+  const std::string_view description = action_catalogue[index].description;
+  BOOST_TEST_REQUIRE(!description.empty(), action_catalogue[index].name);
+  BOOST_TEST(description.size() <= 80U, description);
+  BOOST_TEST(std::isupper(static_cast<unsigned char>(description.front())), description);
+  BOOST_TEST(std::none_of(description.begin(), description.end(),
+                          [](char c) { return c == '\n' || c == '\r'; }),
+             description);
+  BOOST_TEST(!description.ends_with('.'), description);
 }
 
 BOOST_DATA_TEST_CASE(other_names_are_unlisted,

@@ -76,6 +76,29 @@ BOOST_AUTO_TEST_CASE(an_empty_statement_list_loads) {
   BOOST_TEST(load_policy(R"({"statements": []})").ok());
 }
 
+// Editors find a document's schema by its "$schema" key; the loader accepts the key (a string) in
+// the object form and keeps nothing of it.
+BOOST_AUTO_TEST_CASE(a_schema_key_names_the_editor_schema_and_nothing_else) {
+  const load_result r = load_policy(R"({"$schema": "./schemas/policy.schema.json", "id": "p",
+    "statements": [{"id": "s1", "resourceType": "flag", "effect": "allow",
+                    "actions": ["ToggleFlag"], "resources": ["project/*:env/*:flag/*"]}]})");
+  BOOST_TEST(r.findings.empty());
+  BOOST_TEST_REQUIRE(r.ok());
+  BOOST_TEST(r.document->id == "p");
+  BOOST_TEST(r.document->statements.size() == 1U);
+
+  const load_result number = load_policy(R"({"$schema": 4, "statements": []})");
+  BOOST_TEST(codes(number) == std::vector<std::string>{"wrong-type"},
+             boost::test_tools::per_element());
+  BOOST_TEST(number.findings.at(0).pointer == "/$schema");
+  // A statement is not a document: the key stays unknown there.
+  const load_result in_statement = load_policy(
+      R"([{"$schema": "x", "id": "s1", "resourceType": "*", "effect": "allow", "actions": ["*"],
+           "resources": ["*"]}])");
+  BOOST_TEST(codes(in_statement) == std::vector<std::string>{"unknown-key"},
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(the_any_action_and_any_type_are_accepted) {
   const load_result r = load_policy(R"([
   {"id": "s1", "resourceType": "*", "effect": "deny", "actions": ["*"], "resources": ["*"]},

@@ -1,5 +1,6 @@
-// The action catalogue: every action name gatehouse knows, with the resource type it belongs to.
-// This table is the single source; action ids, bitsets and validation all derive from it.
+// The action catalogue: every action name gatehouse knows, with the resource type it belongs to
+// and what it lets a caller do. This table is the single source; action ids, bitsets, validation
+// and the action list of schemas/policy.schema.json all derive from it.
 #pragma once
 
 #include <array>
@@ -17,57 +18,69 @@ inline constexpr std::array<std::string_view, 9> resource_types = {
 struct action_info {
   std::string_view name;
   std::string_view resource_type;
+  /// One line of English saying what the action lets a caller do; editors show it beside the
+  /// name (schemas/policy.schema.json).
+  std::string_view description;
 };
 
 inline constexpr std::array<action_info, 48> action_catalogue = {{
-    {"UpdateWorkspaceGeneralSettings", "workspace"},
-    {"UpdateWorkspaceLicense", "workspace"},
-    {"UpdateWorkspaceSSOSettings", "workspace"},
-    {"UpdateOrgName", "organization"},
-    {"UpdateOrgSortFlagsBy", "organization"},
-    {"UpdateOrgDefaultUserPermissions", "organization"},
-    {"CreateOrg", "organization"},
-    {"CanManageIAM", "iam"},
-    {"ListAccessTokens", "access-token"},
-    {"ManagePersonalAccessTokens", "access-token"},
-    {"ManageServiceAccessTokens", "access-token"},
-    {"ListRelayProxies", "relay-proxy"},
-    {"ManageRelayProxies", "relay-proxy"},
-    {"CanAccessProject", "project"},
-    {"CreateProject", "project"},
-    {"DeleteProject", "project"},
-    {"UpdateProjectSettings", "project"},
-    {"CreateEnv", "project"},
-    {"CanAccessEnv", "env"},
-    {"DeleteEnv", "env"},
-    {"UpdateEnvSettings", "env"},
-    {"CreateEnvSecret", "env"},
-    {"DeleteEnvSecret", "env"},
-    {"UpdateEnvSecret", "env"},
-    {"CreateFlag", "flag"},
-    {"ArchiveFlag", "flag"},
-    {"RestoreFlag", "flag"},
-    {"DeleteFlag", "flag"},
-    {"CloneFlag", "flag"},
-    {"CopyFlagTo", "flag"},
-    {"ToggleFlag", "flag"},
-    {"UpdateFlagName", "flag"},
-    {"UpdateFlagDescription", "flag"},
-    {"UpdateFlagOffVariation", "flag"},
-    {"UpdateFlagVariations", "flag"},
-    {"UpdateFlagTags", "flag"},
-    {"UpdateFlagDefaultRule", "flag"},
-    {"UpdateFlagIndividualTargeting", "flag"},
-    {"UpdateFlagTargetingRules", "flag"},
-    {"CreateSegment", "segment"},
-    {"ArchiveSegment", "segment"},
-    {"RestoreSegment", "segment"},
-    {"DeleteSegment", "segment"},
-    {"UpdateSegmentName", "segment"},
-    {"UpdateSegmentDescription", "segment"},
-    {"UpdateSegmentTags", "segment"},
-    {"UpdateSegmentTargetingUsers", "segment"},
-    {"UpdateSegmentRules", "segment"},
+    {"UpdateWorkspaceGeneralSettings", "workspace",
+     "Change the workspace's general settings, such as its name and key"},
+    {"UpdateWorkspaceLicense", "workspace", "Replace the workspace's license"},
+    {"UpdateWorkspaceSSOSettings", "workspace", "Configure single sign-on (SSO) for the workspace"},
+    {"UpdateOrgName", "organization", "Rename the organization"},
+    {"UpdateOrgSortFlagsBy", "organization", "Choose how the organization's flag lists are sorted"},
+    {"UpdateOrgDefaultUserPermissions", "organization",
+     "Choose the policies and groups that new members of the organization get"},
+    {"CreateOrg", "organization", "Create an organization in the workspace"},
+    {"CanManageIAM", "iam", "Manage members, groups and policies"},
+    {"ListAccessTokens", "access-token", "See the organization's access tokens"},
+    {"ManagePersonalAccessTokens", "access-token",
+     "Create, rename, switch on or off and delete personal access tokens"},
+    {"ManageServiceAccessTokens", "access-token",
+     "Create, rename, switch on or off and delete service access tokens"},
+    {"ListRelayProxies", "relay-proxy", "See the organization's relay proxies"},
+    {"ManageRelayProxies", "relay-proxy", "Create, change and delete relay proxies"},
+    {"CanAccessProject", "project", "Open a project and see its environments"},
+    {"CreateProject", "project", "Create a project"},
+    {"DeleteProject", "project", "Delete a project with its environments"},
+    {"UpdateProjectSettings", "project", "Change a project's settings, such as its name"},
+    {"CreateEnv", "project", "Create an environment in a project"},
+    {"CanAccessEnv", "env", "Open an environment and see its flags and segments"},
+    {"DeleteEnv", "env", "Delete an environment"},
+    {"UpdateEnvSettings", "env",
+     "Change an environment's settings, such as its name and description"},
+    {"CreateEnvSecret", "env", "Create a secret (SDK key) for an environment"},
+    {"DeleteEnvSecret", "env", "Delete one of an environment's secrets"},
+    {"UpdateEnvSecret", "env", "Change one of an environment's secrets, such as its name"},
+    {"CreateFlag", "flag", "Create a feature flag"},
+    {"ArchiveFlag", "flag", "Archive a feature flag"},
+    {"RestoreFlag", "flag", "Restore an archived feature flag"},
+    {"DeleteFlag", "flag", "Delete a feature flag permanently"},
+    {"CloneFlag", "flag", "Create a feature flag as a copy of another"},
+    {"CopyFlagTo", "flag", "Copy a feature flag's settings to another environment"},
+    {"ToggleFlag", "flag", "Switch a feature flag on or off"},
+    {"UpdateFlagName", "flag", "Rename a feature flag"},
+    {"UpdateFlagDescription", "flag", "Change a feature flag's description"},
+    {"UpdateFlagOffVariation", "flag",
+     "Choose the variation a feature flag serves while it is off"},
+    {"UpdateFlagVariations", "flag", "Add, change or remove a feature flag's variations"},
+    {"UpdateFlagTags", "flag", "Change a feature flag's tags"},
+    {"UpdateFlagDefaultRule", "flag",
+     "Change what a feature flag serves to users no targeting rule matches"},
+    {"UpdateFlagIndividualTargeting", "flag",
+     "Choose which variation a feature flag serves to individual users"},
+    {"UpdateFlagTargetingRules", "flag", "Add, change or remove a feature flag's targeting rules"},
+    {"CreateSegment", "segment", "Create a segment of users"},
+    {"ArchiveSegment", "segment", "Archive a segment"},
+    {"RestoreSegment", "segment", "Restore an archived segment"},
+    {"DeleteSegment", "segment", "Delete a segment permanently"},
+    {"UpdateSegmentName", "segment", "Rename a segment"},
+    {"UpdateSegmentDescription", "segment", "Change a segment's description"},
+    {"UpdateSegmentTags", "segment", "Change a segment's tags"},
+    {"UpdateSegmentTargetingUsers", "segment",
+     "Choose the individual users a segment includes or excludes"},
+    {"UpdateSegmentRules", "segment", "Change the rules that decide which users are in a segment"},
 }};
 
 /// Index of an action in the catalogue; `unlisted_action` stands for every name outside it.
@@ -83,6 +96,9 @@ inline constexpr action_set all_actions = (action_set{1} << action_id_count) - 1
 
 /// The wildcard action, which stands for every action name.
 inline constexpr std::string_view any_action = "*";
+/// What `any_action` lets a caller do, as `action_info::description` says it of one action.
+inline constexpr std::string_view any_action_description =
+    "Every action, including those added to the catalogue later";
 
 /// The action id of `name`: its catalogue index, or `unlisted_action` for any other string.
 [[nodiscard]] action_id find_action(std::string_view name) noexcept;
