@@ -258,8 +258,6 @@ export default {
   'members.loadFailed': 'Could not load members: {error}',
   'members.retry': 'Try again',
   'members.noAccessTitle': 'You cannot view members',
-  'members.noAccess': 'Viewing and managing members needs the CanManageIAM permission on iam/*. ' +
-      'Ask an administrator to grant it.',
   'members.add': 'Add member',
   'members.empty': 'No members yet',
   'members.col.email': 'Email',

@@ -258,8 +258,6 @@ export default {
   'members.loadFailed': 'メンバーを読み込めませんでした：{error}',
   'members.retry': '再試行',
   'members.noAccessTitle': 'メンバーを表示する権限がありません',
-  'members.noAccess': 'メンバーの表示と管理には iam/* に対する CanManageIAM 権限が必要です。' +
-      '管理者に付与を依頼してください。',
   'members.add': 'メンバーを追加',
   'members.empty': 'メンバーはまだいません',
   'members.col.email': 'メールアドレス',

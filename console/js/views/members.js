@@ -8,6 +8,7 @@ import {menuButton} from '../menu.js';
 import {toastError, toastSuccess} from '../toast.js';
 import {changeErrorText, listOf, openMemberAccess} from './member-access.js';
 import {effectivePolicies, groupsOf, loadDirectory} from './member-directory.js';
+import {iamBreadcrumb, noIamAccess} from './iam-pages.js';
 import {errorText} from './words.js';
 
 /** What a refused POST members/add says about the e-mail field, or null when it is not about it. */
@@ -76,7 +77,8 @@ export function membersPage(main) {
   const heading = h('h1', {tabindex: '-1'}, t('members.title'));
   const content = h('div', {class: 'page-content', 'aria-busy': 'true'},
       h('p', {class: 'loading'}, t('members.loading')));
-  replace(main, heading, h('p', {class: 'lead'}, t('members.lead')), content);
+  replace(main, iamBreadcrumb(t('members.title')), heading, h('p', {class: 'lead'}, t('members.lead')),
+      content);
   const toolbar = h('div', {class: 'toolbar'}, h('div', {class: 'toolbar-end'},
       h('button', {type: 'button', class: 'primary', onclick: add}, t('members.add'))));
   const table = h('div', {class: 'table-area'});
@@ -120,8 +122,7 @@ export function membersPage(main) {
 
   function showNoAccess() {
     content.removeAttribute('aria-busy');
-    replace(content, h('div', {class: 'notice'}, h('h2', {}, t('members.noAccessTitle')),
-        h('p', {}, t('members.noAccess'))));
+    replace(content, noIamAccess('members.noAccessTitle'));
   }
 
   function showError(e) {

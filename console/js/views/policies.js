@@ -6,30 +6,8 @@ import {h, replace, uniqueId} from '../dom.js';
 import {plural, t} from '../i18n.js';
 import {menuButton} from '../menu.js';
 import {toastError, toastSuccess} from '../toast.js';
+import {iamBreadcrumb, noIamAccess, pageLink} from './iam-pages.js';
 import {errorText} from './words.js';
-
-/** The breadcrumb of the IAM pages: IAM / `...trail`, the last one the current page. */
-export function iamBreadcrumb(...trail) {
-  const parts = [h('span', {}, t('nav.iam'))];
-  trail.forEach((part, i) => {
-    parts.push(' / ', i === trail.length - 1 ? h('span', {'aria-current': 'page'}, part) : part);
-  });
-  return h('nav', {class: 'breadcrumb', 'aria-label': t('nav.breadcrumb')}, parts);
-}
-
-/** The notice shown instead of an IAM page to a member without CanManageIAM. */
-export function noIamAccess(titleKey) {
-  return h('div', {class: 'notice'}, h('h2', {}, t(titleKey)), h('p', {}, t('iam.noAccess')));
-}
-
-/** A link to another console page that navigates without reloading. */
-export function pageLink(navigate, path, text, attributes = {}) {
-  return h('a', {...attributes, href: `/console${path}`, onclick: (event) => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(path);
-  }}, text);
-}
 
 /** A policy key from its name, as a person would write it: "Flag editors" -> "flag-editors". */
 function keyFrom(name) {

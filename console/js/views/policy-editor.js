@@ -8,7 +8,7 @@ import {debounce, h, replace, uniqueId} from '../dom.js';
 import {plural, t} from '../i18n.js';
 import {toastSuccess} from '../toast.js';
 import {codeArea, lineOf, offsetOf, statementRanges} from './code-area.js';
-import {iamBreadcrumb, noIamAccess, pageLink} from './policies.js';
+import {iamBreadcrumb, noIamAccess, pageLink} from './iam-pages.js';
 import {errorText} from './words.js';
 
 /** The statement array of a policy's text (a document object or an array), or null. */
