@@ -149,6 +149,14 @@ export async function openPage(browser, server, {locale = 'en-US'} = {}) {
   return page;
 }
 
+/**
+ * The page's console errors but those for the HTTP `statuses` a flow provokes on purpose: the
+ * browser reports each refused request as an error of its own.
+ */
+export function unexpectedProblems(page, ...statuses) {
+  return page.problems.filter((p) => !statuses.some((s) => p.includes(`status of ${s}`)));
+}
+
 /** Signs in through `link` and waits for the access-token page. */
 export async function signIn(page, link) {
   await page.goto(link);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt,
-        openPage, owner, screenshot, signIn, sharedServerAndBrowser} from './harness.mjs';
+        openPage, owner, screenshot, signIn, sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
 
 let server;
 let browser;
@@ -42,11 +42,6 @@ async function personalToken(email, name) {
   const token = await apiOk(server, memberJwt(server, email), 'POST', '/access-tokens',
                             {name, type: 'Personal', permissions: []});
   return token.token;
-}
-
-/** Console errors other than the refusals a flow provokes (chromium logs every 4xx answer). */
-function unexpectedProblems(page, ...statuses) {
-  return page.problems.filter((p) => !statuses.some((s) => p.includes(`status of ${s}`)));
 }
 
 async function openAccess(page, email) {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {apiOk, builtin, createPolicy, loginLink, memberJwt, openPage, owner, screenshot, signIn,
-        sharedServerAndBrowser} from './harness.mjs';
+        sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
 
 let server;
 let browser;
@@ -181,8 +181,7 @@ describe('writing a policy', () => {
     assert.match(await statements(page).inputValue(), /"id": "theirs"/);
     const stored = await apiOk(server, memberJwt(server, owner), 'GET', `/policies/${id}`);
     assert.equal(stored.statements[0].id, 'theirs');
-    // The browser reports the refused request itself; nothing else went wrong.
-    assert.deepEqual(page.problems.filter((p) => !p.includes('409 (Conflict)')), []);
+    assert.deepEqual(unexpectedProblems(page, 409), []);
     await page.context().close();
   });
 });
