@@ -2,8 +2,8 @@
 // checked against what the API and its decisions then say.
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
-import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt,
-        openPage, owner, screenshot, signIn, sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
+import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt, openPage, owner,
+        screenshot, signIn, sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
 
 let server;
 let browser;
