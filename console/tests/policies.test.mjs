@@ -61,6 +61,27 @@ describe('the policy list', () => {
     await page.context().close();
   });
 
+  test('a custom policy is deleted after confirmation, and is gone from every holder', async () => {
+    const statements = JSON.parse(typoAtLine4.replace('"TogleFlag"', '"CreateFlag"'));
+    const id = await createPolicy(server, 'short-lived', statements);
+    const holder = await apiOk(server, memberJwt(server, owner), 'POST', '/members/add',
+                               {email: 'holder@example.com', policyIds: [id], groupIds: []});
+    const page = await openPage(browser, server);
+    await openPolicies(page);
+    await page.getByRole('button', {name: 'Actions for short-lived'}).click();
+    await page.getByRole('menuitem', {name: 'Delete'}).click();
+    const confirm = page.getByRole('alertdialog', {name: 'Delete “short-lived”?'});
+    await confirm.getByText('loses what it grants').waitFor();
+    await screenshot(page, 'policies-delete');
+    await confirm.getByRole('button', {name: 'Delete'}).click();
+    await page.getByText('Policy “short-lived” deleted').waitFor();
+    assert.equal(await page.getByRole('link', {name: 'short-lived'}).count(), 0);
+    const members = await apiOk(server, memberJwt(server, owner), 'GET', '/members');
+    assert.deepEqual(members.find((m) => m.id === holder.id).policyIds, []);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
   test('reads in Japanese', async () => {
     const page = await openPage(browser, server, {locale: 'ja-JP'});
     await openPolicies(page, 'ja');
