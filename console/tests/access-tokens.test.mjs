@@ -189,6 +189,71 @@ describe('creating tokens', () => {
   });
 });
 
+describe('expiry', () => {
+  test('a token made to expire in 7 days says so, and a date in the past is refused', async () => {
+    const page = await openPage(browser, server);
+    await signIn(page, loginLink(server, owner));
+    await openAddPanel(page, 'weekly job');
+    const expires = panel(page).getByRole('combobox', {name: 'Expires'});
+    assert.equal(await expires.inputValue(), '30');
+    await expires.selectOption({label: 'In 7 days'});
+    await panel(page).getByText(/^Works until .*401 TokenExpired/).waitFor();
+    await screenshot(page, 'add-expiry');
+    const before = Date.now();
+    const {created} = await saveAndReadSecret(page, 'weekly job');
+    await created.getByRole('button', {name: 'OK'}).click();
+    const row = page.getByRole('row', {name: /weekly job/});
+    await row.getByText('Expires soon').waitFor();
+    const page0 = await apiOk(server, memberJwt(server, owner), 'GET', '/access-tokens?name=weekly');
+    const expiresAt = new Date(page0.items[0].expiresAt).getTime();
+    const week = 7 * 86_400_000;
+    assert.ok(expiresAt >= before + week - 60_000 && expiresAt <= Date.now() + week + 60_000,
+              page0.items[0].expiresAt);
+
+    // "On a date": a date is needed, and it must be ahead.
+    await openAddPanel(page, 'dated job');
+    await panel(page).getByRole('combobox', {name: 'Expires'}).selectOption({label: 'On a date…'});
+    await panel(page).getByRole('button', {name: 'Save'}).click();
+    await panel(page).getByRole('alert').filter({hasText: 'Choose the date the token expires.'}).waitFor();
+    await panel(page).getByLabel('Expiry date').fill('2001-01-01');
+    await panel(page).getByRole('button', {name: 'Save'}).click();
+    await panel(page).getByRole('alert').filter({hasText: 'Choose a date in the future.'}).waitFor();
+    await panel(page).getByLabel('Expiry date').fill('2099-06-30');
+    const {created: dated} = await saveAndReadSecret(page, 'dated job');
+    await dated.getByRole('button', {name: 'OK'}).click();
+    const stored = await apiOk(server, memberJwt(server, owner), 'GET', '/access-tokens?name=dated');
+    assert.match(stored.items[0].expiresAt, /^2099-0[67]-/);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('an expired token answers TokenExpired and is listed and filtered as Expired', async () => {
+    const jwt = memberJwt(server, owner);
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const made = await apiOk(server, jwt, 'POST', '/access-tokens',
+                             {name: 'short-lived', type: 'Personal', permissions: [], expiresAt: soon});
+    const page = await openPage(browser, server);
+    await signIn(page, loginLink(server, owner));
+    await page.getByRole('combobox', {name: 'Status'}).selectOption({label: 'Expired'});
+    // The server's clock decides; the list is asked again until it has passed.
+    const row = page.getByRole('row', {name: /short-lived/});
+    for (let i = 0; i < 40 && await row.count() === 0; i += 1) {
+      await page.waitForTimeout(250);
+      await page.getByRole('combobox', {name: 'Status'}).selectOption({label: 'All statuses'});
+      await page.getByRole('combobox', {name: 'Status'}).selectOption({label: 'Expired'});
+    }
+    await row.getByText('Expired', {exact: true}).waitFor();
+    await screenshot(page, 'list-expired');
+    const refused = await decide(made.token, 'ToggleFlag', 'project/web:env/prod:flag/x');
+    assert.equal(refused.status, 401);
+    assert.deepEqual(refused.body.errors, ['TokenExpired']);
+    await page.getByRole('combobox', {name: 'Status'}).selectOption({label: 'Active'});
+    await page.getByRole('row', {name: /short-lived/}).waitFor({state: 'detached'});
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
 describe('managing tokens', () => {
   test('deactivate (403 with the secret), activate, rename and remove, from the row menu', async () => {
     const jwt = memberJwt(server, owner);

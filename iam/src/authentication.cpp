@@ -14,6 +14,7 @@ namespace gatehouse::iam {
 outcome<caller> service::authenticate_token(std::string_view secret) const {
   if (!looks_like_token_secret(secret)) return failure(errc::unauthorized);
   const auto hash = state_->hasher.hash(secret);
+  const store::timestamp now = state_->now();
   caller who;
   std::shared_ptr<const statement_set> permissions;
   {
@@ -23,6 +24,8 @@ outcome<caller> service::authenticate_token(std::string_view secret) const {
     if (it == index.end() || it->status == store::token_status::revoked) {
       return failure(errc::unauthorized);
     }
+    // Expired wins over inactive: the integration's owner learns what would fix it.
+    if (it->expires_at != 0 && now >= it->expires_at) return failure(errc::token_expired);
     if (it->status == store::token_status::inactive) {
       return failure(errc::forbidden, "the access token is inactive");
     }
@@ -32,7 +35,7 @@ outcome<caller> service::authenticate_token(std::string_view secret) const {
     who.organization_id = state_->pool.at(it->organization);
     who.member_id = state_->pool.at(it->creator);
     permissions = it->permissions;
-    it->last_used.value.store(now_ms(), std::memory_order_relaxed);
+    it->last_used.value.store(now, std::memory_order_relaxed);
   }
   const auto dir = state_->snapshot();
   if (!dir->organizations.contains(who.organization_id)) return failure(errc::unauthorized);

@@ -46,16 +46,18 @@ std::string_view describe(errc e) noexcept {
       return "the random number generator failed; nothing was created";
     case errc::bad_builtins:
       return "the built-in policies cannot serve; the old ones stay";
+    case errc::token_expired:
+      return "the access token has expired";
   }
   return "unknown IAM error";
 }
 
 // The wire names of the fields, by `field`.
-constexpr std::array<std::string_view, 19> wire_names = {
+constexpr std::array<std::string_view, 20> wire_names = {
     "request",     "body",       "name",      "type",     "email",  "key",      "description",
     "permissions", "statements", "policyIds", "groupIds", "action", "resource", "checks",
-    "pageIndex",   "pageSize",   "creatorId", "status",   "query"};
-static_assert(wire_names.size() == static_cast<std::size_t>(field::query) + 1);
+    "pageIndex",   "pageSize",   "creatorId", "status",   "query",  "expiresAt"};
+static_assert(wire_names.size() == static_cast<std::size_t>(field::expires_at) + 1);
 
 }  // namespace
 

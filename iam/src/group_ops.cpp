@@ -38,7 +38,7 @@ outcome<store::group_record> service::create_group(const caller& who, std::strin
                   (g.organization_id == who.organization_id && policy::equal_folded(g.name, name));
     });
     if (name_used) return failure(errc::name_used, "name");
-    store::group_record g{*id, who.organization_id, name, description, {}, {}, now_ms()};
+    store::group_record g{*id, who.organization_id, name, description, {}, {}, state_->now()};
     changes.push_back(store::put_group{g});
     put(d.groups, g);
     return g;

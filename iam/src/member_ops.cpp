@@ -30,7 +30,7 @@ outcome<std::pair<store::organization_record, store::member_record>> service::cr
   auto org_id = new_id();
   auto member_id = new_id();
   if (!org_id || !member_id) return failure(errc::randomness_unavailable, "no random ids");
-  const auto now = now_ms();
+  const auto now = state_->now();
   store::organization_record org{*org_id, std::move(name), {std::string(developer_policy_id)}, now};
   store::member_record owner{
       *member_id, *org_id, std::move(owner_email), {std::string(owner_policy_id)}, now};
@@ -91,8 +91,8 @@ outcome<void> check_new_member(const directory& d, const caller& who, const new_
 /// The record of new member `m`: its policies, or the organization's defaults when it is given
 /// neither policies nor groups.
 store::member_record new_member_record(const directory& d, const caller& who, std::string id,
-                                       const new_member& m) {
-  store::member_record record{std::move(id), who.organization_id, m.email, {}, now_ms()};
+                                       const new_member& m, store::timestamp now) {
+  store::member_record record{std::move(id), who.organization_id, m.email, {}, now};
   for (const auto& p : m.policy_ids) append_unique(record.policy_ids, p);
   if (m.policy_ids.empty() && m.group_ids.empty()) {
     record.policy_ids = d.organizations.at(who.organization_id).default_policy_ids;
@@ -139,7 +139,7 @@ outcome<store::member_record> service::add_member(const caller& who, new_member 
   return state_->mutate([&](directory& d,
                             std::vector<store::change>& changes) -> outcome<store::member_record> {
     if (auto ok = check_new_member(d, who, m, state_->limits); !ok) return ok.error();
-    auto record = new_member_record(d, who, *id, m);
+    auto record = new_member_record(d, who, *id, m, state_->now());
     // The new member's rights are granted by the caller, and capped at the caller's own.
     if (auto ok =
             state_->holds(who, d, granted_policies(d, record, m.group_ids), "the member's rights");
@@ -169,7 +169,7 @@ void revoke_personal_tokens(const service::state& s, const std::string& id,
       continue;
     token_entry t = *it;
     t.status = store::token_status::revoked;
-    t.updated_at = now_ms();
+    t.updated_at = s.now();
     changes.push_back(store::put_token{to_record(t, s.pool)});
     revoked.push_back(std::move(t));
   }

@@ -98,7 +98,7 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
         policy_entry e;
         e.view = {*id, key, name, description, policy_kind::customer_managed, {}};
         e.organization_id = who.organization_id;
-        e.created_at = e.updated_at = now_ms();
+        e.created_at = e.updated_at = state_->now();
         // As a reopened store makes it, so that a version outlives a restart.
         e.view.version = static_cast<std::uint64_t>(e.updated_at);
         changes.push_back(store::put_policy{e.record()});
@@ -175,7 +175,7 @@ outcome<policy_view> service::set_policy_statements(const caller& who, std::stri
         if (!p) return p.error();
         auto changed = **p;
         changed.set_statements(std::move(statements));
-        changed.updated_at = std::max(now_ms(), changed.updated_at + 1);
+        changed.updated_at = std::max(state_->now(), changed.updated_at + 1);
         changed.view.version = static_cast<std::uint64_t>(changed.updated_at);
         changes.push_back(store::put_policy{changed.record()});
         auto view = changed.view;
@@ -298,7 +298,7 @@ outcome<void> service::replace_builtins(std::vector<policy::policy_document> bui
   return state_->mutate([&](directory& d, std::vector<store::change>&) -> outcome<void> {
     // Generations only grow, even for two reloads in one millisecond: a reused generation would
     // hand members the rights compiled from the old statements.
-    std::uint64_t generation = static_cast<std::uint64_t>(now_ms());
+    std::uint64_t generation = static_cast<std::uint64_t>(state_->now());
     std::vector<std::string> old_builtins;
     d.policies.for_each([&](const std::string& id, const policy_entry& p) {
       if (!p.builtin()) return;

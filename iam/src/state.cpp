@@ -88,8 +88,8 @@ void service::state::replace_indexed(token_entry t) {
 }
 
 outcome<token_view> service::state::save_token(token_entry t) {
-  t.updated_at = now_ms();
-  auto view = to_view(t, pool);
+  t.updated_at = now();
+  auto view = to_view(t, pool, t.updated_at);
   view.creator_email = snapshot()->email_of(view.record.creator_id, view.record.organization_id);
   const store::change c = store::put_token{view.record};
   if (auto committed = commit({&c, 1}); !committed) return committed.error();

@@ -62,6 +62,9 @@ struct service::state {
   state(std::unique_ptr<store::database> s, server_key key, iam::limits l, iam::hooks h)
       : database(std::move(s)), hasher(std::move(key)), limits(l), hooks(std::move(h)) {}
 
+  /// The service's clock, in milliseconds since the epoch: `hooks.clock`, or the system's.
+  [[nodiscard]] store::timestamp now() const { return hooks.clock ? hooks.clock() : now_ms(); }
+
   [[nodiscard]] std::shared_ptr<const directory> snapshot() const {
     return current.load(std::memory_order_acquire);
   }

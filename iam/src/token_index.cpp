@@ -19,11 +19,13 @@ store::token_record to_record(const token_entry& t, const string_pool& pool) {
   r.created_at = t.created_at;
   r.updated_at = t.updated_at;
   r.last_used_at = t.last_used.value.load(std::memory_order_relaxed);
+  r.expires_at = t.expires_at;
   return r;
 }
 
-token_view to_view(const token_entry& t, const string_pool& pool) {
+token_view to_view(const token_entry& t, const string_pool& pool, store::timestamp now) {
   return {to_record(t, pool),
+          expired_at(t, now),
           t.permissions ? t.permissions->statements : std::vector<policy::statement>{},
           std::nullopt,
           {}};
@@ -47,6 +49,7 @@ outcome<token_entry> to_entry(const store::token_record& r,
   t.updated_at = r.updated_at;
   t.last_used = shared_time(r.last_used_at);
   t.persisted_last_used = shared_time(r.last_used_at);
+  t.expires_at = r.expires_at;
   t.permissions = std::move(permissions);
   return t;
 }

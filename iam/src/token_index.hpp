@@ -63,6 +63,8 @@ struct token_entry {
   store::token_type type = store::token_type::personal;
   store::token_status status = store::token_status::active;
   secret_hash hash{};
+  /// 0: never.
+  store::timestamp expires_at = 0;
 };
 
 struct uuid_hash {
@@ -181,8 +183,14 @@ class string_pool {
 /// The record of `t`, as the store keeps it; its ids are read from `pool`.
 [[nodiscard]] store::token_record to_record(const token_entry& t, const string_pool& pool);
 
-/// The token as callers see it, without its secret.
-[[nodiscard]] token_view to_view(const token_entry& t, const string_pool& pool);
+/// Whether `t` has expired at `now`.
+[[nodiscard]] inline bool expired_at(const token_entry& t, store::timestamp now) noexcept {
+  return t.expires_at != 0 && now >= t.expires_at;
+}
+
+/// The token as callers see it at `now`, without its secret.
+[[nodiscard]] token_view to_view(const token_entry& t, const string_pool& pool,
+                                 store::timestamp now);
 
 /// The in-memory entry of `r` with its permissions, its ids interned in `pool`. Fails on a
 /// malformed id.

@@ -39,6 +39,24 @@ outcome<void> require_token_reader(const service& s, const caller& who) {
 
 }  // namespace
 
+namespace {
+
+/// Whether `t` is listed under `status` at `now`: an expired token only as Expired.
+bool has_list_status(const token_entry& t, token_list_status status, store::timestamp now) {
+  if (expired_at(t, now)) return status == token_list_status::expired;
+  switch (status) {
+    case token_list_status::active:
+      return t.status == store::token_status::active;
+    case token_list_status::inactive:
+      return t.status == store::token_status::inactive;
+    case token_list_status::expired:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
 outcome<token_page> service::list_tokens(const caller& who, const token_query& q) const {
   if (auto ok = require_token_reader(*this, who); !ok) return ok.error();
   if (q.page_size == 0 || q.page_size > state_->limits.max_page_size) {
@@ -57,13 +75,15 @@ outcome<token_page> service::list_tokens(const caller& who, const token_query& q
   const auto& index = state_->tokens.get<by_organization>();
   const auto [first, last] = index.equal_range(std::make_tuple(*organization));
   const std::size_t skip = q.page_index * q.page_size;
+  const store::timestamp now = state_->now();
   // Newest first.
   for (auto it = std::make_reverse_iterator(last); it != std::make_reverse_iterator(first); ++it) {
     if (q.type && it->type != *q.type) continue;
     if (creator && it->creator != *creator) continue;
+    if (q.status && !has_list_status(*it, *q.status, now)) continue;
     if (!policy::contains_folded(it->name, q.name)) continue;
     if (page.total_count >= skip && page.items.size() < q.page_size) {
-      auto& view = page.items.emplace_back(to_view(*it, state_->pool));
+      auto& view = page.items.emplace_back(to_view(*it, state_->pool, now));
       view.creator_email = dir->email_of(view.record.creator_id, who.organization_id);
     }
     ++page.total_count;
@@ -109,7 +129,7 @@ store::token_record new_token_record(const service::state& s, const caller& who,
   record.secret_hash = s.hasher.hash(secret);
   record.secret_prefix = secret.substr(0, secret_prefix_length);
   record.permissions_json = permissions.json;
-  record.created_at = record.updated_at = now_ms();
+  record.created_at = record.updated_at = s.now();
   return record;
 }
 
@@ -174,10 +194,14 @@ outcome<engine::containment> service::check_token(
 
 outcome<token_view> service::create_token(const caller& who, std::string name,
                                           store::token_type type,
-                                          std::vector<policy::statement> permissions_given) {
+                                          std::vector<policy::statement> permissions_given,
+                                          store::timestamp expires_at) {
   if (auto ok = require_token_manager(*this, who, type); !ok) return ok.error();
   if (auto ok = check_name(name, field::name, state_->limits.max_name_length); !ok) {
     return ok.error();
+  }
+  if (expires_at != 0 && expires_at <= state_->now()) {
+    return failure(errc::field_invalid, field::expires_at, "must be in the future");
   }
   auto permissions = checked_permissions(*state_, who, type, std::move(permissions_given));
   if (!permissions) return permissions.error();
@@ -197,6 +221,7 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
   }
   auto record =
       new_token_record(*state_, who, std::move(*id), std::move(name), type, *secret, **permissions);
+  record.expires_at = expires_at;
   auto entry = to_entry(record, *permissions, state_->pool);
   if (!entry) return entry.error();
   const store::change c = store::put_token{record};
@@ -205,7 +230,7 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
     std::unique_lock lock(state_->tokens_lock);
     state_->index_new(std::move(*entry));
   }
-  return token_view{std::move(record), (*permissions)->statements, std::move(*secret),
+  return token_view{std::move(record), false, (*permissions)->statements, std::move(*secret),
                     dir->email_of(who.member_id, who.organization_id)};
 }
 

@@ -3,6 +3,7 @@
 #include "routes.hpp"
 
 #include "costly_calls.hpp"
+#include "utc_time.hpp"
 
 #include <array>
 #include <chrono>
@@ -91,6 +92,12 @@ reply list_access_tokens(const request_context& ctx) {
     q.type = parse_token_type(**type);
     if (!q.type) return failure_reply(failure(errc::field_invalid, iam::field::type));
   }
+  const auto status = ctx.query.find("status");
+  if (!status) return failure_reply(status.error());
+  if (*status && !(*status)->empty()) {
+    q.status = parse_list_status(**status);
+    if (!q.status) return failure_reply(failure(errc::field_invalid, iam::field::status));
+  }
   const auto creator = ctx.query.find("creatorId");
   if (!creator) return failure_reply(creator.error());
   if (*creator) q.creator_id = **creator;
@@ -147,6 +154,19 @@ iam::outcome<token_request> read_token_request(const request_context& ctx,
   return out;
 }
 
+/// The optional `expiresAt` of a new token: an RFC 3339 time, or absent or null for never.
+iam::outcome<store::timestamp> read_expiry(const rapidjson::Document& doc) {
+  const rapidjson::Value* value = find_member(doc, "expiresAt");
+  if (value == nullptr || value->IsNull()) return store::timestamp{0};
+  const auto at = value->IsString() ? parse_rfc3339({value->GetString(), value->GetStringLength()})
+                                    : std::nullopt;
+  if (!at) {
+    return failure(errc::field_invalid, iam::field::expires_at,
+                   "an RFC 3339 time, such as 2027-01-31T00:00:00Z");
+  }
+  return static_cast<store::timestamp>(at->time_since_epoch().count());
+}
+
 reply create_access_token(const request_context& ctx) {
   rapidjson::Document doc;
   if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
@@ -154,9 +174,11 @@ reply create_access_token(const request_context& ctx) {
   if (!name) return failure_reply(name.error());
   auto asked = read_token_request(ctx, doc);
   if (!asked) return failure_reply(asked.error());
-  return answer(
-      ctx.iam.create_token(ctx.who, std::string(*name), asked->type, std::move(asked->permissions)),
-      write_token, success_kind::created);
+  const auto expires_at = read_expiry(doc);
+  if (!expires_at) return failure_reply(expires_at.error());
+  return answer(ctx.iam.create_token(ctx.who, std::string(*name), asked->type,
+                                     std::move(asked->permissions), *expires_at),
+                write_token, success_kind::created);
 }
 
 /// SPEC §11: the containment check of creating, without creating; one of the costly calls.

@@ -69,6 +69,9 @@ error_row map_failure(const iam::failure& f) {
     case errc::unauthorized:
       // Never the detail: why a credential failed is for the log, not for whoever holds it.
       return {401, "Unauthorized"};
+    case errc::token_expired:
+      // Said apart (SPEC §13): only a valid secret learns it, and what fixes it is a new token.
+      return {401, "TokenExpired"};
     case errc::forbidden: {
       if (!f.counterexample) return {403, "Forbidden"};
       const auto& [action, resource] = *f.counterexample;

@@ -171,7 +171,10 @@ void write_token(json_writer& w, const iam::token_view& v) {
   member(w, "id", t.id);
   member(w, "name", t.name);
   member(w, "type", to_string(t.type));
-  member(w, "status", to_string(t.status));
+  // An expired token is Expired whatever its active flag; a revoked one stays Revoked.
+  member(w, "status",
+         v.expired && t.status != store::token_status::revoked ? std::string_view("Expired")
+                                                               : to_string(t.status));
   member(w, "creatorId", t.creator_id);
   w.Key("permissions");
   write_statements(w, v.permissions);
@@ -179,6 +182,7 @@ void write_token(json_writer& w, const iam::token_view& v) {
   time_member(w, "createdAt", t.created_at);
   time_member(w, "updatedAt", t.updated_at);
   time_member(w, "lastUsedAt", t.last_used_at);
+  time_member(w, "expiresAt", t.expires_at);
   // FeatBit's shape; the e-mail is null once the creator has left the organization.
   w.Key("creator");
   w.StartObject();
@@ -222,6 +226,13 @@ void write_grantable(json_writer& w, const std::vector<iam::grantable_actions>& 
 
 std::string_view to_string(store::token_type t) noexcept {
   return t == store::token_type::service ? "Service" : "Personal";
+}
+
+std::optional<iam::token_list_status> parse_list_status(std::string_view text) noexcept {
+  if (text == "Active") return iam::token_list_status::active;
+  if (text == "Inactive") return iam::token_list_status::inactive;
+  if (text == "Expired") return iam::token_list_status::expired;
+  return std::nullopt;
 }
 
 std::optional<store::token_type> parse_token_type(std::string_view text) noexcept {

@@ -67,5 +67,8 @@ void write_grantable(json_writer& w, const std::vector<iam::grantable_actions>& 
 /// "Personal" or "Service", as FeatBit spells them.
 [[nodiscard]] std::string_view to_string(store::token_type t) noexcept;
 [[nodiscard]] std::optional<store::token_type> parse_token_type(std::string_view text) noexcept;
+/// "Active", "Inactive" or "Expired", as a token list filters on them.
+[[nodiscard]] std::optional<iam::token_list_status> parse_list_status(
+    std::string_view text) noexcept;
 
 }  // namespace gatehouse::server

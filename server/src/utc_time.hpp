@@ -1,14 +1,23 @@
 // Times as the API's JSON and the operator's log lines write them: ISO-8601 in UTC, to the
-// millisecond.
+// millisecond; and the RFC 3339 times a request may carry.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <optional>
+#include <string_view>
 
 namespace gatehouse::server {
 
 /// `t` as 2024-05-01T12:00:00.123Z, for years 0 to 9999 (always 24 characters).
 [[nodiscard]] std::array<char, 24> utc_time(
     std::chrono::sys_time<std::chrono::milliseconds> t) noexcept;
+
+/// The instant an RFC 3339 date-time names (`2026-12-31T23:59:59Z`, `2026-12-31T23:59:59.5+09:00`;
+/// `T` and `Z` in either case), to the millisecond (further digits are dropped), for years 0001
+/// to 9999; none for anything else, an impossible date included. A leap second `:60` is the
+/// last millisecond of its minute.
+[[nodiscard]] std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_rfc3339(
+    std::string_view text) noexcept;
 
 }  // namespace gatehouse::server

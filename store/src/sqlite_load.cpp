@@ -81,6 +81,7 @@ error_code load_tokens(sqlite_connection& db, const std::function<void(token_rec
     r.created_at = sqlite3_column_int64(s, 9);
     r.updated_at = sqlite3_column_int64(s, 10);
     r.last_used_at = sqlite3_column_int64(s, 11);
+    r.expires_at = sqlite3_column_int64(s, 12);
     on_token(std::move(r));
     return error_code{};
   });

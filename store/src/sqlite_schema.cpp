@@ -25,7 +25,7 @@ namespace {
 // - tokens.name_folded is the ASCII case-folded name, as the IAM service compares names; unique
 //   per organization. ASCII folding suffices: FeatBit folds names the same way.
 static_assert(secret_prefix_length == 10, "the tokens table caps secret_prefix at 10 characters");
-constexpr std::array<std::string_view, 1> migrations{
+constexpr std::array<std::string_view, 2> migrations{
     R"sql(
 CREATE TABLE organizations (
   id TEXT PRIMARY KEY NOT NULL,
@@ -117,6 +117,10 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE UNIQUE INDEX tokens_by_secret_hash ON tokens (secret_hash);
 CREATE UNIQUE INDEX tokens_by_folded_name ON tokens (organization_id, name_folded);
+)sql",
+    // 2: token expiry (SPEC §13); 0 is never, as every token before it.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 constexpr int schema_version = static_cast<int>(migrations.size());

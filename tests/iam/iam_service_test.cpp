@@ -323,6 +323,29 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {
   }
 }
 
+// A token's expiry is stored with it: after a reopen the same secret works until the same time.
+BOOST_AUTO_TEST_CASE(an_expiry_outlives_a_reopen) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  store::timestamp now = 1'893'456'000'000;
+  iam::hooks hooks;
+  hooks.clock = [&now] { return now; };
+  std::string secret;
+  {
+    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
+    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    secret =
+        *expect(iam->create_token(owner, "t", store::token_type::personal, {}, now + 1000)).secret;
+  }
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+  now += 999;
+  BOOST_TEST(iam->authenticate_token(secret).has_value());
+  now += 1;
+  expect_failure(iam->authenticate_token(secret), errc::token_expired);
+}
+
 BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
   temp_dir dir;
   const auto db = dir.path / "gatehouse.db";

@@ -180,12 +180,15 @@ BOOST_AUTO_TEST_CASE(records_round_trip_through_the_index) {
           R"("resources":["project/*:env/*:flag/*"]}])"),
       [](const std::string&) {});
   r.permissions_json = permissions->json;
+  r.expires_at = r.created_at + 86'400'000;
   const auto entry = iam::to_entry(r, permissions, pool);
   BOOST_REQUIRE(entry.has_value());
   BOOST_TEST((iam::to_record(*entry, pool) == r));
-  const auto view = iam::to_view(*entry, pool);
+  const auto view = iam::to_view(*entry, pool, r.expires_at - 1);
   BOOST_TEST(view.permissions.size() == 1U);
   BOOST_TEST(!view.secret.has_value());
+  BOOST_TEST(!view.expired);
+  BOOST_TEST(iam::to_view(*entry, pool, r.expires_at).expired);
   r.id = "not-a-uuid";
   testing::expect_failure(iam::to_entry(r, permissions, pool), iam::errc::storage_failure);
 }

@@ -11,6 +11,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <memory>
@@ -95,6 +96,9 @@ struct service_fixture {
   std::string organization;
   std::string owner_id;
   std::string owner;  // the owner's Authorization header
+  /// The IAM service's clock in milliseconds since the epoch, when set; the system's while 0.
+  /// (Member JWTs are verified against the system clock all the same.)
+  std::atomic<store::timestamp> clock_ms{0};
 
   service_fixture() : service_fixture(store::make_memory()) {}
 
@@ -103,7 +107,15 @@ struct service_fixture {
                                                          .max_body_bytes = test_max_body}) {
     auto key = iam::server_key::generate();
     BOOST_REQUIRE(key.has_value());
-    auto opened = iam::service::open(std::move(store), *key, iam::embedded_builtin_policies());
+    iam::hooks hooks;
+    hooks.clock = [this] {
+      const store::timestamp set = clock_ms.load();
+      if (set != 0) return set;
+      using namespace std::chrono;
+      return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    };
+    auto opened = iam::service::open(std::move(store), *key, iam::embedded_builtin_policies(), {},
+                                     std::move(hooks));
     BOOST_REQUIRE(opened.has_value());
     iam = std::move(*opened);
     auto created = iam->create_organization("acme", "owner@example.com");

@@ -167,6 +167,7 @@ token_record crash_token(std::uint32_t n) {
   t.created_at = t0 + n;
   t.updated_at = t0 + 2 * timestamp{n};
   t.last_used_at = t0 + 3 * timestamp{n};
+  t.expires_at = n % 2 == 0 ? 0 : t0 + 4 * timestamp{n};
   return t;
 }
 
@@ -331,6 +332,38 @@ BOOST_AUTO_TEST_CASE(no_secret_reaches_the_database_files) {
   s.reset();
   BOOST_TEST(!fs::exists(dir.db() + "-wal"));  // checkpointed into the database on close
   check_no_secret(database_bytes(dir.db()), secrets, tokens);
+}
+
+// A database of schema version 1, from before token expiry, opens with its tokens never expiring
+// and is migrated in place; the next open finds nothing to do.
+BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expire) {
+  temp_dir dir;
+  auto token = crash_token(1);
+  {
+    auto s = open_or_fail(dir.db());
+    commit_or_fail(*s,
+                   std::vector<change>{put_organization{organization("acme")}, put_token{token}});
+  }
+  {
+    // What version 1 was: the same tables without the column.
+    raw_connection raw(dir.db());
+    raw.query("ALTER TABLE tokens DROP COLUMN expires_at");
+    raw.query("PRAGMA user_version = 1");
+  }
+  // The first open migrates: no expiry. The second finds the expiry written after it.
+  for (const timestamp expected : {timestamp{0}, t0 + 1}) {
+    auto s = open_or_fail(dir.db());
+    const auto settings = sqlite_settings_of(*s);
+    BOOST_REQUIRE(settings.has_value());
+    BOOST_TEST(settings->schema_version == 2);
+    std::vector<token_record> tokens;
+    BOOST_REQUIRE(s->load([&](token_record&& t) { tokens.push_back(std::move(t)); }).has_value());
+    BOOST_REQUIRE(tokens.size() == 1U);
+    token.expires_at = expected;
+    BOOST_TEST((tokens[0] == token));
+    token.expires_at = t0 + 1;
+    commit_or_fail(*s, std::vector<change>{put_token{token}});
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

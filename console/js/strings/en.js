@@ -166,6 +166,25 @@ export default {
   'created.copied': 'Copied',
   'created.ok': 'OK',
 
+  // ---- Expiry
+  'col.expires': 'Expires',
+  'filter.status': 'Status',
+  'filter.anyStatus': 'All statuses',
+  'status.Expired': 'Expired',
+  'expiry.label': 'Expires',
+  'expiry.choice.7': 'In 7 days',
+  'expiry.choice.30': 'In 30 days',
+  'expiry.choice.90': 'In 90 days',
+  'expiry.choice.date': 'On a date…',
+  'expiry.choice.never': 'Never',
+  'expiry.date': 'Expiry date',
+  'expiry.until': 'Works until {time}; after that, calls answer 401 TokenExpired.',
+  'expiry.neverHint': 'Works until it is deactivated or removed. A token that never expires stays useful to whoever finds it.',
+  'expiry.dateRequired': 'Choose the date the token expires.',
+  'expiry.datePast': 'Choose a date in the future.',
+  'expiry.never': 'Never',
+  'expiry.soon': 'Expires soon',
+
   // ---- Policies
   'nav.iam': 'IAM',
   'iam.noAccess': 'This page needs the CanManageIAM permission on iam/*. Ask an administrator to grant it.',

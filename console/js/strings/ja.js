@@ -165,6 +165,25 @@ export default {
   'created.copied': 'コピーしました',
   'created.ok': 'OK',
 
+  // ---- Expiry
+  'col.expires': '有効期限',
+  'filter.status': '状態',
+  'filter.anyStatus': 'すべての状態',
+  'status.Expired': '期限切れ',
+  'expiry.label': '有効期限',
+  'expiry.choice.7': '7 日後',
+  'expiry.choice.30': '30 日後',
+  'expiry.choice.90': '90 日後',
+  'expiry.choice.date': '日付を指定…',
+  'expiry.choice.never': '無期限',
+  'expiry.date': '有効期限の日付',
+  'expiry.until': '{time} まで有効です。それ以降の呼び出しは 401 TokenExpired になります。',
+  'expiry.neverHint': '無効化または削除するまで有効です。無期限のトークンは、見つけた人にとっても使えるままです。',
+  'expiry.dateRequired': 'トークンの有効期限の日付を選んでください。',
+  'expiry.datePast': '未来の日付を選んでください。',
+  'expiry.never': '無期限',
+  'expiry.soon': 'まもなく期限切れ',
+
   // ---- Policies
   'nav.iam': 'IAM',
   'iam.noAccess': 'このページには iam/* に対する CanManageIAM 権限が必要です。管理者に付与を依頼してください。',

@@ -10,6 +10,7 @@ import {openTokenPanel, showCreatedToken} from './token-panel.js';
 import {errorText} from './words.js';
 
 const pageSizes = [10, 20, 30];
+const weekMs = 7 * 86_400_000;
 const tokenResource = 'access-token/*';
 
 /** What the signed-in member may do here, decided by the server in one batch. */
@@ -29,7 +30,7 @@ function mayManage(rights, token) {
 
 export function accessTokensPage(main) {
   const state = {
-    filters: {name: '', creatorId: '', type: ''},
+    filters: {name: '', creatorId: '', type: '', status: ''},
     pageIndex: 0,
     pageSize: 10,
     rights: null,
@@ -84,6 +85,7 @@ export function accessTokensPage(main) {
     const nameId = uniqueId('filter-name');
     const creatorId = uniqueId('filter-creator');
     const typeId = uniqueId('filter-type');
+    const statusId = uniqueId('filter-status');
     const reload = () => {
       state.pageIndex = 0;
       refresh();
@@ -112,6 +114,12 @@ export function accessTokensPage(main) {
           }}, h('option', {value: ''}, t('filter.anyType')),
           h('option', {value: 'Personal'}, t('token.type.Personal')),
           h('option', {value: 'Service'}, t('token.type.Service')))),
+        h('div', {class: 'filter'}, h('label', {for: statusId}, t('filter.status')),
+          h('select', {id: statusId, onchange: (event) => {
+            state.filters.status = event.target.value;
+            reload();
+          }}, h('option', {value: ''}, t('filter.anyStatus')),
+          ['Active', 'Inactive', 'Expired'].map((s) => h('option', {value: s}, t(`status.${s}`))))),
         h('div', {class: 'toolbar-end'}, addButton));
   }
 
@@ -190,7 +198,7 @@ export function accessTokensPage(main) {
     replace(table, h('table', {class: 'tokens'},
         h('caption', {class: 'visually-hidden'}, t('tokens.title')),
         h('thead', {}, h('tr', {}, column('col.name'), column('col.type'), column('col.creator'),
-          column('col.status'), column('col.lastUsed'), column('col.token'),
+          column('col.status'), column('col.lastUsed'), column('col.expires'), column('col.token'),
           h('th', {scope: 'col'}, h('span', {class: 'visually-hidden'}, t('col.actions'))))),
         h('tbody', {}, page.items.map(row))));
   }
@@ -204,6 +212,7 @@ export function accessTokensPage(main) {
         h('td', {}, h('span', {class: `status status-${token.status.toLowerCase()}`},
           t(`status.${token.status}`))),
         h('td', {}, h('time', {datetime: token.lastUsedAt ?? ''}, formatTime(token.lastUsedAt))),
+        h('td', {}, expires(token)),
         h('td', {}, h('code', {class: 'masked', 'aria-label': t('tokens.masked', {prefix: token.secretPrefix})},
           `${token.secretPrefix}${'•'.repeat(8)}`)),
         h('td', {class: 'row-actions'}, mayManage(state.rights, token) ? menuButton({
@@ -219,6 +228,15 @@ export function accessTokensPage(main) {
                           'aria-label': t('tokens.viewNamed', {name: token.name}),
                           onclick: () => openTokenPanel({mode: 'view', token, rights: state.rights})},
           t('action.view'))));
+  }
+
+  /** When the token expires; within a week, marked so that its owner replaces it in time. */
+  function expires(token) {
+    if (!token.expiresAt) return t('expiry.never');
+    const left = new Date(token.expiresAt).getTime() - Date.now();
+    return [h('time', {datetime: token.expiresAt}, formatTime(token.expiresAt)),
+      token.status !== 'Expired' && left > 0 && left <= weekMs
+        ? [' ', h('span', {class: 'badge badge-warn'}, t('expiry.soon'))] : null];
   }
 
   function renderPager(total) {

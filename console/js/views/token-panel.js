@@ -87,6 +87,54 @@ function typeField(rights) {
   };
 }
 
+const day = 86_400_000;
+
+/**
+ * When a new token stops working: in 7, 30 (the default) or 90 days, at the end of a chosen date,
+ * or never. `value()` is the `expiresAt` to send (null for never) or {error}.
+ */
+function expiryField() {
+  const id = uniqueId('token-expiry');
+  const dateId = uniqueId('token-expiry-date');
+  const choices = ['7', '30', '90', 'date', 'never'];
+  const select = h('select', {id, 'aria-describedby': `${id}-hint`},
+      choices.map((c) => h('option', {value: c, selected: c === '30'}, t(`expiry.choice.${c}`))));
+  const tomorrow = new Date(Date.now() + day);
+  const two = (n) => String(n).padStart(2, '0');
+  const date = h('input', {id: dateId, type: 'date',
+                           min: `${tomorrow.getFullYear()}-${two(tomorrow.getMonth() + 1)}-${two(tomorrow.getDate())}`});
+  const dateField = h('div', {class: 'expiry-date', hidden: true},
+      h('label', {for: dateId}, t('expiry.date')), date);
+  const hint = h('p', {id: `${id}-hint`, class: 'hint'});
+  const showHint = () => {
+    const at = value();
+    hint.textContent = at === null ? t('expiry.neverHint')
+        : at.error ? '' : t('expiry.until', {time: formatTime(at)});
+  };
+  select.addEventListener('change', () => {
+    dateField.hidden = select.value !== 'date';
+    showHint();
+  });
+  date.addEventListener('input', showHint);
+
+  function value() {
+    if (select.value === 'never') return null;
+    if (select.value !== 'date') return new Date(Date.now() + Number(select.value) * day).toISOString();
+    // The end of the chosen day, in the browser's time zone.
+    const [y, m, d] = date.value.split('-').map(Number);
+    const end = new Date(y, m - 1, d, 23, 59, 59);
+    if (!date.value || Number.isNaN(end.getTime())) return {error: t('expiry.dateRequired')};
+    if (end.getTime() <= Date.now()) return {error: t('expiry.datePast')};
+    return end.toISOString();
+  }
+  showHint();
+  return {
+    element: h('div', {class: 'field'}, h('label', {for: id}, t('expiry.label')), select, dateField, hint),
+    value,
+    focus: () => (select.value === 'date' ? date : select).focus(),
+  };
+}
+
 /** Shows the secret of a new token, once, with a Copy button. */
 export function showCreatedToken(token) {
   const id = uniqueId('token-secret');
@@ -127,6 +175,7 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
   const body = [alert];
   if (name) body.push(name.element);
   let type = null;
+  let expiry = null;
   let editor = null;
   let grantable = null;
   if (mode === 'add') {
@@ -149,7 +198,8 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
     type.onChange(showPermissions);
     // A member who may create service tokens only starts on Service.
     showPermissions();
-    body.push(type.element, permissions);
+    expiry = expiryField();
+    body.push(type.element, expiry.element, permissions);
   } else {
     const fact = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value)];
     body.push(h('dl', {class: 'token-facts'},
@@ -159,6 +209,7 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
         fact('col.creator', token.creator?.email ?? token.creatorId),
         fact('token.createdAt', formatTime(token.createdAt)),
         fact('col.lastUsed', formatTime(token.lastUsedAt)),
+        fact('col.expires', token.expiresAt ? formatTime(token.expiresAt) : t('expiry.never')),
         fact('col.token', h('code', {}, `${token.secretPrefix}${'•'.repeat(8)}`)),
         token.type === 'Service' ? fact('perm.title', describeStatements(token.permissions)) : null));
   }
@@ -206,6 +257,12 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
   /** Creates the token; null when something in the form must change first. */
   async function create() {
     const tokenType = type.value();
+    const expiresAt = expiry.value();
+    if (expiresAt?.error) {
+      replace(alert, expiresAt.error);
+      expiry.focus();
+      return null;
+    }
     let permissions = [];
     if (tokenType === 'Service') {
       const chosen = editor?.statements() ?? {error: t('perm.noneChosen')};
@@ -220,6 +277,7 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
         return null;
       }
     }
-    return call('POST', '/access-tokens', {name: name.input.value.trim(), type: tokenType, permissions});
+    return call('POST', '/access-tokens',
+                {name: name.input.value.trim(), type: tokenType, permissions, expiresAt});
   }
 }

@@ -53,6 +53,9 @@ enum class errc {
   /// Built-in policies that cannot serve (Owner, Administrator or Developer missing, or one that
   /// does not load); the old ones stay.
   bad_builtins,
+  /// A token past its expiry time (SPEC §13): told apart from `unauthorized` so that an
+  /// integration can tell its owner why it stopped working.
+  token_expired,
 };
 
 /// The field of a request that a field error is about. Its wire name (`wire_name`) is the JSON
@@ -77,6 +80,7 @@ enum class field : std::uint8_t {
   creator_id,
   status,
   query,
+  expires_at,
 };
 
 /// The JSON key of `f`: "pageSize", "policyIds"; "request" for `field::none`.

@@ -37,6 +37,9 @@ struct hooks {
   /// One line for the operator's log, never a secret: e.g. a stored statement that does not
   /// compile and fails closed.
   std::function<void(std::string_view)> log;
+  /// The time in milliseconds since the epoch; the system clock when empty. Tests set it to
+  /// decide expiry without waiting.
+  std::function<store::timestamp()> clock;
 };
 
 enum class subject_kind : std::uint8_t { member, personal_token, service_token };
@@ -78,15 +81,22 @@ struct decision_result {
 /// its permissions as statements, and its secret, set only in the answer to its creation.
 struct token_view {
   store::token_record record;
+  /// Past its `expires_at` when the view was made: it authenticates no more (SPEC §13).
+  bool expired = false;
   std::vector<policy::statement> permissions;
   std::optional<std::string> secret;
   /// The creator's e-mail address; empty once the creator has left the organization.
   std::string creator_email;
 };
 
+/// What a token list may be filtered on: an expired token is Expired whatever its active flag,
+/// and a revoked one is none of the three.
+enum class token_list_status : std::uint8_t { active, inactive, expired };
+
 struct token_query {
   std::string name{};  // substring, case-insensitive; empty: any
   std::optional<store::token_type> type{};
+  std::optional<token_list_status> status{};
   std::string creator_id{};
   std::size_t page_index = 0;
   std::size_t page_size = 10;
@@ -261,11 +271,13 @@ class service {
   [[nodiscard]] outcome<token_page> list_tokens(const caller& who, const token_query& q) const;
   [[nodiscard]] outcome<bool> is_token_name_used(const caller& who, std::string_view name) const;
   /// Creates a token with `permissions` (empty for an unscoped personal token), held to a
-  /// token's limits and capped at the creator's rights. The result carries the secret, the only
-  /// time it is ever shown.
+  /// token's limits and capped at the creator's rights, that expires at `expires_at` (0:
+  /// never; else it must be in the future). The result carries the secret, the only time it is
+  /// ever shown.
   [[nodiscard]] outcome<token_view> create_token(const caller& who, std::string name,
                                                  store::token_type type,
-                                                 std::vector<policy::statement> permissions);
+                                                 std::vector<policy::statement> permissions,
+                                                 store::timestamp expires_at = 0);
   /// What create_token would answer about `permissions`, without creating anything: whether
   /// the caller's rights contain them, and if not a request they allow and the caller may not
   /// make. Needs the manage action of `type`, as creating does.

@@ -91,6 +91,8 @@ struct token_record {
   timestamp created_at = 0;
   timestamp updated_at = 0;
   timestamp last_used_at = 0;
+  /// When the token stops working, or 0 for never (SPEC §13).
+  timestamp expires_at = 0;
 
   friend bool operator==(const token_record&, const token_record&) = default;
 };
