@@ -11,6 +11,28 @@
 
 namespace gatehouse::iam {
 
+namespace {
+
+/// The token whose current secret has HMAC `hash`, or whose replaced secret has it and is still
+/// within its grace period at `now`; nullptr when none. Called with `tokens_lock` held.
+const token_entry* find_by_secret(const service::state& s, const secret_hash& hash,
+                                  store::timestamp now) {
+  const auto& by_secret = s.tokens.get<by_hash>();
+  if (const auto it = by_secret.find(hash); it != by_secret.end()) return &*it;
+  // Only rotated tokens are here: most look-ups of an unknown secret end at an empty map.
+  const auto previous = s.previous_secrets.find(hash);
+  if (previous == s.previous_secrets.end()) return nullptr;
+  const auto& by_token = s.tokens.get<by_id>();
+  const auto it = by_token.find(previous->second);
+  if (it == by_token.end() || it->previous_until == 0 || now >= it->previous_until ||
+      !secret_hash_equal{}(it->previous_hash, hash)) {
+    return nullptr;
+  }
+  return &*it;
+}
+
+}  // namespace
+
 outcome<caller> service::authenticate_token(std::string_view secret) const {
   if (!looks_like_token_secret(secret)) return failure(errc::unauthorized);
   const auto hash = state_->hasher.hash(secret);
@@ -19,11 +41,11 @@ outcome<caller> service::authenticate_token(std::string_view secret) const {
   std::shared_ptr<const statement_set> permissions;
   {
     std::shared_lock lock(state_->tokens_lock);
-    const auto& index = state_->tokens.get<by_hash>();
-    const auto it = index.find(hash);
-    if (it == index.end() || it->status == store::token_status::revoked) {
+    const auto* found = find_by_secret(*state_, hash, now);
+    if (found == nullptr || found->status == store::token_status::revoked) {
       return failure(errc::unauthorized);
     }
+    const token_entry* it = found;
     // Expired wins over inactive: the integration's owner learns what would fix it.
     if (it->expires_at != 0 && now >= it->expires_at) return failure(errc::token_expired);
     if (it->status == store::token_status::inactive) {

@@ -75,6 +75,7 @@ void service::state::count_status(std::optional<store::token_status> before,
 
 void service::state::index_new(token_entry t) {
   count_status(std::nullopt, t.status);
+  if (t.previous_until != 0) previous_secrets.insert_or_assign(t.previous_hash, t.id);
   tokens.insert(std::move(t));
 }
 

@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct service::state {
   std::mutex token_write;
   token_index tokens;
   string_pool pool;
+  /// The replaced secrets of rotated tokens, by HMAC: the token each belonged to. An entry stays
+  /// until the token is rotated again or deleted; authentication checks its grace period.
+  std::unordered_map<secret_hash, uuid, secret_hash_hash, secret_hash_equal> previous_secrets;
   /// Tokens by status, kept with the index so that metrics never walk it.
   std::array<std::atomic<std::size_t>, 3> tokens_by_status{};
 

@@ -20,6 +20,8 @@ store::token_record to_record(const token_entry& t, const string_pool& pool) {
   r.updated_at = t.updated_at;
   r.last_used_at = t.last_used.value.load(std::memory_order_relaxed);
   r.expires_at = t.expires_at;
+  r.previous_secret_hash = t.previous_hash;
+  r.previous_valid_until = t.previous_until;
   return r;
 }
 
@@ -50,6 +52,8 @@ outcome<token_entry> to_entry(const store::token_record& r,
   t.last_used = shared_time(r.last_used_at);
   t.persisted_last_used = shared_time(r.last_used_at);
   t.expires_at = r.expires_at;
+  t.previous_hash = r.previous_secret_hash;
+  t.previous_until = r.previous_valid_until;
   t.permissions = std::move(permissions);
   return t;
 }

@@ -65,6 +65,9 @@ struct token_entry {
   secret_hash hash{};
   /// 0: never.
   store::timestamp expires_at = 0;
+  /// The secret a rotation replaced, while its grace period lasts (`previous_until` 0: none).
+  secret_hash previous_hash{};
+  store::timestamp previous_until = 0;
 };
 
 struct uuid_hash {

@@ -339,6 +339,48 @@ outcome<token_view> service::toggle_token(const caller& who, std::string_view to
   return state_->save_token(std::move(*token));
 }
 
+outcome<token_view> service::rotate_token(const caller& who, std::string_view token_id,
+                                          std::uint32_t grace_seconds) {
+  if (grace_seconds > max_rotation_grace_seconds) {
+    return failure(errc::field_invalid, field::grace_period_seconds, "0 to 604,800 seconds");
+  }
+  std::lock_guard write(state_->token_write);
+  auto token = managed_token(*this, *state_, who, token_id);
+  if (!token) return token.error();
+  if (token->status == store::token_status::revoked) {
+    return failure(errc::conflict, "a revoked token cannot be rotated");
+  }
+  // A new secret is a working credential with the token's rights: whoever may switch the token
+  // back on may mint one, no one else.
+  if (auto ok = may_reactivate(*state_, who, *token); !ok) return ok.error();
+  auto secret = generate_token_secret();
+  if (!secret) return failure(errc::randomness_unavailable, "no random secret");
+
+  const secret_hash replaced_previous = token->previous_hash;
+  const bool had_previous = token->previous_until != 0;
+  const store::timestamp now = state_->now();
+  token->previous_hash = token->hash;
+  token->previous_until = grace_seconds == 0 ? 0 : now + store::timestamp{grace_seconds} * 1000;
+  token->hash = state_->hasher.hash(*secret);
+  std::copy_n(secret->begin(), token->prefix.size(), token->prefix.begin());
+  token->updated_at = now;
+  auto view = to_view(*token, state_->pool, now);
+  view.creator_email = state_->snapshot()->email_of(view.record.creator_id, who.organization_id);
+  const store::change c = store::put_token{view.record};
+  if (auto committed = state_->commit({&c, 1}); !committed) return committed.error();
+  {
+    // One exclusive section: no authentication sees the token between its two secrets.
+    std::unique_lock lock(state_->tokens_lock);
+    if (had_previous) state_->previous_secrets.erase(replaced_previous);
+    if (token->previous_until != 0) {
+      state_->previous_secrets.insert_or_assign(token->previous_hash, token->id);
+    }
+    state_->replace_indexed(std::move(*token));
+  }
+  view.secret = std::move(*secret);
+  return view;
+}
+
 outcome<void> service::delete_token(const caller& who, std::string_view token_id) {
   std::lock_guard write(state_->token_write);
   auto token = managed_token(*this, *state_, who, token_id);
@@ -349,6 +391,7 @@ outcome<void> service::delete_token(const caller& who, std::string_view token_id
   if (state_->tokens.get<by_id>().erase(token->id) > 0) {
     state_->count_status(token->status, std::nullopt);
   }
+  if (token->previous_until != 0) state_->previous_secrets.erase(token->previous_hash);
   return {};
 }
 

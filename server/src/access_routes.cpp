@@ -205,6 +205,21 @@ reply rename_access_token(const request_context& ctx) {
   return answer(ctx.iam.rename_token(ctx.who, param(ctx, 0), std::string(*name)), write_token);
 }
 
+/// `POST access-tokens/{id}/rotate` `{"gracePeriodSeconds": N}`: a new secret, shown once.
+reply rotate_access_token(const request_context& ctx) {
+  rapidjson::Document doc;
+  if (auto bad = read_object_body(ctx.body, doc)) return std::move(*bad);
+  const rapidjson::Value* grace = find_member(doc, "gracePeriodSeconds");
+  if (grace == nullptr) {
+    return failure_reply(failure(errc::field_required, iam::field::grace_period_seconds));
+  }
+  if (!grace->IsUint() || grace->GetUint() > iam::max_rotation_grace_seconds) {
+    return failure_reply(
+        failure(errc::field_invalid, iam::field::grace_period_seconds, "0 to 604,800 seconds"));
+  }
+  return answer(ctx.iam.rotate_token(ctx.who, param(ctx, 0), grace->GetUint()), write_token);
+}
+
 reply toggle_access_token(const request_context& ctx) {
   return answer(ctx.iam.toggle_token(ctx.who, param(ctx, 0)), write_token);
 }
@@ -224,6 +239,7 @@ std::span<const route> access_routes() noexcept {
       route{"POST", "access-tokens/check", check_access_token},
       route{"PUT", "access-tokens/{}", rename_access_token},
       route{"PUT", "access-tokens/{}/toggle", toggle_access_token},
+      route{"POST", "access-tokens/{}/rotate", rotate_access_token},
       route{"DELETE", "access-tokens/{}", delete_access_token},
       route{"GET", "user/grantable", grantable_actions},
   };

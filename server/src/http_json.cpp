@@ -183,6 +183,8 @@ void write_token(json_writer& w, const iam::token_view& v) {
   time_member(w, "updatedAt", t.updated_at);
   time_member(w, "lastUsedAt", t.last_used_at);
   time_member(w, "expiresAt", t.expires_at);
+  // After a rotation with a grace period: until when the replaced secret still works.
+  time_member(w, "previousSecretValidUntil", t.previous_valid_until);
   // FeatBit's shape; the e-mail is null once the creator has left the organization.
   w.Key("creator");
   w.StartObject();

@@ -6,6 +6,7 @@
 
 #include <gatehouse/policy/text.hpp>
 
+#include <optional>
 #include <span>
 #include <tuple>
 #include <variant>
@@ -76,7 +77,9 @@ error_code apply_one(sqlite_connection& db, const put_token& c) {
   return db.run(token_table::upsert, r.id, r.organization_id, r.name, policy::fold_ascii(r.name),
                 static_cast<std::int64_t>(r.type), static_cast<std::int64_t>(r.status),
                 r.creator_id, r.secret_hash, r.secret_prefix, r.permissions_json, r.created_at,
-                r.updated_at, r.last_used_at, r.expires_at);
+                r.updated_at, r.last_used_at, r.expires_at,
+                r.previous_valid_until != 0 ? std::optional(r.previous_secret_hash) : std::nullopt,
+                r.previous_valid_until);
 }
 error_code apply_one(sqlite_connection& db, const erase_member& c) {
   return erase(db, erase_member_sql, c.id);

@@ -78,6 +78,10 @@ int bind(sqlite3_stmt* s, int index, const secret_hash& value) noexcept {
   return sqlite3_bind_blob(s, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
 }
 
+int bind(sqlite3_stmt* s, int index, const std::optional<secret_hash>& value) noexcept {
+  return value ? bind(s, index, *value) : sqlite3_bind_null(s, index);
+}
+
 std::string column_string(sqlite3_stmt* s, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, column));
   if (text == nullptr) return {};

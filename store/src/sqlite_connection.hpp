@@ -11,6 +11,7 @@
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +37,8 @@ int bind(sqlite3_stmt* s, int index, std::string_view value) noexcept;
 int bind(sqlite3_stmt* s, int index, const std::string& value) noexcept;
 int bind(sqlite3_stmt* s, int index, std::int64_t value) noexcept;
 int bind(sqlite3_stmt* s, int index, const secret_hash& value) noexcept;
+/// NULL when `value` is empty.
+int bind(sqlite3_stmt* s, int index, const std::optional<secret_hash>& value) noexcept;
 
 /// The text of `column` of the current row; SQL NULL reads as empty.
 [[nodiscard]] std::string column_string(sqlite3_stmt* s, int column);

@@ -82,6 +82,14 @@ error_code load_tokens(sqlite_connection& db, const std::function<void(token_rec
     r.updated_at = sqlite3_column_int64(s, 10);
     r.last_used_at = sqlite3_column_int64(s, 11);
     r.expires_at = sqlite3_column_int64(s, 12);
+    r.previous_valid_until = sqlite3_column_int64(s, 14);
+    if (r.previous_valid_until != 0) {
+      if (sqlite3_column_bytes(s, 13) != static_cast<int>(r.previous_secret_hash.size())) {
+        return error_code(errc::malformed_record);
+      }
+      std::memcpy(r.previous_secret_hash.data(), sqlite3_column_blob(s, 13),
+                  r.previous_secret_hash.size());
+    }
     on_token(std::move(r));
     return error_code{};
   });

@@ -25,7 +25,7 @@ namespace {
 // - tokens.name_folded is the ASCII case-folded name, as the IAM service compares names; unique
 //   per organization. ASCII folding suffices: FeatBit folds names the same way.
 static_assert(secret_prefix_length == 10, "the tokens table caps secret_prefix at 10 characters");
-constexpr std::array<std::string_view, 2> migrations{
+constexpr std::array<std::string_view, 3> migrations{
     R"sql(
 CREATE TABLE organizations (
   id TEXT PRIMARY KEY NOT NULL,
@@ -121,6 +121,12 @@ CREATE UNIQUE INDEX tokens_by_folded_name ON tokens (organization_id, name_folde
     // 2: token expiry (SPEC §13); 0 is never, as every token before it.
     R"sql(
 ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 3: rotation (SPEC §13): the replaced secret's HMAC while its grace period lasts, else NULL.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN previous_secret_hash BLOB
+  CHECK (previous_secret_hash IS NULL OR length(previous_secret_hash) = 32);
+ALTER TABLE tokens ADD COLUMN previous_valid_until INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 constexpr int schema_version = static_cast<int>(migrations.size());

@@ -112,18 +112,19 @@ struct token_table {
   static constexpr const char* upsert =
       "INSERT INTO tokens (id, organization_id, name, name_folded, type, status, creator_id, "
       "secret_hash, secret_prefix, permissions_json, created_at, updated_at, last_used_at, "
-      "expires_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+      "expires_at, previous_secret_hash, previous_valid_until) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
       "ON CONFLICT (id) DO UPDATE SET organization_id = ?2, name = ?3, name_folded = ?4, "
       "type = ?5, status = ?6, creator_id = ?7, secret_hash = ?8, secret_prefix = ?9, "
       "permissions_json = ?10, created_at = ?11, updated_at = ?12, last_used_at = ?13, "
-      "expires_at = ?14";
+      "expires_at = ?14, previous_secret_hash = ?15, previous_valid_until = ?16";
   static constexpr const char* touch =
       "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2";
   // Rowid order: a plain table scan, the fastest way through a million rows.
   static constexpr const char* select =
       "SELECT id, organization_id, name, type, status, creator_id, secret_hash, secret_prefix, "
-      "permissions_json, created_at, updated_at, last_used_at, expires_at FROM tokens";
+      "permissions_json, created_at, updated_at, last_used_at, expires_at, previous_secret_hash, "
+      "previous_valid_until FROM tokens";
   // count(*) walks the smallest index of the table: ~30 ms for a million tokens.
   static constexpr const char* count = "SELECT count(*) FROM tokens";
 };

@@ -346,6 +346,34 @@ BOOST_AUTO_TEST_CASE(an_expiry_outlives_a_reopen) {
   expect_failure(iam->authenticate_token(secret), errc::token_expired);
 }
 
+// A rotation's grace period is stored with the token: reopened in the middle of it, both secrets
+// work until its end, then only the new one.
+BOOST_AUTO_TEST_CASE(a_grace_period_outlives_a_reopen) {
+  temp_dir dir;
+  const auto db = dir.path / "gatehouse.db";
+  auto key = test_key();
+  store::timestamp now = 1'893'456'000'000;
+  iam::hooks hooks;
+  hooks.clock = [&now] { return now; };
+  std::string old_secret;
+  std::string new_secret;
+  {
+    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
+    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    const auto made = expect(iam->create_token(owner, "t", store::token_type::personal, {}));
+    old_secret = *made.secret;
+    new_secret = *expect(iam->rotate_token(owner, made.record.id, 60)).secret;
+  }
+  now += 30'000;
+  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+  BOOST_TEST(iam->authenticate_token(old_secret).has_value());
+  BOOST_TEST(iam->authenticate_token(new_secret).has_value());
+  now += 30'000;
+  expect_failure(iam->authenticate_token(old_secret), errc::unauthorized);
+  BOOST_TEST(iam->authenticate_token(new_secret).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
   temp_dir dir;
   const auto db = dir.path / "gatehouse.db";

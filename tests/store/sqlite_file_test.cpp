@@ -168,6 +168,10 @@ token_record crash_token(std::uint32_t n) {
   t.updated_at = t0 + 2 * timestamp{n};
   t.last_used_at = t0 + 3 * timestamp{n};
   t.expires_at = n % 2 == 0 ? 0 : t0 + 4 * timestamp{n};
+  if (n % 3 == 0) {
+    t.previous_secret_hash = sha256("crash previous secret " + k);
+    t.previous_valid_until = t0 + 5 * timestamp{n};
+  }
   return t;
 }
 
@@ -334,8 +338,9 @@ BOOST_AUTO_TEST_CASE(no_secret_reaches_the_database_files) {
   check_no_secret(database_bytes(dir.db()), secrets, tokens);
 }
 
-// A database of schema version 1, from before token expiry, opens with its tokens never expiring
-// and is migrated in place; the next open finds nothing to do.
+// A database of schema version 1, from before token expiry and rotation, opens with its tokens
+// never expiring and without a previous secret, and is migrated in place; the next open finds
+// nothing to do.
 BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expire) {
   temp_dir dir;
   auto token = crash_token(1);
@@ -347,6 +352,8 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expir
   {
     // What version 1 was: the same tables without the column.
     raw_connection raw(dir.db());
+    raw.query("ALTER TABLE tokens DROP COLUMN previous_valid_until");
+    raw.query("ALTER TABLE tokens DROP COLUMN previous_secret_hash");
     raw.query("ALTER TABLE tokens DROP COLUMN expires_at");
     raw.query("PRAGMA user_version = 1");
   }
@@ -355,7 +362,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expir
     auto s = open_or_fail(dir.db());
     const auto settings = sqlite_settings_of(*s);
     BOOST_REQUIRE(settings.has_value());
-    BOOST_TEST(settings->schema_version == 2);
+    BOOST_TEST(settings->schema_version == 3);
     std::vector<token_record> tokens;
     BOOST_REQUIRE(s->load([&](token_record&& t) { tokens.push_back(std::move(t)); }).has_value());
     BOOST_REQUIRE(tokens.size() == 1U);

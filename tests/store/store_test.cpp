@@ -34,6 +34,8 @@ BOOST_AUTO_TEST_CASE(every_change_kind_round_trips_through_reopen) {
   service.creator_id = "m-2";
   service.permissions_json = read_flags;
   service.expires_at = t0 + 86'400'000;
+  service.previous_secret_hash = token("t-9", "acme", "x").secret_hash;
+  service.previous_valid_until = t0 + 60'000;
   auto renamed = token("t-1", "acme", "Renamed");
   renamed.status = token_status::revoked;
   renamed.updated_at = t0 + 100;

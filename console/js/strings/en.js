@@ -185,6 +185,19 @@ export default {
   'expiry.never': 'Never',
   'expiry.soon': 'Expires soon',
 
+  // ---- Rotation
+  'action.rotate': 'Rotate',
+  'rotate.title': 'Rotate “{name}”?',
+  'rotate.message': 'Rotating gives the token a new secret, shown once. Its id, permissions, status and expiry stay the same. Use it when a secret may have leaked, or on a schedule.',
+  'rotate.grace': 'The old secret keeps working',
+  'rotate.grace.none': 'Not at all',
+  'rotate.grace.hour': 'For 1 hour',
+  'rotate.grace.day': 'For 1 day',
+  'rotate.grace.week': 'For 7 days',
+  'rotate.graceHint': 'Time to give the integration the new secret. A secret replaced by an earlier rotation stops at once.',
+  'rotate.done': 'New secret for “{name}”',
+  'toast.rotated': 'Access token “{name}” rotated',
+
   // ---- Policies
   'nav.iam': 'IAM',
   'iam.noAccess': 'This page needs the CanManageIAM permission on iam/*. Ask an administrator to grant it.',

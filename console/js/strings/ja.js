@@ -184,6 +184,19 @@ export default {
   'expiry.never': '無期限',
   'expiry.soon': 'まもなく期限切れ',
 
+  // ---- Rotation
+  'action.rotate': 'ローテーション',
+  'rotate.title': '「{name}」をローテーションしますか？',
+  'rotate.message': 'ローテーションすると、トークンに新しいシークレットが発行され、一度だけ表示されます。ID、権限、状態、有効期限は変わりません。シークレットが漏れたおそれがあるときや、定期的に行ってください。',
+  'rotate.grace': '古いシークレットの有効期間',
+  'rotate.grace.none': 'すぐに無効',
+  'rotate.grace.hour': '1 時間',
+  'rotate.grace.day': '1 日',
+  'rotate.grace.week': '7 日',
+  'rotate.graceHint': '統合に新しいシークレットを設定するための猶予です。以前のローテーションで置き換えられたシークレットはすぐに無効になります。',
+  'rotate.done': '「{name}」の新しいシークレット',
+  'toast.rotated': 'アクセストークン「{name}」をローテーションしました',
+
   // ---- Policies
   'nav.iam': 'IAM',
   'iam.noAccess': 'このページには iam/* に対する CanManageIAM 権限が必要です。管理者に付与を依頼してください。',

@@ -6,7 +6,7 @@ import {debounce, h, replace, uniqueId} from '../dom.js';
 import {formatTime, plural, t} from '../i18n.js';
 import {menuButton} from '../menu.js';
 import {toastError, toastSuccess} from '../toast.js';
-import {openTokenPanel, showCreatedToken} from './token-panel.js';
+import {askRotation, openTokenPanel, showCreatedToken} from './token-panel.js';
 import {errorText} from './words.js';
 
 const pageSizes = [10, 20, 30];
@@ -222,8 +222,9 @@ export function accessTokensPage(main) {
             {label: t('action.edit'), onSelect: () => edit(token)},
             active ? {label: t('action.deactivate'), onSelect: () => deactivate(token)}
                    : {label: t('action.activate'), onSelect: () => toggle(token, 'toast.activated')},
+            token.status === 'Revoked' ? null : {label: t('action.rotate'), onSelect: () => rotate(token)},
             {label: t('action.remove'), danger: true, onSelect: () => remove(token)},
-          ],
+          ].filter(Boolean),
         }) : h('button', {type: 'button', class: 'link-button', dataset: {focusKey: `view:${token.id}`},
                           'aria-label': t('tokens.viewNamed', {name: token.name}),
                           onclick: () => openTokenPanel({mode: 'view', token, rights: state.rights})},
@@ -297,6 +298,21 @@ export function accessTokensPage(main) {
     const yes = await confirmAction({title: t('confirm.deactivateTitle', {name: token.name}),
                                      message: t('confirm.deactivate'), verb: t('action.deactivate')});
     if (yes) toggle(token, 'toast.deactivated');
+  }
+
+  async function rotate(token) {
+    const grace = await askRotation(token);
+    if (grace === null) return;
+    let rotated;
+    try {
+      rotated = await call('POST', `/access-tokens/${token.id}/rotate`, {gracePeriodSeconds: grace});
+    } catch (e) {
+      toastError(t('toast.failed', {error: errorText(e)}));
+      return;
+    }
+    refresh();
+    await showCreatedToken(rotated, t('rotate.done', {name: token.name}));
+    toastSuccess(t('toast.rotated', {name: token.name}));
   }
 
   async function remove(token) {

@@ -135,8 +135,31 @@ function expiryField() {
   };
 }
 
-/** Shows the secret of a new token, once, with a Copy button. */
-export function showCreatedToken(token) {
+/**
+ * Asks how long the secret a rotation replaces keeps working; resolves the grace period in
+ * seconds, or null when the rotation is cancelled.
+ */
+export function askRotation(token) {
+  const id = uniqueId('rotation-grace');
+  const graces = [['0', 'rotate.grace.none'], ['3600', 'rotate.grace.hour'],
+                  ['86400', 'rotate.grace.day'], ['604800', 'rotate.grace.week']];
+  const select = h('select', {id}, graces.map(([value, key]) =>
+      h('option', {value, selected: value === '86400'}, t(key))));
+  const rotate = h('button', {type: 'button', class: 'primary',
+                              onclick: () => dialog.close(Number(select.value))}, t('action.rotate'));
+  const dialog = openDialog({
+    title: t('rotate.title', {name: token.name}),
+    body: [h('p', {}, t('rotate.message')),
+      h('div', {class: 'field'}, h('label', {for: id}, t('rotate.grace')), select,
+        h('p', {class: 'hint'}, t('rotate.graceHint')))],
+    actions: [h('button', {type: 'button', onclick: () => dialog.close(null)}, t('dialog.cancel')), rotate],
+    initialFocus: () => select,
+  });
+  return dialog.closed.then((value) => (typeof value === 'number' ? value : null));
+}
+
+/** Shows the secret of a new token, once, with a Copy button, under `title`. */
+export function showCreatedToken(token, title = t('created.title')) {
   const id = uniqueId('token-secret');
   const secret = h('input', {id, type: 'text', readonly: true, value: token.token, class: 'secret',
                              spellcheck: 'false'});
@@ -151,7 +174,7 @@ export function showCreatedToken(token) {
     replace(copied, t('created.copied'));
   }}, t('created.copy'));
   const dialog = openDialog({
-    title: t('created.title'),
+    title,
     body: [
       h('p', {class: 'warning'}, t('created.warning')),
       h('label', {for: id}, `${token.name}:`),

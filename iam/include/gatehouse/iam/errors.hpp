@@ -81,6 +81,7 @@ enum class field : std::uint8_t {
   status,
   query,
   expires_at,
+  grace_period_seconds,
 };
 
 /// The JSON key of `f`: "pageSize", "policyIds"; "request" for `field::none`.

@@ -89,6 +89,9 @@ struct token_view {
   std::string creator_email;
 };
 
+/// The longest grace period a rotation may give the replaced secret: a week (SPEC §13).
+inline constexpr std::uint32_t max_rotation_grace_seconds = 604'800;
+
 /// What a token list may be filtered on: an expired token is Expired whatever its active flag,
 /// and a revoked one is none of the three.
 enum class token_list_status : std::uint8_t { active, inactive, expired };
@@ -286,6 +289,12 @@ class service {
   [[nodiscard]] outcome<token_view> rename_token(const caller& who, std::string_view token_id,
                                                  std::string name);
   [[nodiscard]] outcome<token_view> toggle_token(const caller& who, std::string_view token_id);
+  /// Gives the token a new secret, shown once in the result; the one it replaces keeps working
+  /// for `grace_seconds` (at most `max_rotation_grace_seconds`; 0: not at all), and one replaced
+  /// before stops at once. Same id, permissions, status and expiry. Needs the manage action and,
+  /// as switching a token back on does, to be its creator or hold its rights (SPEC §10).
+  [[nodiscard]] outcome<token_view> rotate_token(const caller& who, std::string_view token_id,
+                                                 std::uint32_t grace_seconds);
   [[nodiscard]] outcome<void> delete_token(const caller& who, std::string_view token_id);
 
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.

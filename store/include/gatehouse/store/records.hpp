@@ -93,6 +93,10 @@ struct token_record {
   timestamp last_used_at = 0;
   /// When the token stops working, or 0 for never (SPEC §13).
   timestamp expires_at = 0;
+  /// After a rotation with a grace period: the HMAC of the secret it replaced, which works until
+  /// `previous_valid_until`; 0 there when there is none.
+  store::secret_hash previous_secret_hash{};
+  timestamp previous_valid_until = 0;
 
   friend bool operator==(const token_record&, const token_record&) = default;
 };
