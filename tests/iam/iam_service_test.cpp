@@ -323,23 +323,38 @@ BOOST_AUTO_TEST_CASE(everything_survives_reopen_and_no_secret_is_stored) {
   }
 }
 
-// A token's expiry is stored with it: after a reopen the same secret works until the same time.
-BOOST_AUTO_TEST_CASE(an_expiry_outlives_a_reopen) {
+/// A service on one SQLite file whose clock the test sets, reopened at will.
+struct clocked_file {
   temp_dir dir;
-  const auto db = dir.path / "gatehouse.db";
-  auto key = test_key();
+  iam::server_key key = test_key();
   store::timestamp now = 1'893'456'000'000;
   iam::hooks hooks;
-  hooks.clock = [&now] { return now; };
+  clocked_file() {
+    hooks.clock = [this] { return now; };
+  }
+  std::unique_ptr<iam::service> open() {
+    return expect(
+        iam::service::open(sqlite_at(dir.path / "gatehouse.db"), key, builtins(), {}, hooks));
+  }
+  /// The owner of a new organization of `iam`.
+  static iam::caller owner_of(iam::service& iam) {
+    auto [org, owner_record] = expect(iam.create_organization("acme", "owner@example.com"));
+    return expect(iam.authenticate_member(owner_record.id, org.id));
+  }
+};
+
+// A token's expiry is stored with it: after a reopen the same secret works until the same time.
+BOOST_AUTO_TEST_CASE(an_expiry_outlives_a_reopen) {
+  clocked_file file;
+  auto& now = file.now;
   std::string secret;
   {
-    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
-    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
-    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    auto iam = file.open();
+    const auto owner = clocked_file::owner_of(*iam);
     secret =
         *expect(iam->create_token(owner, "t", store::token_type::personal, {}, now + 1000)).secret;
   }
-  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+  auto iam = file.open();
   now += 999;
   BOOST_TEST(iam->authenticate_token(secret).has_value());
   now += 1;
@@ -349,24 +364,19 @@ BOOST_AUTO_TEST_CASE(an_expiry_outlives_a_reopen) {
 // A rotation's grace period is stored with the token: reopened in the middle of it, both secrets
 // work until its end, then only the new one.
 BOOST_AUTO_TEST_CASE(a_grace_period_outlives_a_reopen) {
-  temp_dir dir;
-  const auto db = dir.path / "gatehouse.db";
-  auto key = test_key();
-  store::timestamp now = 1'893'456'000'000;
-  iam::hooks hooks;
-  hooks.clock = [&now] { return now; };
+  clocked_file file;
+  auto& now = file.now;
   std::string old_secret;
   std::string new_secret;
   {
-    auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
-    auto [org, owner_record] = expect(iam->create_organization("acme", "owner@example.com"));
-    const auto owner = expect(iam->authenticate_member(owner_record.id, org.id));
+    auto iam = file.open();
+    const auto owner = clocked_file::owner_of(*iam);
     const auto made = expect(iam->create_token(owner, "t", store::token_type::personal, {}));
     old_secret = *made.secret;
     new_secret = *expect(iam->rotate_token(owner, made.record.id, 60)).secret;
   }
   now += 30'000;
-  auto iam = expect(iam::service::open(sqlite_at(db), key, builtins(), {}, hooks));
+  auto iam = file.open();
   BOOST_TEST(iam->authenticate_token(old_secret).has_value());
   BOOST_TEST(iam->authenticate_token(new_secret).has_value());
   now += 30'000;
