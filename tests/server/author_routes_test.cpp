@@ -233,9 +233,11 @@ void check_witnesses(const rapidjson::Value& found,
     if (std::find(actions.begin(), actions.end(), action) != actions.end()) continue;
     auto one = space;
     one.actions = {action};
+    // The message is built whether or not the check fails: it must not read an empty optional.
     const auto escape = find_escape(losing, gaining, one);
     BOOST_TEST(!escape.has_value(), "seed " << seed << ": no example for " << action
-                                            << ", but brute force finds " << escape->resource);
+                                            << ", but brute force finds "
+                                            << (escape ? escape->resource : std::string()));
   }
 }
 
