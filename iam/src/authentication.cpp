@@ -41,13 +41,12 @@ outcome<caller> service::authenticate_token(std::string_view secret) const {
   std::shared_ptr<const statement_set> permissions;
   {
     std::shared_lock lock(state_->tokens_lock);
-    const auto* found = find_by_secret(*state_, hash, now);
-    if (found == nullptr || found->status == store::token_status::revoked) {
+    const token_entry* it = find_by_secret(*state_, hash, now);
+    if (it == nullptr || it->status == store::token_status::revoked) {
       return failure(errc::unauthorized);
     }
-    const token_entry* it = found;
     // Expired wins over inactive: the integration's owner learns what would fix it.
-    if (it->expires_at != 0 && now >= it->expires_at) return failure(errc::token_expired);
+    if (expired_at(*it, now)) return failure(errc::token_expired);
     if (it->status == store::token_status::inactive) {
       return failure(errc::forbidden, "the access token is inactive");
     }

@@ -85,7 +85,18 @@ void service::state::replace_indexed(token_entry t) {
   if (indexed == index.end()) return;
   t.last_used = indexed->last_used;
   count_status(indexed->status, t.status);
+  if (indexed->previous_until != 0) previous_secrets.erase(indexed->previous_hash);
+  if (t.previous_until != 0) previous_secrets.insert_or_assign(t.previous_hash, t.id);
   index.replace(indexed, std::move(t));
+}
+
+void service::state::erase_indexed(const uuid& id) {
+  auto& index = tokens.get<by_id>();
+  const auto indexed = index.find(id);
+  if (indexed == index.end()) return;
+  count_status(indexed->status, std::nullopt);
+  if (indexed->previous_until != 0) previous_secrets.erase(indexed->previous_hash);
+  index.erase(indexed);
 }
 
 outcome<token_view> service::state::save_token(token_entry t) {

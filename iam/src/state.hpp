@@ -120,9 +120,15 @@ struct service::state {
   void index_new(token_entry t);
 
   /// Puts `t`, an edited copy of an indexed token, in the index in place of the old one, keeping
-  /// the last use of requests authenticated since it was copied; called with `tokens_lock` held
-  /// exclusively.
+  /// the last use of requests authenticated since it was copied, and its replaced secret in
+  /// `previous_secrets` in place of the old one's; called with `tokens_lock` held exclusively.
+  /// Both change in this one exclusive section, so no authentication sees a token between two
+  /// of its secrets.
   void replace_indexed(token_entry t);
+
+  /// Takes token `id` out of the index, the counts and `previous_secrets`; called with
+  /// `tokens_lock` held exclusively.
+  void erase_indexed(const uuid& id);
 
   /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
   /// place of the old one; called with `token_write` held.

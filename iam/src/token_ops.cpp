@@ -356,28 +356,14 @@ outcome<token_view> service::rotate_token(const caller& who, std::string_view to
   auto secret = generate_token_secret();
   if (!secret) return failure(errc::randomness_unavailable, "no random secret");
 
-  const secret_hash replaced_previous = token->previous_hash;
-  const bool had_previous = token->previous_until != 0;
-  const store::timestamp now = state_->now();
+  // The secret replaced before, if any, stops now: save_token drops it with the old entry.
   token->previous_hash = token->hash;
-  token->previous_until = grace_seconds == 0 ? 0 : now + store::timestamp{grace_seconds} * 1000;
+  token->previous_until =
+      grace_seconds == 0 ? 0 : state_->now() + store::timestamp{grace_seconds} * 1000;
   token->hash = state_->hasher.hash(*secret);
   std::copy_n(secret->begin(), token->prefix.size(), token->prefix.begin());
-  token->updated_at = now;
-  auto view = to_view(*token, state_->pool, now);
-  view.creator_email = state_->snapshot()->email_of(view.record.creator_id, who.organization_id);
-  const store::change c = store::put_token{view.record};
-  if (auto committed = state_->commit({&c, 1}); !committed) return committed.error();
-  {
-    // One exclusive section: no authentication sees the token between its two secrets.
-    std::unique_lock lock(state_->tokens_lock);
-    if (had_previous) state_->previous_secrets.erase(replaced_previous);
-    if (token->previous_until != 0) {
-      state_->previous_secrets.insert_or_assign(token->previous_hash, token->id);
-    }
-    state_->replace_indexed(std::move(*token));
-  }
-  view.secret = std::move(*secret);
+  auto view = state_->save_token(std::move(*token));
+  if (view) view->secret = std::move(*secret);
   return view;
 }
 
@@ -388,10 +374,7 @@ outcome<void> service::delete_token(const caller& who, std::string_view token_id
   const store::change c = store::erase_token{format_uuid(token->id)};
   if (auto committed = state_->commit({&c, 1}); !committed) return committed;
   std::unique_lock lock(state_->tokens_lock);
-  if (state_->tokens.get<by_id>().erase(token->id) > 0) {
-    state_->count_status(token->status, std::nullopt);
-  }
-  if (token->previous_until != 0) state_->previous_secrets.erase(token->previous_hash);
+  state_->erase_indexed(token->id);
   return {};
 }
 
