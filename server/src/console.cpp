@@ -3,6 +3,7 @@
 #include "console.hpp"
 
 #include "console_assets.hpp"
+#include "http_fields.hpp"
 
 #include <algorithm>
 
@@ -36,18 +37,13 @@ bool is_page_route(std::string_view path) noexcept {
 /// True when `if_none_match` (a comma-separated list of ETags, or `*`) names `etag`. The
 /// comparison is weak (RFC 9110 13.1.2), as If-None-Match asks: W/"x" names "x".
 bool names_etag(std::string_view if_none_match, std::string_view etag) noexcept {
-  while (!if_none_match.empty()) {
-    const auto comma = if_none_match.find(',');
-    std::string_view item = if_none_match.substr(0, comma);
-    const auto first = item.find_first_not_of(" \t");
-    item = first == std::string_view::npos ? std::string_view() : item.substr(first);
-    item = item.substr(0, item.find_last_not_of(" \t") + 1);
+  if (if_none_match.empty()) return false;
+  bool named = false;
+  for_each_item(if_none_match, [&](std::string_view item) {
     if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == "*" || item == etag) return true;
-    if (comma == std::string_view::npos) break;
-    if_none_match.remove_prefix(comma + 1);
-  }
-  return false;
+    named = named || item == "*" || item == etag;
+  });
+  return named;
 }
 
 http_response plain(unsigned status, std::string_view text) {

@@ -4,6 +4,7 @@
 
 #include "console.hpp"
 #include "costly_calls.hpp"
+#include "http_fields.hpp"
 #include "routes.hpp"
 
 #include <gatehouse/policy/text.hpp>
@@ -71,24 +72,17 @@ const route* find_route(std::string_view method, std::span<const std::string> se
 
 // ---- Credentials -------------------------------------------------------------------------------
 
-std::string_view trim(std::string_view s) noexcept {
-  constexpr std::string_view blanks = " \t";
-  const auto first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
-}
-
 /// SPEC §6: `api-…` raw (as FeatBit) or after `Bearer` is a token; any other bearer credential
 /// is a member JWT. Every failure is `unauthorized` (401) except an inactive token, which the
 /// IAM service answers `forbidden` (403). Nothing here is logged: the credential is a secret.
 iam::outcome<iam::caller> authenticate(
     const iam::service& iam, const std::atomic<std::shared_ptr<const iam::jwt_verifier>>& jwt,
     const http_request& request) {
-  std::string_view credential = trim(request.authorization);
+  std::string_view credential = trim_ows(request.authorization);
   const auto space = credential.find_first_of(" \t");
   if (space != std::string_view::npos &&
       policy::equal_folded(credential.substr(0, space), "Bearer")) {
-    credential = trim(credential.substr(space + 1));
+    credential = trim_ows(credential.substr(space + 1));
     if (!credential.starts_with(token_secret_prefix)) {
       // Held to the end of the verification, should SIGHUP swap the keys meanwhile.
       const auto verifier = jwt.load(std::memory_order_acquire);
@@ -97,7 +91,7 @@ iam::outcome<iam::caller> authenticate(
       if (!claims) return failure(errc::unauthorized);
       // The signed claim wins over the header: the header is the caller's word only.
       const std::string_view organization = claims->organization.empty()
-                                                ? trim(request.organization)
+                                                ? trim_ows(request.organization)
                                                 : std::string_view(claims->organization);
       if (claims->member_id.empty() || organization.empty()) {
         return failure(errc::unauthorized);

@@ -2,6 +2,8 @@
 // and a policy's version as an entity tag.
 #include "routes.hpp"
 
+#include "http_fields.hpp"
+
 #include <gatehouse/policy/limits.hpp>
 
 #include <charconv>
@@ -52,27 +54,17 @@ std::optional<reply> read_statement_array(const request_context& ctx,
 std::string policy_etag(std::uint64_t version) { return '"' + std::to_string(version) + '"'; }
 
 iam::version_match expected_versions(std::string_view if_match) {
-  const auto trimmed = [](std::string_view s) {
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return std::string_view();
-    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-  };
-  if_match = trimmed(if_match);
+  if_match = trim_ows(if_match);
   if (if_match.empty() || if_match == "*") return std::nullopt;
   std::vector<std::uint64_t> accepted;
   // A comma-separated list of entity tags (RFC 9110 §13.1.1); versions hold no comma.
-  for (;;) {
-    const auto comma = if_match.find(',');
-    const auto tag = trimmed(if_match.substr(0, comma));
-    if (tag.size() > 2 && tag.front() == '"' && tag.back() == '"') {
-      const auto digits = tag.substr(1, tag.size() - 2);
-      std::uint64_t version = 0;
-      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
-      if (ec == std::errc() && end == digits.data() + digits.size()) accepted.push_back(version);
-    }
-    if (comma == std::string_view::npos) break;
-    if_match.remove_prefix(comma + 1);
-  }
+  for_each_item(if_match, [&](std::string_view tag) {
+    if (tag.size() <= 2 || tag.front() != '"' || tag.back() != '"') return;
+    const auto digits = tag.substr(1, tag.size() - 2);
+    std::uint64_t version = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+    if (ec == std::errc() && end == digits.data() + digits.size()) accepted.push_back(version);
+  });
   return accepted;
 }
 
