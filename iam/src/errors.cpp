@@ -53,15 +53,16 @@ std::string_view describe(errc e) noexcept {
 }
 
 // The wire names of the fields, by `field`.
-constexpr std::array<std::string_view, 21> wire_names = {
+constexpr std::array<std::string_view, 23> wire_names = {
     "request",     "body",        "name",
     "type",        "email",       "key",
     "description", "permissions", "statements",
     "policyIds",   "groupIds",    "action",
     "resource",    "checks",      "pageIndex",
     "pageSize",    "creatorId",   "status",
-    "query",       "expiresAt",   "gracePeriodSeconds"};
-static_assert(wire_names.size() == static_cast<std::size_t>(field::grace_period_seconds) + 1);
+    "query",       "expiresAt",   "gracePeriodSeconds",
+    "from",        "to"};
+static_assert(wire_names.size() == static_cast<std::size_t>(field::to) + 1);
 
 }  // namespace
 

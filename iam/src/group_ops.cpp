@@ -4,6 +4,7 @@
 
 #include <gatehouse/policy/text.hpp>
 
+#include "audit.hpp"
 #include "checks.hpp"
 #include "directory.hpp"
 #include "ids.hpp"
@@ -40,6 +41,12 @@ outcome<store::group_record> service::create_group(const caller& who, std::strin
     if (name_used) return failure(errc::name_used, "name");
     store::group_record g{*id, who.organization_id, name, description, {}, {}, state_->now()};
     changes.push_back(store::put_group{g});
+    changes.push_back(audit_change(who, g.created_at, audit_type::group_create, g.id,
+                                   audit_summary()
+                                       .section("after")
+                                       .field("name", g.name)
+                                       .field("description", g.description)
+                                       .json()));
     put(d.groups, g);
     return g;
   });
@@ -47,9 +54,11 @@ outcome<store::group_record> service::create_group(const caller& who, std::strin
 
 outcome<store::group_record> service::add_group_member(const caller& who, std::string_view group_id,
                                                        std::string_view member_id) {
+  audit_summary summary;
+  summary.field("memberId", member_id);
   return edit_record(
-      *this, *state_, who, &directory::groups, "group", group_id,
-      [&](directory& d, store::group_record& g) -> outcome<void> {
+      *this, *state_, who, &directory::groups, "group", group_id, audit_type::group_add_member,
+      summary, [&](directory& d, store::group_record& g) -> outcome<void> {
         if (!d.find(d.members, member_id, who.organization_id)) {
           return failure(errc::not_found, "member");
         }
@@ -66,7 +75,10 @@ outcome<store::group_record> service::add_group_member(const caller& who, std::s
 outcome<store::group_record> service::remove_group_member(const caller& who,
                                                           std::string_view group_id,
                                                           std::string_view member_id) {
+  audit_summary summary;
+  summary.field("memberId", member_id);
   return edit_record(*this, *state_, who, &directory::groups, "group", group_id,
+                     audit_type::group_remove_member, summary,
                      [&](directory& d, store::group_record& g) -> outcome<void> {
                        if (!d.find(d.members, member_id, who.organization_id)) {
                          return failure(errc::not_found, "member");
@@ -79,15 +91,19 @@ outcome<store::group_record> service::remove_group_member(const caller& who,
 outcome<store::group_record> service::attach_group_policy(const caller& who,
                                                           std::string_view group_id,
                                                           std::string_view policy_id) {
+  audit_summary summary;
+  summary.field("policyId", policy_id);
   return edit_record(*this, *state_, who, &directory::groups, "group", group_id,
-                     attaching(*state_, who, policy_id));
+                     audit_type::group_attach_policy, summary, attaching(*state_, who, policy_id));
 }
 
 outcome<store::group_record> service::detach_group_policy(const caller& who,
                                                           std::string_view group_id,
                                                           std::string_view policy_id) {
+  audit_summary summary;
+  summary.field("policyId", policy_id);
   return edit_record(*this, *state_, who, &directory::groups, "group", group_id,
-                     detaching(who, policy_id));
+                     audit_type::group_detach_policy, summary, detaching(who, policy_id));
 }
 
 outcome<void> service::delete_group(const caller& who, std::string_view group_id) {
@@ -96,6 +112,13 @@ outcome<void> service::delete_group(const caller& who, std::string_view group_id
     const auto* group = d.find(d.groups, group_id, who.organization_id);
     if (!group) return failure(errc::not_found, "group");
     const std::string id = group->id;
+    changes.push_back(audit_change(who, state_->now(), audit_type::group_delete, id,
+                                   audit_summary()
+                                       .section("before")
+                                       .field("name", group->name)
+                                       .field("members", std::ssize(group->member_ids))
+                                       .field("policyIds", group->policy_ids)
+                                       .json()));
     d.groups.erase(id);
     changes.push_back(store::erase_group{id});
     return {};

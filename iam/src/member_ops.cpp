@@ -8,6 +8,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "audit.hpp"
 #include "checks.hpp"
 #include "directory.hpp"
 #include "ids.hpp"
@@ -41,6 +42,15 @@ outcome<std::pair<store::organization_record, store::member_record>> service::cr
         put(d.members, owner);
         changes.push_back(store::put_organization{org});
         changes.push_back(store::put_member{owner});
+        changes.push_back(
+            system_audit_change(org.id, now, audit_type::organization_create, org.id,
+                                audit_summary().section("after").field("name", org.name).json()));
+        changes.push_back(system_audit_change(org.id, now, audit_type::member_add, owner.id,
+                                              audit_summary()
+                                                  .section("after")
+                                                  .field("email", owner.email)
+                                                  .field("policyIds", owner.policy_ids)
+                                                  .json()));
         return std::pair{org, owner};
       });
   return done;
@@ -148,6 +158,13 @@ outcome<store::member_record> service::add_member(const caller& who, new_member 
     }
     set_groups(d, record.id, m.group_ids, true, changes);
     changes.insert(changes.begin(), store::put_member{record});
+    changes.push_back(audit_change(who, record.created_at, audit_type::member_add, record.id,
+                                   audit_summary()
+                                       .section("after")
+                                       .field("email", record.email)
+                                       .field("policyIds", record.policy_ids)
+                                       .field("groupIds", m.group_ids)
+                                       .json()));
     put(d.members, record);
     return record;
   });
@@ -155,9 +172,10 @@ outcome<store::member_record> service::add_member(const caller& who, new_member 
 
 namespace {
 
-/// Revokes the personal tokens of member `id` that are not revoked yet: their changes go to
-/// `changes`, their new entries to `revoked`. Called with `token_write` held.
-void revoke_personal_tokens(const service::state& s, const std::string& id,
+/// Revokes the personal tokens of member `id` that are not revoked yet, on behalf of `who`:
+/// their changes and audit records go to `changes`, their new entries to `revoked`. Called with
+/// `token_write` held.
+void revoke_personal_tokens(const service::state& s, const caller& who, const std::string& id,
                             std::vector<store::change>& changes,
                             std::vector<token_entry>& revoked) {
   std::shared_lock lock(s.tokens_lock);
@@ -170,7 +188,16 @@ void revoke_personal_tokens(const service::state& s, const std::string& id,
     token_entry t = *it;
     t.status = store::token_status::revoked;
     t.updated_at = s.now();
-    changes.push_back(store::put_token{to_record(t, s.pool)});
+    auto record = to_record(t, s.pool);
+    changes.push_back(audit_change(who, t.updated_at, audit_type::token_revoke, record.id,
+                                   audit_summary()
+                                       .field("reason", "its creator left the organization")
+                                       .section("before")
+                                       .field("status", to_string(it->status))
+                                       .section("after")
+                                       .field("status", to_string(t.status))
+                                       .json()));
+    changes.push_back(store::put_token{std::move(record)});
     revoked.push_back(std::move(t));
   }
 }
@@ -188,12 +215,19 @@ outcome<void> service::remove_member(const caller& who, std::string_view member_
         const auto* member = d.find(d.members, member_id, who.organization_id);
         if (!member) return failure(errc::not_found, "member");
         const std::string id = member->id;
-        if (const auto* group_ids = d.member_groups.find(id)) {
-          set_groups(d, id, std::vector<std::string>(*group_ids), false, changes);
-        }
+        std::vector<std::string> group_ids;
+        if (const auto* groups = d.member_groups.find(id)) group_ids = *groups;
+        changes.push_back(audit_change(who, state_->now(), audit_type::member_remove, id,
+                                       audit_summary()
+                                           .section("before")
+                                           .field("email", member->email)
+                                           .field("policyIds", member->policy_ids)
+                                           .field("groupIds", group_ids)
+                                           .json()));
+        set_groups(d, id, group_ids, false, changes);
         d.members.erase(id);
         changes.push_back(store::erase_member{id});
-        revoke_personal_tokens(*state_, id, changes, revoked);
+        revoke_personal_tokens(*state_, who, id, changes, revoked);
         return {};
       });
   if (!done) return done;
@@ -205,15 +239,19 @@ outcome<void> service::remove_member(const caller& who, std::string_view member_
 outcome<store::member_record> service::attach_member_policy(const caller& who,
                                                             std::string_view member_id,
                                                             std::string_view policy_id) {
+  audit_summary summary;
+  summary.field("policyId", policy_id);
   return edit_record(*this, *state_, who, &directory::members, "member", member_id,
-                     attaching(*state_, who, policy_id));
+                     audit_type::member_attach_policy, summary, attaching(*state_, who, policy_id));
 }
 
 outcome<store::member_record> service::detach_member_policy(const caller& who,
                                                             std::string_view member_id,
                                                             std::string_view policy_id) {
+  audit_summary summary;
+  summary.field("policyId", policy_id);
   return edit_record(*this, *state_, who, &directory::members, "member", member_id,
-                     detaching(who, policy_id));
+                     audit_type::member_detach_policy, summary, detaching(who, policy_id));
 }
 
 namespace {

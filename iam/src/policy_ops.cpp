@@ -14,6 +14,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "audit.hpp"
 #include "checks.hpp"
 #include "directory.hpp"
 #include "ids.hpp"
@@ -102,6 +103,9 @@ outcome<policy_view> service::create_policy(const caller& who, std::string name,
         // As a reopened store makes it, so that a version outlives a restart.
         e.view.version = static_cast<std::uint64_t>(e.updated_at);
         changes.push_back(store::put_policy{e.record()});
+        changes.push_back(audit_change(
+            who, e.created_at, audit_type::policy_create, e.view.id,
+            audit_summary().section("after").field("key", key).field("name", name).json()));
         auto view = e.view;
         put(d.policies, std::move(e));
         return view;
@@ -174,10 +178,19 @@ outcome<policy_view> service::set_policy_statements(const caller& who, std::stri
         const auto p = editable_policy(d, who, policy_id, expected);
         if (!p) return p.error();
         auto changed = **p;
+        audit_summary summary;
+        summary.section("before")
+            .field("version", static_cast<std::int64_t>(changed.view.version))
+            .statements(changed.view.statements);
         changed.set_statements(std::move(statements));
         changed.updated_at = std::max(state_->now(), changed.updated_at + 1);
         changed.view.version = static_cast<std::uint64_t>(changed.updated_at);
+        summary.section("after")
+            .field("version", static_cast<std::int64_t>(changed.view.version))
+            .statements(changed.view.statements);
         changes.push_back(store::put_policy{changed.record()});
+        changes.push_back(audit_change(who, changed.updated_at, audit_type::policy_set_statements,
+                                       changed.view.id, summary.json()));
         auto view = changed.view;
         put(d.policies, std::move(changed));
         return view;
@@ -284,9 +297,19 @@ outcome<void> service::delete_policy(const caller& who, std::string_view policy_
     if (!p) return failure(errc::not_found, "policy");
     if (p->builtin()) return failure(errc::sys_managed_policy);
     const std::string id = p->view.id;
+    audit_summary summary;
+    summary.section("before")
+        .field("key", p->view.key)
+        .field("name", p->view.name)
+        .statements(p->view.statements);
     // Detached from every holder in the same commit.
+    const auto before_detaching = changes.size();
     detach_everywhere(d.members, id, changes);
     detach_everywhere(d.groups, id, changes);
+    summary.section("after").field("detachedFrom",
+                                   static_cast<std::int64_t>(changes.size() - before_detaching));
+    changes.push_back(
+        audit_change(who, state_->now(), audit_type::policy_delete, id, summary.json()));
     d.policies.erase(id);
     changes.push_back(store::erase_policy{id});
     return {};

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit.hpp"
 #include "checks.hpp"
 #include "directory.hpp"
 #include "state.hpp"
@@ -24,19 +25,32 @@ inline void append_unique(std::vector<std::string>& ids, std::string_view id) {
 inline store::change put_change(store::member_record r) { return store::put_member{std::move(r)}; }
 inline store::change put_change(store::group_record r) { return store::put_group{std::move(r)}; }
 
+/// What an audit record says of a member or a group before and after an edit.
+inline void describe(audit_summary& s, const store::member_record& m) {
+  s.field("policyIds", m.policy_ids);
+}
+inline void describe(audit_summary& s, const store::group_record& g) {
+  s.field("members", std::ssize(g.member_ids)).field("policyIds", g.policy_ids);
+}
+
 /// Applies `edit` to a copy of the record `id` in the `records` of the caller's organization and
-/// stores it; `what` names the record when there is none. Needs CanManageIAM.
+/// stores it with its audit record of `type`, whose `summary` names what the edit is about (the
+/// policy, the member); `what` names the record when there is none. Needs CanManageIAM.
 template <class Record, class Edit>
 outcome<Record> edit_record(const service& s, service::state& st, const caller& who,
                             cow_map<Record> directory::*records, std::string_view what,
-                            std::string_view id, Edit&& edit) {
+                            std::string_view id, std::string_view type, audit_summary& summary,
+                            Edit&& edit) {
   if (auto ok = require(s, who, manage_iam, iam_resource); !ok) return ok.error();
   return st.mutate([&](directory& d, std::vector<store::change>& changes) -> outcome<Record> {
     const auto* found = d.find(d.*records, id, who.organization_id);
     if (!found) return failure(errc::not_found, std::string(what));
     auto changed = *found;
     if (auto ok = edit(d, changed); !ok) return ok.error();
+    describe(summary.section("before"), *found);
+    describe(summary.section("after"), changed);
     changes.push_back(put_change(changed));
+    changes.push_back(audit_change(who, st.now(), type, changed.id, summary.json()));
     put(d.*records, changed);
     return changed;
   });

@@ -28,6 +28,22 @@ std::string_view to_string(policy_kind k) noexcept {
   return "CustomerManaged";
 }
 
+std::string_view to_string(store::token_type t) noexcept {
+  return t == store::token_type::service ? "Service" : "Personal";
+}
+
+std::string_view to_string(store::token_status s) noexcept {
+  switch (s) {
+    case store::token_status::inactive:
+      return "Inactive";
+    case store::token_status::revoked:
+      return "Revoked";
+    case store::token_status::active:
+      break;
+  }
+  return "Active";
+}
+
 std::string_view to_string(subject_kind k) noexcept {
   switch (k) {
     case subject_kind::personal_token:

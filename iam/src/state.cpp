@@ -99,12 +99,16 @@ void service::state::erase_indexed(const uuid& id) {
   index.erase(indexed);
 }
 
-outcome<token_view> service::state::save_token(token_entry t) {
+outcome<token_view> service::state::save_token(token_entry t, const caller& who,
+                                               std::string_view type, audit_summary& summary) {
   t.updated_at = now();
   auto view = to_view(t, pool, t.updated_at);
   view.creator_email = snapshot()->email_of(view.record.creator_id, view.record.organization_id);
-  const store::change c = store::put_token{view.record};
-  if (auto committed = commit({&c, 1}); !committed) return committed.error();
+  const std::array changes{
+      store::change{store::put_token{view.record}},
+      audit_change(who, t.updated_at, type, view.record.id, summary.json()),
+  };
+  if (auto committed = commit(changes); !committed) return committed.error();
   std::unique_lock lock(tokens_lock);
   replace_indexed(std::move(t));
   return view;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit.hpp"
 #include "directory.hpp"
 #include "statement_cache.hpp"
 #include "token_index.hpp"
@@ -55,6 +56,9 @@ struct service::state {
   // Identical statement sets share one compiled structure.
   std::mutex sets_lock;
   weak_cache<statement_set> sets;
+
+  /// Bounds how many refusals each caller gets recorded in the audit trail.
+  refusal_limiter refusals;
 
   std::atomic<std::uint64_t> failed_closed{0};
   /// Counts and logs a stored statement that does not compile.
@@ -130,9 +134,11 @@ struct service::state {
   /// `tokens_lock` held exclusively.
   void erase_indexed(const uuid& id);
 
-  /// Commits `t`, an edited copy of an indexed token, and only then puts it in the index in
-  /// place of the old one; called with `token_write` held.
-  [[nodiscard]] outcome<token_view> save_token(token_entry t);
+  /// Commits `t`, an edited copy of an indexed token, with the audit record of `type` by `who`
+  /// summarized by `summary`, and only then puts it in the index in place of the old one; called
+  /// with `token_write` held.
+  [[nodiscard]] outcome<token_view> save_token(token_entry t, const caller& who,
+                                               std::string_view type, audit_summary& summary);
 
  private:
   /// Derives the indexes of `next`, an edited copy of `previous`, refuses it if it breaks an

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "audit.hpp"
 #include "checks.hpp"
 #include "directory.hpp"
 #include "ids.hpp"
@@ -224,8 +225,19 @@ outcome<token_view> service::create_token(const caller& who, std::string name,
   record.expires_at = expires_at;
   auto entry = to_entry(record, *permissions, state_->pool);
   if (!entry) return entry.error();
-  const store::change c = store::put_token{record};
-  if (auto committed = state_->commit({&c, 1}); !committed) return committed.error();
+  auto summary = audit_summary()
+                     .section("after")
+                     .field("name", record.name)
+                     .field("type", to_string(type))
+                     .field("status", to_string(record.status))
+                     .time("expiresAt", record.expires_at)
+                     .statements((*permissions)->statements)
+                     .json();
+  const std::array changes{
+      store::change{store::put_token{record}},
+      audit_change(who, record.created_at, audit_type::token_create, record.id, std::move(summary)),
+  };
+  if (auto committed = state_->commit(changes); !committed) return committed.error();
   {
     std::unique_lock lock(state_->tokens_lock);
     state_->index_new(std::move(*entry));
@@ -272,8 +284,10 @@ outcome<token_view> service::rename_token(const caller& who, std::string_view to
     const auto* named = find_named(state_->tokens, token->organization, name);
     if (named != nullptr && named->id != token->id) return failure(errc::name_used, "name");
   }
+  audit_summary summary;
+  summary.section("before").field("name", token->name).section("after").field("name", name);
   token->name = std::move(name);
-  return state_->save_token(std::move(*token));
+  return state_->save_token(std::move(*token), who, audit_type::token_rename, summary);
 }
 
 namespace {
@@ -334,9 +348,12 @@ outcome<token_view> service::toggle_token(const caller& who, std::string_view to
   if (token->status == store::token_status::inactive) {
     if (auto ok = may_reactivate(*state_, who, *token); !ok) return ok.error();
   }
+  audit_summary summary;
+  summary.section("before").field("status", to_string(token->status));
   token->status = token->status == store::token_status::active ? store::token_status::inactive
                                                                : store::token_status::active;
-  return state_->save_token(std::move(*token));
+  summary.section("after").field("status", to_string(token->status));
+  return state_->save_token(std::move(*token), who, audit_type::token_toggle, summary);
 }
 
 outcome<token_view> service::rotate_token(const caller& who, std::string_view token_id,
@@ -362,7 +379,11 @@ outcome<token_view> service::rotate_token(const caller& who, std::string_view to
       grace_seconds == 0 ? 0 : state_->now() + store::timestamp{grace_seconds} * 1000;
   token->hash = state_->hasher.hash(*secret);
   std::copy_n(secret->begin(), token->prefix.size(), token->prefix.begin());
-  auto view = state_->save_token(std::move(*token));
+  // The summary says when the old secret stops, never what either secret is.
+  audit_summary summary;
+  summary.field("gracePeriodSeconds", std::int64_t{grace_seconds})
+      .time("previousSecretValidUntil", token->previous_until);
+  auto view = state_->save_token(std::move(*token), who, audit_type::token_rotate, summary);
   if (view) view->secret = std::move(*secret);
   return view;
 }
@@ -371,8 +392,18 @@ outcome<void> service::delete_token(const caller& who, std::string_view token_id
   std::lock_guard write(state_->token_write);
   auto token = managed_token(*this, *state_, who, token_id);
   if (!token) return token.error();
-  const store::change c = store::erase_token{format_uuid(token->id)};
-  if (auto committed = state_->commit({&c, 1}); !committed) return committed;
+  auto id = format_uuid(token->id);
+  auto summary = audit_summary()
+                     .section("before")
+                     .field("name", token->name)
+                     .field("type", to_string(token->type))
+                     .field("status", to_string(token->status))
+                     .json();
+  const std::array changes{
+      store::change{store::erase_token{id}},
+      audit_change(who, state_->now(), audit_type::token_delete, id, std::move(summary)),
+  };
+  if (auto committed = state_->commit(changes); !committed) return committed;
   std::unique_lock lock(state_->tokens_lock);
   state_->erase_indexed(token->id);
   return {};

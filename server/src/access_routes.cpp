@@ -161,8 +161,7 @@ iam::outcome<store::timestamp> read_expiry(const rapidjson::Document& doc) {
   const auto at = value->IsString() ? parse_rfc3339({value->GetString(), value->GetStringLength()})
                                     : std::nullopt;
   if (!at) {
-    return failure(errc::field_invalid, iam::field::expires_at,
-                   "an RFC 3339 time, such as 2027-01-31T00:00:00Z");
+    return failure(errc::field_invalid, iam::field::expires_at, std::string(rfc3339_expected));
   }
   return static_cast<store::timestamp>(at->time_since_epoch().count());
 }
@@ -235,12 +234,12 @@ std::span<const route> access_routes() noexcept {
       route{"POST", "decisions", post_decisions},
       route{"GET", "access-tokens", list_access_tokens},
       route{"GET", "access-tokens/is-name-used", is_access_token_name_used},
-      route{"POST", "access-tokens", create_access_token},
+      route{"POST", "access-tokens", create_access_token, iam::audit_type::token_create},
       route{"POST", "access-tokens/check", check_access_token},
-      route{"PUT", "access-tokens/{}", rename_access_token},
-      route{"PUT", "access-tokens/{}/toggle", toggle_access_token},
-      route{"POST", "access-tokens/{}/rotate", rotate_access_token},
-      route{"DELETE", "access-tokens/{}", delete_access_token},
+      route{"PUT", "access-tokens/{}", rename_access_token, iam::audit_type::token_rename},
+      route{"PUT", "access-tokens/{}/toggle", toggle_access_token, iam::audit_type::token_toggle},
+      route{"POST", "access-tokens/{}/rotate", rotate_access_token, iam::audit_type::token_rotate},
+      route{"DELETE", "access-tokens/{}", delete_access_token, iam::audit_type::token_delete},
       route{"GET", "user/grantable", grantable_actions},
   };
   return routes;

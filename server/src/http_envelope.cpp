@@ -120,7 +120,9 @@ reply success_reply(std::string_view data_json, success_kind kind) {
 
 reply failure_reply(const iam::failure& f) {
   const error_row row = map_failure(f);
-  return envelope(row.status, false, row.code, row.data);
+  reply r = envelope(row.status, false, row.code, row.data);
+  if (r.status == 403) r.refusal = f.detail.empty() ? std::string(row.code) : f.detail;
+  return r;
 }
 
 reply error_reply(http_error e) {

@@ -16,6 +16,8 @@ struct reply {
   std::string body;
   /// The `ETag` header's value, if any: a policy's version.
   std::string etag;
+  /// Why the caller was refused (403), for the audit trail; never sent.
+  std::string refusal;
 };
 
 /// Which success a handler reports: a read or change (200), or a new resource (201).

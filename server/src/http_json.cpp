@@ -40,18 +40,6 @@ void time_member(json_writer& w, const char* key, store::timestamp ms) {
   write_time(w, ms);
 }
 
-std::string_view to_string(store::token_status s) noexcept {
-  switch (s) {
-    case store::token_status::inactive:
-      return "Inactive";
-    case store::token_status::revoked:
-      return "Revoked";
-    case store::token_status::active:
-      break;
-  }
-  return "Active";
-}
-
 }  // namespace
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -226,10 +214,6 @@ void write_grantable(json_writer& w, const std::vector<iam::grantable_actions>& 
   w.EndObject();
 }
 
-std::string_view to_string(store::token_type t) noexcept {
-  return t == store::token_type::service ? "Service" : "Personal";
-}
-
 std::optional<iam::token_list_status> parse_list_status(std::string_view text) noexcept {
   if (text == "Active") return iam::token_list_status::active;
   if (text == "Inactive") return iam::token_list_status::inactive;
@@ -241,6 +225,30 @@ std::optional<store::token_type> parse_token_type(std::string_view text) noexcep
   if (text == "Personal") return store::token_type::personal;
   if (text == "Service") return store::token_type::service;
   return std::nullopt;
+}
+
+void write_audit_record(json_writer& w, const store::audit_record& r) {
+  w.StartObject();
+  w.Key("id");
+  w.Int64(r.id);
+  time_member(w, "at", r.at);
+  member(w, "actorKind", r.actor_kind);
+  member(w, "actorId", r.actor_id);
+  member(w, "actorMemberId", r.actor_member_id);
+  member(w, "type", r.type);
+  member(w, "targetId", r.target_id);
+  w.Key("denied");
+  w.Bool(r.denied);
+  w.Key("summary");
+  // Written by the service as one object; anything else would break the envelope, so it is
+  // replaced rather than trusted.
+  if (r.summary_json.starts_with('{') && r.summary_json.ends_with('}')) {
+    w.RawValue(r.summary_json.data(), r.summary_json.size(), rapidjson::kObjectType);
+  } else {
+    w.StartObject();
+    w.EndObject();
+  }
+  w.EndObject();
 }
 
 }  // namespace gatehouse::server

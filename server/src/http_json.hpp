@@ -59,13 +59,15 @@ void write_group(json_writer& w, const store::group_record& g);
 /// A token as lists show it. Its secret is set only in the answer to the token's creation; it
 /// is then written as `"token"`, the one place a secret ever appears.
 void write_token(json_writer& w, const iam::token_view& v);
+/// One audit record: `summary` is the JSON object the service stored, written as it is.
+void write_audit_record(json_writer& w, const store::audit_record& r);
 /// `{"contained", "counterexample": {action, resource} | null}`.
 void write_containment(json_writer& w, const engine::containment& c);
 /// `{resourceType: [actions]}`, in the catalogue's order.
 void write_grantable(json_writer& w, const std::vector<iam::grantable_actions>& by_type);
 
 /// "Personal" or "Service", as FeatBit spells them.
-[[nodiscard]] std::string_view to_string(store::token_type t) noexcept;
+using iam::to_string;
 [[nodiscard]] std::optional<store::token_type> parse_token_type(std::string_view text) noexcept;
 /// "Active", "Inactive" or "Expired", as a token list filters on them.
 [[nodiscard]] std::optional<iam::token_list_status> parse_list_status(

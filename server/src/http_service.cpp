@@ -176,7 +176,12 @@ void respond(const service_parts& service, const http_request& request, http_res
   const request_context ctx{
       service.iam,      service.metrics, service.limits,   service.costly, *who,
       response.subject, request.body,    request.if_match, target->query,  params};
-  give(r->handle(ctx));
+  reply answer = r->handle(ctx);
+  if (answer.status == 403 && !r->audit_type.empty()) {
+    service.iam.record_refusal(*who, r->audit_type, params.empty() ? "" : params.front(),
+                               answer.refusal);
+  }
+  give(std::move(answer));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The routes of IAM administration: policies, groups and members (SPEC §6.1).
 #include "routes.hpp"
 
+#include "utc_time.hpp"
+
 #include <array>
 #include <optional>
 #include <string>
@@ -131,29 +133,86 @@ reply own_policies(const request_context& ctx) {
   return answer(ctx.iam.own_policies(ctx.who), write_policies);
 }
 
+// ---- Audit trail -------------------------------------------------------------------------------
+
+/// The highest `pageIndex` accepted, small enough that `pageIndex * pageSize` cannot overflow.
+constexpr std::size_t max_audit_page_index = 1'000'000;
+
+/// The optional time `name` of an audit query, RFC 3339; 0 when absent or empty.
+iam::outcome<store::timestamp> query_time(const request_context& ctx, std::string_view name,
+                                          iam::field field) {
+  const auto text = ctx.query.find(name);
+  if (!text) return text.error();
+  if (!*text || (*text)->empty()) return store::timestamp{0};
+  const auto at = parse_rfc3339(**text);
+  if (!at) return iam::failure(iam::errc::field_invalid, field, std::string(rfc3339_expected));
+  return static_cast<store::timestamp>(at->time_since_epoch().count());
+}
+
+reply audit_log(const request_context& ctx) {
+  store::audit_query q;
+  for (auto [name, out] : {std::pair{"actorId", &q.actor_id}, std::pair{"targetId", &q.target_id},
+                           std::pair{"type", &q.type}}) {
+    const auto value = ctx.query.find(name);
+    if (!value) return failure_reply(value.error());
+    if (*value) *out = **value;
+  }
+  const auto from = query_time(ctx, "from", iam::field::from);
+  if (!from) return failure_reply(from.error());
+  const auto to = query_time(ctx, "to", iam::field::to);
+  if (!to) return failure_reply(to.error());
+  q.from = *from;
+  q.to = *to;
+  const auto page_index = ctx.query.number("pageIndex", 0, 0, max_audit_page_index);
+  if (!page_index) return failure_reply(page_index.error());
+  q.page_index = *page_index;
+  const auto page_size =
+      ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
+  if (!page_size) return failure_reply(page_size.error());
+  q.page_size = *page_size;
+  return answer(ctx.iam.audit_log(ctx.who, std::move(q)),
+                [](json_writer& w, const store::audit_page& p) {
+                  w.StartObject();
+                  w.Key("totalCount");
+                  w.Uint64(p.total_count);
+                  w.Key("items");
+                  w.StartArray();
+                  for (const auto& r : p.items) write_audit_record(w, r);
+                  w.EndArray();
+                  w.EndObject();
+                });
+}
+
 }  // namespace
 
 std::span<const route> iam_routes() noexcept {
   static constexpr std::array routes = {
       route{"GET", "policies", list_policies},
-      route{"POST", "policies", create_policy},
+      route{"POST", "policies", create_policy, iam::audit_type::policy_create},
       route{"GET", "policies/{}", get_policy},
-      route{"PUT", "policies/{}/statements", set_policy_statements},
-      route{"DELETE", "policies/{}", delete_policy},
+      route{"PUT", "policies/{}/statements", set_policy_statements,
+            iam::audit_type::policy_set_statements},
+      route{"DELETE", "policies/{}", delete_policy, iam::audit_type::policy_delete},
       route{"GET", "groups", list_groups},
-      route{"POST", "groups", create_group},
-      route{"PUT", "groups/{}/add-member/{}", add_group_member},
-      route{"PUT", "groups/{}/remove-member/{}", remove_group_member},
-      route{"PUT", "groups/{}/add-policy/{}", add_group_policy},
-      route{"PUT", "groups/{}/remove-policy/{}", remove_group_policy},
-      route{"DELETE", "groups/{}", delete_group},
+      route{"POST", "groups", create_group, iam::audit_type::group_create},
+      route{"PUT", "groups/{}/add-member/{}", add_group_member, iam::audit_type::group_add_member},
+      route{"PUT", "groups/{}/remove-member/{}", remove_group_member,
+            iam::audit_type::group_remove_member},
+      route{"PUT", "groups/{}/add-policy/{}", add_group_policy,
+            iam::audit_type::group_attach_policy},
+      route{"PUT", "groups/{}/remove-policy/{}", remove_group_policy,
+            iam::audit_type::group_detach_policy},
+      route{"DELETE", "groups/{}", delete_group, iam::audit_type::group_delete},
       route{"GET", "members", list_members},
-      route{"POST", "members/add", add_member},
-      route{"DELETE", "members/remove-from-org/{}", remove_member},
-      route{"PUT", "members/{}/add-policy/{}", add_member_policy},
-      route{"PUT", "members/{}/remove-policy/{}", remove_member_policy},
+      route{"POST", "members/add", add_member, iam::audit_type::member_add},
+      route{"DELETE", "members/remove-from-org/{}", remove_member, iam::audit_type::member_remove},
+      route{"PUT", "members/{}/add-policy/{}", add_member_policy,
+            iam::audit_type::member_attach_policy},
+      route{"PUT", "members/{}/remove-policy/{}", remove_member_policy,
+            iam::audit_type::member_detach_policy},
       route{"GET", "members/{}/policies", member_policies},
       route{"GET", "user/policies", own_policies},
+      route{"GET", "audit-log", audit_log},
   };
   return routes;
 }

@@ -49,6 +49,9 @@ struct route {
   /// The path below /api/v1; `{}` stands for one non-empty segment.
   std::string_view pattern;
   handler handle;
+  /// For a route that changes something, the audit type of the change: a refusal (403) of it
+  /// is recorded in the audit trail, with the first path parameter as its target.
+  std::string_view audit_type = {};
 };
 
 // ---- Handler helpers -------------------------------------------------------------------------

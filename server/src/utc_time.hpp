@@ -13,6 +13,10 @@ namespace gatehouse::server {
 [[nodiscard]] std::array<char, 24> utc_time(
     std::chrono::sys_time<std::chrono::milliseconds> t) noexcept;
 
+/// What a field that takes a time expects, for its error message.
+inline constexpr std::string_view rfc3339_expected =
+    "an RFC 3339 time, such as 2027-01-31T00:00:00Z";
+
 /// The instant an RFC 3339 date-time names (`2026-12-31T23:59:59Z`, `2026-12-31T23:59:59.5+09:00`;
 /// `T` and `Z` in either case), to the millisecond (further digits are dropped), for years 0001
 /// to 9999; none for anything else, an impossible date included. A leap second `:60` is the

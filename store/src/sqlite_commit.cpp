@@ -98,6 +98,10 @@ error_code apply_one(sqlite_connection& db, const touch_token& c) {
   return db.run(token_table::touch, c.id, c.last_used_at);
 }
 
+error_code apply_one(sqlite_connection& db, const append_audit& c) {
+  return append_audit_row(db, c.record);
+}
+
 }  // namespace
 
 error_code apply(sqlite_connection& db, const change& c) {

@@ -25,7 +25,10 @@ namespace {
 // - tokens.name_folded is the ASCII case-folded name, as the IAM service compares names; unique
 //   per organization. ASCII folding suffices: FeatBit folds names the same way.
 static_assert(secret_prefix_length == 10, "the tokens table caps secret_prefix at 10 characters");
-constexpr std::array<std::string_view, 3> migrations{
+// - audit_log has no foreign keys: a record outlives the member, token or policy it names.
+//   AUTOINCREMENT keeps ids growing after the newest records are pruned, so that an id read once
+//   never names another record.
+constexpr std::array<std::string_view, 4> migrations{
     R"sql(
 CREATE TABLE organizations (
   id TEXT PRIMARY KEY NOT NULL,
@@ -127,6 +130,24 @@ ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN previous_secret_hash BLOB
   CHECK (previous_secret_hash IS NULL OR length(previous_secret_hash) = 32);
 ALTER TABLE tokens ADD COLUMN previous_valid_until INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4: the audit trail (SPEC §13).
+    R"sql(
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  organization_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor_kind TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  actor_member_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  denied INTEGER NOT NULL CHECK (denied IN (0, 1)),
+  summary TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_by_organization ON audit_log (organization_id, id);
+CREATE INDEX audit_log_by_target ON audit_log (organization_id, target_id, id);
+CREATE INDEX audit_log_by_time ON audit_log (at);
 )sql",
 };
 constexpr int schema_version = static_cast<int>(migrations.size());

@@ -100,6 +100,31 @@ class sqlite_store final : public database {
     return {};
   }
 
+  boost::system::result<audit_page> audit_log(const audit_query& q) override {
+    std::lock_guard lock(mutex_);
+    // One read transaction, so that the count and the page agree.
+    if (auto ec = db_.run(sql::begin_read)) return ec;
+    transaction_guard guard(db_);
+    audit_page page;
+    if (auto ec = detail::read_audit_page(db_, q, page)) return ec;
+    if (auto ec = db_.run(sql::commit)) return ec;
+    guard.release();
+    return page;
+  }
+
+  error_code each_audit_record(const audit_query& q,
+                               const std::function<void(const audit_record&)>& on_record) override {
+    std::lock_guard lock(mutex_);
+    return detail::each_audit_row(db_, q, on_record);
+  }
+
+  boost::system::result<std::size_t> prune_audit_log(timestamp before) override {
+    std::lock_guard lock(mutex_);
+    std::size_t pruned = 0;
+    if (auto ec = detail::prune_audit_rows(db_, before, pruned)) return ec;
+    return pruned;
+  }
+
   boost::system::result<sqlite_settings> settings() {
     std::lock_guard lock(mutex_);
     sqlite_settings out;

@@ -350,8 +350,9 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expir
                    std::vector<change>{put_organization{organization("acme")}, put_token{token}});
   }
   {
-    // What version 1 was: the same tables without the column.
+    // What version 1 was: the same tables without the columns, and no audit trail.
     raw_connection raw(dir.db());
+    raw.query("DROP TABLE audit_log");
     raw.query("ALTER TABLE tokens DROP COLUMN previous_valid_until");
     raw.query("ALTER TABLE tokens DROP COLUMN previous_secret_hash");
     raw.query("ALTER TABLE tokens DROP COLUMN expires_at");
@@ -362,7 +363,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_is_migrated_and_its_tokens_never_expir
     auto s = open_or_fail(dir.db());
     const auto settings = sqlite_settings_of(*s);
     BOOST_REQUIRE(settings.has_value());
-    BOOST_TEST(settings->schema_version == 3);
+    BOOST_TEST(settings->schema_version == 4);
     std::vector<token_record> tokens;
     BOOST_REQUIRE(s->load([&](token_record&& t) { tokens.push_back(std::move(t)); }).has_value());
     BOOST_REQUIRE(tokens.size() == 1U);

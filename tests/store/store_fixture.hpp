@@ -111,6 +111,9 @@ class model {
     return out;
   }
 
+  /// The audit trail, oldest first, with the ids a store gives: 1, 2, 3, ...
+  [[nodiscard]] const std::vector<audit_record>& audit() const { return audit_; }
+
  private:
   void on(const put_organization& c) { organizations_[c.record.id] = c.record; }
   void on(const put_member& c) { members_[c.record.id] = c.record; }
@@ -129,6 +132,10 @@ class model {
   }
   void on(const put_token& c) { tokens_[c.record.id] = c.record; }
   void on(const erase_token& c) { tokens_.erase(c.id); }
+  void on(const append_audit& c) {
+    auto& r = audit_.emplace_back(c.record);
+    r.id = static_cast<std::int64_t>(audit_.size());
+  }
   void on(const touch_token& c) {
     const auto it = tokens_.find(c.id);
     if (it != tokens_.end()) {
@@ -141,6 +148,7 @@ class model {
   std::map<std::string, group_record> groups_;
   std::map<std::string, policy_record> policies_;
   std::map<std::string, token_record> tokens_;
+  std::vector<audit_record> audit_;
 };
 
 inline constexpr timestamp t0 = 1'700'000'000'000;

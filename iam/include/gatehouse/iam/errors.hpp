@@ -82,6 +82,8 @@ enum class field : std::uint8_t {
   query,
   expires_at,
   grace_period_seconds,
+  from,
+  to,
 };
 
 /// The JSON key of `f`: "pageSize", "policyIds"; "request" for `field::none`.

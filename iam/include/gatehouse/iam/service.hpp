@@ -47,6 +47,45 @@ enum class subject_kind : std::uint8_t { member, personal_token, service_token }
 /// "member", "personal-token" or "service-token".
 [[nodiscard]] std::string_view to_string(subject_kind k) noexcept;
 
+/// "Personal" or "Service", as FeatBit names them.
+[[nodiscard]] std::string_view to_string(store::token_type t) noexcept;
+/// "Active", "Inactive" or "Revoked": the stored status, which expiry does not change.
+[[nodiscard]] std::string_view to_string(store::token_status s) noexcept;
+
+/// The types of audit record (SPEC §13): `topic.verb`, where the topic is what the target is.
+namespace audit_type {
+inline constexpr std::string_view organization_create = "organization.create";
+inline constexpr std::string_view member_add = "member.add";
+inline constexpr std::string_view member_remove = "member.remove";
+inline constexpr std::string_view member_attach_policy = "member.attach-policy";
+inline constexpr std::string_view member_detach_policy = "member.detach-policy";
+inline constexpr std::string_view group_create = "group.create";
+inline constexpr std::string_view group_delete = "group.delete";
+inline constexpr std::string_view group_add_member = "group.add-member";
+inline constexpr std::string_view group_remove_member = "group.remove-member";
+inline constexpr std::string_view group_attach_policy = "group.attach-policy";
+inline constexpr std::string_view group_detach_policy = "group.detach-policy";
+inline constexpr std::string_view policy_create = "policy.create";
+inline constexpr std::string_view policy_set_statements = "policy.set-statements";
+inline constexpr std::string_view policy_delete = "policy.delete";
+inline constexpr std::string_view token_create = "token.create";
+inline constexpr std::string_view token_rename = "token.rename";
+inline constexpr std::string_view token_toggle = "token.toggle";
+inline constexpr std::string_view token_rotate = "token.rotate";
+inline constexpr std::string_view token_delete = "token.delete";
+/// A personal token revoked because its creator left the organization.
+inline constexpr std::string_view token_revoke = "token.revoke";
+}  // namespace audit_type
+
+/// Every audit type, in the order above.
+[[nodiscard]] std::span<const std::string_view> audit_types() noexcept;
+
+/// Whether `filter` is an audit type or the topic of some ("token"), as audit queries take it.
+[[nodiscard]] bool is_audit_type_filter(std::string_view filter) noexcept;
+
+/// How long the audit trail keeps a record unless told otherwise: 365 days (SPEC §13).
+inline constexpr std::int64_t default_audit_retention_days = 365;
+
 /// An authenticated caller and what it may do. A personal token acts with its creator's current
 /// rights, narrowed by its scope when it has one. Holding a caller keeps its compiled rights
 /// alive; a later change to policies affects the next authentication, not this one.
@@ -296,6 +335,22 @@ class service {
   [[nodiscard]] outcome<token_view> rotate_token(const caller& who, std::string_view token_id,
                                                  std::uint32_t grace_seconds);
   [[nodiscard]] outcome<void> delete_token(const caller& who, std::string_view token_id);
+
+  // ---- Audit trail (SPEC §13) -------------------------------------------------------------------
+
+  /// One page of the caller's organization's audit trail, newest first; needs CanManageIAM.
+  /// `q.organization_id` is ignored; `q.type` must pass is_audit_type_filter when set.
+  [[nodiscard]] outcome<store::audit_page> audit_log(const caller& who, store::audit_query q) const;
+  /// Records that `who` was refused (HTTP 403) an attempt of `type` at `target_id`, for
+  /// `reason`. Nothing changed, so this is a transaction of its own. A caller's refusals beyond
+  /// a few a minute are counted, not recorded, so that nobody can grow the trail at will; a store
+  /// that fails is logged, never answered.
+  void record_refusal(const caller& who, std::string_view type, std::string_view target_id,
+                      std::string_view reason);
+  /// Refusals not recorded because their caller was over the limit, since the service opened.
+  [[nodiscard]] std::uint64_t refusals_not_recorded() const noexcept;
+  /// Deletes the audit records older than `retention_days` days; answers how many.
+  [[nodiscard]] outcome<std::size_t> prune_audit_log(std::int64_t retention_days);
 
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.
   [[nodiscard]] boost::system::error_code flush_last_used();

@@ -30,6 +30,17 @@ class database {
   /// Applies `changes` atomically and durably: when this returns success, the changes survive a
   /// crash or power loss; on failure none of them is applied.
   [[nodiscard]] virtual boost::system::error_code commit(std::span<const change> changes) = 0;
+
+  // ---- The audit trail, which is read from the store, never held in memory. A store that does
+  // not keep one answers `operation_not_supported` to each of these. ----
+
+  /// One page of the records `q` matches, newest first.
+  [[nodiscard]] virtual boost::system::result<audit_page> audit_log(const audit_query& q);
+  /// Every record `q` matches (its paging ignored), oldest first, one at a time.
+  [[nodiscard]] virtual boost::system::error_code each_audit_record(
+      const audit_query& q, const std::function<void(const audit_record&)>& on_record);
+  /// Deletes the records from before `before`; answers how many there were.
+  [[nodiscard]] virtual boost::system::result<std::size_t> prune_audit_log(timestamp before);
 };
 
 /// Opens (creating when missing) the SQLite database at `path`: WAL journal, synchronous=FULL,
@@ -73,8 +84,12 @@ struct sqlite_settings {
 /// The settings of a store made by open_sqlite; `invalid_argument` for any other store.
 [[nodiscard]] boost::system::result<sqlite_settings> sqlite_settings_of(database& s);
 
-/// A store that keeps nothing, for tests and benchmarks of the in-memory service.
-[[nodiscard]] std::unique_ptr<database> make_memory();
+/// A store that keeps nothing but the latest `audit_capacity` audit records, for tests and
+/// benchmarks of the in-memory service.
+[[nodiscard]] std::unique_ptr<database> make_memory(std::size_t audit_capacity = 100'000);
+
+/// Whether `r` is one of the records `q` matches, paging aside: the meaning of every filter.
+[[nodiscard]] bool matches(const audit_record& r, const audit_query& q) noexcept;
 
 }  // namespace gatehouse::store
 

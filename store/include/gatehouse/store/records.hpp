@@ -135,8 +135,57 @@ struct touch_token {
   timestamp last_used_at = 0;
 };
 
-using change = std::variant<put_organization, put_member, erase_member, put_group, erase_group,
-                            put_policy, erase_policy, put_token, erase_token, touch_token>;
+/// One entry of an organization's audit trail (SPEC §13): a change to its tokens, members,
+/// groups or policies, or a refused attempt at one. Never holds a secret.
+struct audit_record {
+  /// Given by the store, growing with every record and never reused; 0 in a record to append.
+  std::int64_t id = 0;
+  std::string organization_id;
+  timestamp at = 0;
+  /// "member", "personal-token", "service-token", or "system" for a local command.
+  std::string actor_kind;
+  std::string actor_id;
+  /// The member the actor acts for: the member itself, or a token's creator; empty for system.
+  std::string actor_member_id;
+  /// What was done or attempted, such as "token.rotate".
+  std::string type;
+  std::string target_id;
+  /// The attempt was refused (HTTP 403) and changed nothing.
+  bool denied = false;
+  /// A JSON object: what the target was before and is after, or why the attempt was refused.
+  std::string summary_json;
+
+  friend bool operator==(const audit_record&, const audit_record&) = default;
+};
+/// Appends `record` to the audit trail, in the same transaction as the change it records.
+struct append_audit {
+  audit_record record;
+};
+
+using change =
+    std::variant<put_organization, put_member, erase_member, put_group, erase_group, put_policy,
+                 erase_policy, put_token, erase_token, touch_token, append_audit>;
+
+/// Which audit records to read. Empty strings and zero times match anything.
+struct audit_query {
+  std::string organization_id;
+  /// The actor, or the member an access token acted for.
+  std::string actor_id;
+  std::string target_id;
+  /// A type ("token.rotate"), or a topic that matches every type it begins ("token").
+  std::string type;
+  /// At or after `from`, before `to`.
+  timestamp from = 0;
+  timestamp to = 0;
+  std::size_t page_index = 0;
+  std::size_t page_size = 20;
+};
+
+/// One page of audit records, newest first, and how many match in all.
+struct audit_page {
+  std::size_t total_count = 0;
+  std::vector<audit_record> items;
+};
 
 /// Everything a store holds, as loaded at start.
 struct stored_state {
