@@ -26,6 +26,8 @@ Commands:
                       print a JWT that acts as that member of the playground organization
   login-link --data DIR --member EMAIL [--base URL] [--ttl 8h]
                       print a link that signs that member into the web console
+  audit --data DIR [--organization NAME] [--type TYPE] [--from TIME] [--to TIME] ...
+                      print the audit trail of changes as JSON lines, oldest first
 
 A policy FILE holds a policy document or a bare array of statements.
 Run `gatehouse <command> --help` for a command's details.
@@ -41,6 +43,7 @@ constexpr std::array commands = {
     command{"check", run_check},       command{"decide", run_decide},
     command{"contains", run_contains}, command{"serve", run_serve},
     command{"jwt", run_jwt},           command{"login-link", run_login_link},
+    command{"audit", run_audit},
 };
 
 }  // namespace

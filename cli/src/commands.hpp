@@ -22,6 +22,9 @@ namespace gatehouse::cli {
                             std::ostream& err);
 /// `jwt`: a member JWT for local use (jwt_command.cpp).
 [[nodiscard]] int run_jwt(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+/// `audit`: the audit trail as JSON lines (audit_command.cpp).
+[[nodiscard]] int run_audit(std::span<const std::string> args, std::ostream& out,
+                            std::ostream& err);
 /// `login-link`: a console sign-in link for a member (jwt_command.cpp).
 [[nodiscard]] int run_login_link(std::span<const std::string> args, std::ostream& out,
                                  std::ostream& err);

@@ -46,6 +46,8 @@ The web console is at http://HOST:PORT/console/; --console-link EMAIL prints a l
 that member in (as `gatehouse login-link` does; not with the host application's keys).
 Prints `listening on HOST:PORT` once ready, then one access-log line per request:
   TIME REMOTE METHOD PATH?QUERY-KEYS STATUS DURATIONus SUBJECT
+Changes and refused attempts are kept in the audit trail (`gatehouse audit`, GET audit-log) for
+--audit-retention days (default 365).
 Signals: SIGTERM or SIGINT stop accepting, let the requests in flight finish and exit 0 (a second
 one exits 1 at once); SIGHUP reloads the built-in policies from --policies and the keys of
 --jwt-key-dir, each keeping the old set if the new one fails to load or, for keys, is empty; one
@@ -63,6 +65,8 @@ struct serve_settings {
   server::http_limits http;
   jwt_settings jwt;
   std::string console_link_member;  // --console-link
+  /// --audit-retention, in days.
+  std::int64_t audit_retention_days = iam::default_audit_retention_days;
 };
 
 po::options_description serve_flags() {
@@ -117,7 +121,12 @@ po::options_description serve_flags() {
       "time a keep-alive connection waits for its next request")(
       "console-link", po::value<std::string>()->value_name("EMAIL"),
       "once listening, print a console sign-in link (valid 8h) for this member of the playground "
-      "organization");
+      "organization")(
+      "audit-retention",
+      po::value<std::int64_t>()
+          ->default_value(iam::default_audit_retention_days)
+          ->value_name("DAYS"),
+      "audit records older than this are deleted, at start and every hour (1 to 36500)");
   return visible;
 }
 
@@ -156,6 +165,10 @@ loaded<serve_settings> read_settings(const po::variables_map& values) {
   serve_settings settings;
   settings.data = values["data"].as<std::string>();
   settings.policies = values["policies"].as<std::string>();
+  settings.audit_retention_days = values["audit-retention"].as<std::int64_t>();
+  if (settings.audit_retention_days < 1 || settings.audit_retention_days > 36'500) {
+    return problem{"--audit-retention takes 1 to 36500 days"};
+  }
   if (auto wrong = read_transport(values, settings)) return std::move(*wrong);
   auto jwt = jwt_settings_of(values);
   if (!jwt) return std::move(jwt).error();
@@ -305,10 +318,26 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
     // The access log that follows is written to the same descriptor, unbuffered.
     out.flush();
   };
+  // The audit trail is pruned at start and then once an hour.
+  const auto prune_audit = [&iam, days = settings.audit_retention_days] {
+    const auto pruned = iam.prune_audit_log(days);
+    if (!pruned) {
+      server::log_event("cannot prune the audit trail: " + pruned.error().detail);
+    } else if (*pruned > 0) {
+      server::log_event("pruned " + std::to_string(*pruned) + " audit records older than " +
+                        std::to_string(days) + " days");
+    }
+  };
+  prune_audit();
   // Access tokens' last uses are batched in memory; written every few seconds and at the end.
-  hooks.periodic = [&iam] {
+  hooks.periodic = [&iam, prune_audit, last_prune = std::chrono::steady_clock::now()]() mutable {
     if (const auto ec = iam.flush_last_used()) {
       server::log_event("cannot write the last-used times of access tokens: " + ec.message());
+    }
+    if (const auto now = std::chrono::steady_clock::now();
+        now - last_prune >= std::chrono::hours(1)) {
+      last_prune = now;
+      prune_audit();
     }
   };
   return server::run_server(service, metrics, settings.transport, std::move(hooks));

@@ -158,12 +158,12 @@ iam::outcome<token_request> read_token_request(const request_context& ctx,
 iam::outcome<store::timestamp> read_expiry(const rapidjson::Document& doc) {
   const rapidjson::Value* value = find_member(doc, "expiresAt");
   if (value == nullptr || value->IsNull()) return store::timestamp{0};
-  const auto at = value->IsString() ? parse_rfc3339({value->GetString(), value->GetStringLength()})
-                                    : std::nullopt;
+  const auto at =
+      value->IsString() ? parse_time({value->GetString(), value->GetStringLength()}) : std::nullopt;
   if (!at) {
     return failure(errc::field_invalid, iam::field::expires_at, std::string(rfc3339_expected));
   }
-  return static_cast<store::timestamp>(at->time_since_epoch().count());
+  return *at;
 }
 
 reply create_access_token(const request_context& ctx) {

@@ -227,10 +227,11 @@ std::optional<store::token_type> parse_token_type(std::string_view text) noexcep
   return std::nullopt;
 }
 
-void write_audit_record(json_writer& w, const store::audit_record& r) {
+void write_audit_record(json_writer& w, const store::audit_record& r, bool with_organization) {
   w.StartObject();
   w.Key("id");
   w.Int64(r.id);
+  if (with_organization) member(w, "organizationId", r.organization_id);
   time_member(w, "at", r.at);
   member(w, "actorKind", r.actor_kind);
   member(w, "actorId", r.actor_id);
@@ -249,6 +250,19 @@ void write_audit_record(json_writer& w, const store::audit_record& r) {
     w.EndObject();
   }
   w.EndObject();
+}
+
+std::string audit_record_line(const store::audit_record& r) {
+  rapidjson::StringBuffer buffer;
+  json_writer w(buffer);
+  write_audit_record(w, r, true);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::optional<store::timestamp> parse_time(std::string_view rfc3339) noexcept {
+  const auto at = parse_rfc3339(rfc3339);
+  if (!at) return std::nullopt;
+  return static_cast<store::timestamp>(at->time_since_epoch().count());
 }
 
 }  // namespace gatehouse::server

@@ -59,8 +59,10 @@ void write_group(json_writer& w, const store::group_record& g);
 /// A token as lists show it. Its secret is set only in the answer to the token's creation; it
 /// is then written as `"token"`, the one place a secret ever appears.
 void write_token(json_writer& w, const iam::token_view& v);
-/// One audit record: `summary` is the JSON object the service stored, written as it is.
-void write_audit_record(json_writer& w, const store::audit_record& r);
+/// One audit record: `summary` is the JSON object the service stored, written as it is. The
+/// organization is left out unless asked for: an API caller only ever reads its own.
+void write_audit_record(json_writer& w, const store::audit_record& r,
+                        bool with_organization = false);
 /// `{"contained", "counterexample": {action, resource} | null}`.
 void write_containment(json_writer& w, const engine::containment& c);
 /// `{resourceType: [actions]}`, in the catalogue's order.

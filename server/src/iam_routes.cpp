@@ -144,9 +144,9 @@ iam::outcome<store::timestamp> query_time(const request_context& ctx, std::strin
   const auto text = ctx.query.find(name);
   if (!text) return text.error();
   if (!*text || (*text)->empty()) return store::timestamp{0};
-  const auto at = parse_rfc3339(**text);
+  const auto at = parse_time(**text);
   if (!at) return iam::failure(iam::errc::field_invalid, field, std::string(rfc3339_expected));
-  return static_cast<store::timestamp>(at->time_since_epoch().count());
+  return *at;
 }
 
 reply audit_log(const request_context& ctx) {

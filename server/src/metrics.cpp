@@ -119,6 +119,10 @@ std::string metrics::render(const iam::service& iam) const {
                 "Stored statements that did not compile and fail closed (see the log).");
   append_line(out, "gatehouse_statements_failed_closed_total", "", iam.statements_failed_closed());
 
+  append_header(out, "gatehouse_audit_refusals_not_recorded_total", "counter",
+                "Refused attempts left out of the audit trail: their caller was over 30 a minute.");
+  append_line(out, "gatehouse_audit_refusals_not_recorded_total", "", iam.refusals_not_recorded());
+
   append_header(out, "gatehouse_http_responses_total", "counter",
                 "HTTP responses sent, by status code.");
   for (std::size_t status = 0; status < responses_.size(); ++status) {

@@ -132,6 +132,17 @@ expect_usage_error "jwt --jwt-audience ''" \
 expect_usage_error "jwt --jwt-audience without a value" \
   "gatehouse jwt: the required argument for option '--jwt-audience' is missing" \
   jwt --data "$work/data" --member owner@example.com --jwt-audience
+expect_usage_error "serve --audit-retention 0" "gatehouse serve: --audit-retention takes 1 to 36500 days" \
+  "${serve[@]}" --audit-retention 0
+expect_usage_error "audit --type tok" \
+  "gatehouse audit: --type takes an audit type such as token.rotate, or a topic: token, member, group, policy, organization" \
+  audit --data "$work/data" --type tok
+expect_usage_error "audit --from yesterday" \
+  "gatehouse audit: --from takes an RFC 3339 time, such as 2027-01-31T00:00:00Z" \
+  audit --data "$work/data" --from yesterday
+expect_usage_error "audit without a data directory" \
+  "gatehouse audit: no gatehouse data directory at '$work/data'; \`gatehouse serve --data $work/data\` creates one" \
+  audit --data "$work/data"
 [ ! -e "$work/data" ] || fail "a usage error created a data directory"
 
 expect "check without files" 2 check </dev/null

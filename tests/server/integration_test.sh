@@ -121,6 +121,24 @@ expect_status "delete policy" 200
 req GET "/api/v1/policies/$policy_id" "$owner"
 expect_envelope "deleted policy" 404 ResourceNotFound
 
+echo "== audit trail"
+req GET "/api/v1/audit-log?type=group" "$owner"
+expect_status "audit log" 200
+expect_json "audit log of the group, newest first" '[r["type"] for r in d["data"]["items"]]' \
+  '["group.delete","group.remove-member","group.detach-policy","group.attach-policy","group.add-member","group.create"]'
+expect_json "audit log names the target" '{r["targetId"] for r in d["data"]["items"]} == {"'"$group_id"'"}' true
+req GET "/api/v1/audit-log" "$dev"
+expect_envelope "audit log for a developer" 403 Forbidden
+# The command reads the same trail from the database while the server runs, oldest first.
+checks=$((checks + 1))
+"$gatehouse" audit --data "$data" --type group >"$work/audit" 2>"$work/audit-err" ||
+  fail "gatehouse audit: exit status $?: $(cat "$work/audit-err")"
+py -c 'import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+print(",".join(r["type"] for r in lines))' "$work/audit" >"$work/audit-types"
+[ "$(cat "$work/audit-types")" = "group.create,group.add-member,group.attach-policy,group.detach-policy,group.remove-member,group.delete" ] ||
+  fail "gatehouse audit --type group: $(cat "$work/audit-types")"
+
 echo "== access tokens"
 flag_statement='{"id": "s1", "resourceType": "flag", "effect": "allow", "actions": ["ToggleFlag"], "resources": ["project/web:env/*:flag/*"]}'
 req POST /api/v1/access-tokens "$owner" "{\"name\": \"ci\", \"type\": \"Service\", \"permissions\": [$flag_statement]}"
