@@ -19,10 +19,6 @@ namespace {
 using iam::errc;
 using iam::failure;
 
-/// The highest `pageIndex` accepted: far beyond any organization's token cap, and small enough
-/// that `pageIndex * pageSize` cannot overflow.
-constexpr std::size_t max_page_index = 1'000'000;
-
 // ---- Decisions ---------------------------------------------------------------------------------
 
 void write_decision(const request_context& ctx, json_writer& w, const check& c) {
@@ -101,24 +97,8 @@ reply list_access_tokens(const request_context& ctx) {
   const auto creator = ctx.query.find("creatorId");
   if (!creator) return failure_reply(creator.error());
   if (*creator) q.creator_id = **creator;
-  const auto page_index = ctx.query.number("pageIndex", q.page_index, 0, max_page_index);
-  if (!page_index) return failure_reply(page_index.error());
-  q.page_index = *page_index;
-  // The IAM service's page limit bounds the parse: a larger size is invalid, however large.
-  const auto page_size =
-      ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
-  if (!page_size) return failure_reply(page_size.error());
-  q.page_size = *page_size;
-  return answer(ctx.iam.list_tokens(ctx.who, q), [](json_writer& w, const iam::token_page& p) {
-    w.StartObject();
-    w.Key("totalCount");
-    w.Uint64(p.total_count);
-    w.Key("items");
-    w.StartArray();
-    for (const auto& t : p.items) write_token(w, t);
-    w.EndArray();
-    w.EndObject();
-  });
+  if (auto bad = read_paging(ctx, q.page_index, q.page_size)) return std::move(*bad);
+  return answer(ctx.iam.list_tokens(ctx.who, q), page_of<iam::token_page>(write_token));
 }
 
 reply is_access_token_name_used(const request_context& ctx) {

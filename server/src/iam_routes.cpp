@@ -135,9 +135,6 @@ reply own_policies(const request_context& ctx) {
 
 // ---- Audit trail -------------------------------------------------------------------------------
 
-/// The highest `pageIndex` accepted, small enough that `pageIndex * pageSize` cannot overflow.
-constexpr std::size_t max_audit_page_index = 1'000'000;
-
 /// The optional time `name` of an audit query, RFC 3339; 0 when absent or empty.
 iam::outcome<store::timestamp> query_time(const request_context& ctx, std::string_view name,
                                           iam::field field) {
@@ -163,24 +160,11 @@ reply audit_log(const request_context& ctx) {
   if (!to) return failure_reply(to.error());
   q.from = *from;
   q.to = *to;
-  const auto page_index = ctx.query.number("pageIndex", 0, 0, max_audit_page_index);
-  if (!page_index) return failure_reply(page_index.error());
-  q.page_index = *page_index;
-  const auto page_size =
-      ctx.query.number("pageSize", q.page_size, 1, ctx.iam.limits().max_page_size);
-  if (!page_size) return failure_reply(page_size.error());
-  q.page_size = *page_size;
+  if (auto bad = read_paging(ctx, q.page_index, q.page_size)) return std::move(*bad);
   return answer(ctx.iam.audit_log(ctx.who, std::move(q)),
-                [](json_writer& w, const store::audit_page& p) {
-                  w.StartObject();
-                  w.Key("totalCount");
-                  w.Uint64(p.total_count);
-                  w.Key("items");
-                  w.StartArray();
-                  for (const auto& r : p.items) write_audit_record(w, r);
-                  w.EndArray();
-                  w.EndObject();
-                });
+                page_of<store::audit_page>([](json_writer& w, const store::audit_record& r) {
+                  write_audit_record(w, r);
+                }));
 }
 
 }  // namespace

@@ -51,6 +51,19 @@ std::optional<reply> read_statement_array(const request_context& ctx,
   return std::nullopt;
 }
 
+std::optional<reply> read_paging(const request_context& ctx, std::size_t& page_index,
+                                 std::size_t& page_size) {
+  // Far beyond any organization's count of tokens or records.
+  constexpr std::size_t max_page_index = 1'000'000;
+  const auto index = ctx.query.number("pageIndex", page_index, 0, max_page_index);
+  if (!index) return failure_reply(index.error());
+  const auto size = ctx.query.number("pageSize", page_size, 1, ctx.iam.limits().max_page_size);
+  if (!size) return failure_reply(size.error());
+  page_index = *index;
+  page_size = *size;
+  return std::nullopt;
+}
+
 std::string policy_etag(std::uint64_t version) { return '"' + std::to_string(version) + '"'; }
 
 iam::version_match expected_versions(std::string_view if_match) {

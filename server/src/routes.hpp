@@ -101,6 +101,30 @@ inline std::optional<reply> read_object_body(std::string_view body, rapidjson::D
 
 inline std::string_view param(const request_context& ctx, std::size_t i) { return ctx.params[i]; }
 
+// ---- Lists -------------------------------------------------------------------------------------
+
+/// Reads `pageIndex` and `pageSize` into `page_index` and `page_size`, which hold the defaults;
+/// the reply to give otherwise. The IAM service's page limit bounds the size, and the index is
+/// bounded so that `pageIndex * pageSize` cannot overflow.
+[[nodiscard]] std::optional<reply> read_paging(const request_context& ctx, std::size_t& page_index,
+                                               std::size_t& page_size);
+
+/// The writer of a page answer, `{"totalCount": N, "items": [...]}`, of a type with
+/// `total_count` and `items`, each item written by `write_item`.
+template <class Page, class WriteItem>
+auto page_of(WriteItem write_item) {
+  return [write_item](json_writer& w, const Page& p) {
+    w.StartObject();
+    w.Key("totalCount");
+    w.Uint64(p.total_count);
+    w.Key("items");
+    w.StartArray();
+    for (const auto& item : p.items) write_item(w, item);
+    w.EndArray();
+    w.EndObject();
+  };
+}
+
 // ---- Requests to decide ------------------------------------------------------------------------
 
 /// The `allowed` and `decision` members every answer to a request begins with.
