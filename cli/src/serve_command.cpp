@@ -13,9 +13,11 @@
 #include "member_jwt.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <limits>
@@ -26,6 +28,10 @@
 #include <system_error>
 #include <tuple>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace gatehouse::cli {
 namespace {
@@ -44,7 +50,8 @@ header (a token without `kid` only while there is one key). --jwt-issuer and --j
 are allowed 30 s of clock skew.
 The web console is at http://HOST:PORT/console/; --console-link EMAIL prints a link that signs
 that member in (as `gatehouse login-link` does; not with the host application's keys).
-Prints `listening on HOST:PORT` once ready, then one access-log line per request:
+Prints `listening on HOST:PORT` once ready, then one access-log line per request (or appends
+them to --access-log FILE; --access-log off writes none):
   TIME REMOTE METHOD PATH?QUERY-KEYS STATUS DURATIONus SUBJECT
 Changes and refused attempts are kept in the audit trail (`gatehouse audit`, GET audit-log) for
 --audit-retention days (default 365).
@@ -65,6 +72,8 @@ struct serve_settings {
   server::http_limits http;
   jwt_settings jwt;
   std::string console_link_member;  // --console-link
+  /// --access-log: a file, "-" or "off".
+  std::string access_log;
   /// --audit-retention, in days.
   std::int64_t audit_retention_days = iam::default_audit_retention_days;
 };
@@ -122,6 +131,9 @@ po::options_description serve_flags() {
       "console-link", po::value<std::string>()->value_name("EMAIL"),
       "once listening, print a console sign-in link (valid 8h) for this member of the playground "
       "organization")(
+      "access-log", po::value<std::string>()->default_value("-")->value_name("FILE|-|off"),
+      "where access-log lines go: appended to FILE (created with mode 0600), standard output "
+      "(-), or nowhere (off)")(
       "audit-retention",
       po::value<std::int64_t>()
           ->default_value(iam::default_audit_retention_days)
@@ -166,6 +178,8 @@ loaded<serve_settings> read_settings(const po::variables_map& values) {
   settings.data = values["data"].as<std::string>();
   settings.policies = values["policies"].as<std::string>();
   settings.audit_retention_days = values["audit-retention"].as<std::int64_t>();
+  settings.access_log = values["access-log"].as<std::string>();
+  if (settings.access_log.empty()) return problem{"--access-log takes a FILE, - or off"};
   if (settings.audit_retention_days < 1 || settings.audit_retention_days > 36'500) {
     return problem{"--audit-retention takes 1 to 36500 days"};
   }
@@ -294,6 +308,33 @@ int refuse(std::ostream& err, std::string_view message) {
   return exit_bad_input;
 }
 
+/// The file descriptor of --access-log, open for the life of the process: closed on exit.
+class access_log_file {
+ public:
+  access_log_file() = default;
+  access_log_file(const access_log_file&) = delete;
+  access_log_file& operator=(const access_log_file&) = delete;
+  ~access_log_file() {
+    if (fd_ > STDOUT_FILENO) ::close(fd_);
+  }
+
+  /// Opens `where` (a file, "-" or "off"); the error's message otherwise.
+  std::optional<std::string> open(const std::string& where) {
+    if (where == "-") return std::nullopt;
+    if (where == "off") {
+      fd_ = -1;
+      return std::nullopt;
+    }
+    fd_ = ::open(where.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd_ < 0) return "cannot open --access-log " + where + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_ = STDOUT_FILENO;
+};
+
 /// Serves the IAM service of `directory` over HTTP until a signal stops it; the exit code.
 int serve(const serve_settings& settings, data_directory& directory, iam::jwt_verifier verifier,
           const std::string& console_jwt, std::ostream& out) {
@@ -353,6 +394,9 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
 
   // The host's keys are read before the data directory is opened, so that a mistake leaves
   // nothing initialized behind.
+  access_log_file access_log;
+  if (auto problem = access_log.open(settings->access_log)) return refuse(err, *problem);
+  settings->transport.access_log_fd = access_log.fd();
   std::optional<iam::jwt_verifier> verifier;
   if (settings->jwt.host_keys) {
     auto host = host_jwt_verifier(settings->jwt);

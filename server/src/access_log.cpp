@@ -5,6 +5,8 @@
 #include <gatehouse/iam/secrets.hpp>
 #include "log_output.hpp"
 
+#include <unistd.h>
+
 namespace gatehouse::server {
 namespace {
 
@@ -71,21 +73,27 @@ void format_access_line(std::string& line, const access_record& record) {
 }
 
 void access_log::append(std::string_view line) {
+  if (!enabled()) return;
   buffer& b = local_buffer();
   const std::lock_guard lock(b.mutex);
   b.lines.append(line);
   b.lines.push_back('\n');
   if (b.lines.size() >= buffer_bytes) {
-    write_out(b.lines);
+    write(b.lines);
     b.lines.clear();
   }
+}
+
+void access_log::write(std::string_view lines) const {
+  if (fd_ == STDOUT_FILENO) return write_out(lines);
+  write_to(fd_, lines);
 }
 
 void access_log::flush() {
   const std::lock_guard registry(buffers_mutex_);
   for (const auto& b : buffers_) {
     const std::lock_guard lock(b->mutex);
-    write_out(b->lines);
+    write(b->lines);
     b->lines.clear();
   }
 }

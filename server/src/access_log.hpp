@@ -40,6 +40,12 @@ void format_access_line(std::string& line, const access_record& record);
 /// flush, so threads never wait for each other to log.
 class access_log {
  public:
+  /// A log written to `fd` (standard output: serialized with the event lines); -1 for none.
+  explicit access_log(int fd) : fd_(fd) {}
+
+  /// Whether lines are written at all; when not, nothing need be formatted.
+  [[nodiscard]] bool enabled() const noexcept { return fd_ >= 0; }
+
   /// Bytes a thread's buffer holds before it is written out.
   static constexpr std::size_t buffer_bytes = std::size_t{16} * 1024;
   /// How long a line may wait in a buffer.
@@ -58,6 +64,9 @@ class access_log {
 
   /// This thread's buffer, registered on its first line.
   buffer& local_buffer();
+  void write(std::string_view lines) const;
+
+  int fd_;
 
   /// Room for one more line beyond the flush threshold, so that a buffer never reallocates.
   static constexpr std::size_t logged_line_reserve = 2 * logged_target_limit;

@@ -42,15 +42,19 @@ void append_escaped(std::string& line, std::string_view text) {
   }
 }
 
-void write_out(std::string_view text) {
-  const std::lock_guard lock(stdout_mutex);
+void write_to(int fd, std::string_view text) {
   while (!text.empty()) {
-    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    const ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
     // A log that cannot be written (full disk, closed pipe) must not stop the service.
     if (n <= 0) return;
     text.remove_prefix(static_cast<std::size_t>(n));
   }
+}
+
+void write_out(std::string_view text) {
+  const std::lock_guard lock(stdout_mutex);
+  write_to(STDOUT_FILENO, text);
 }
 
 void log_event(std::string_view message) {

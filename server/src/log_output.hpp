@@ -18,4 +18,7 @@ void append_escaped(std::string& line, std::string_view text);
 /// that cannot be written (full disk, closed pipe) is given up silently.
 void write_out(std::string_view text);
 
+/// Writes `text` to `fd` whole, or gives up silently as write_out does; the caller serializes.
+void write_to(int fd, std::string_view text);
+
 }  // namespace gatehouse::server

@@ -60,7 +60,11 @@ class client_connections {
 /// What the listener and every session share. Outlives the io_context.
 struct server_state {
   server_state(http_service& s, server::metrics& m, const serve_options& o)
-      : service(s), metrics(m), options(o), clients(o.max_connections_per_client) {}
+      : service(s),
+        metrics(m),
+        options(o),
+        clients(o.max_connections_per_client),
+        log(o.access_log_fd) {}
 
   http_service& service;
   server::metrics& metrics;

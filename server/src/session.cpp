@@ -263,6 +263,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void log_access() {
+    if (!state_.log.enabled()) return;
     // The start line is known once the header was read whole, even when it was refused (a body
     // over the limit); not when the header itself was too large.
     const bool start_line = parser_ && !parser_->get().method_string().empty();

@@ -381,6 +381,22 @@ wait_exit 10
 [ "$server_status" = 0 ] || fail "SIGTERM: exit status $server_status, expected 0"
 grep -q 'stopped$' "$log" || fail "SIGTERM: no 'stopped' line"
 
+echo "== access log to a file, and off"
+start_server seventh --access-log "$work/access.log"
+decide "access log to a file" "$dev2" ToggleFlag project/web:env/prod:flag/x allow
+stop_server
+checks=$((checks + 1))
+grep -Eq ' POST /api/v1/decisions 200 [0-9]+us member:' "$work/access.log" ||
+  fail "--access-log FILE: no line for the decision in the file"
+grep -q ' POST /api/v1/decisions ' "$log" && fail "--access-log FILE: the line went to standard output too"
+[ "$(stat -c %a "$work/access.log")" = 600 ] || fail "--access-log FILE: mode is not 0600"
+start_server eighth --access-log off
+decide "access log off" "$dev2" ToggleFlag project/web:env/prod:flag/x allow
+stop_server
+checks=$((checks + 1))
+grep -q ' /api/v1/decisions ' "$log" && fail "--access-log off: an access line was written"
+grep -q 'stopped$' "$log" || fail "--access-log off: event lines are still written"
+
 echo "== per-client connection cap"
 start_server sixth --max-connections-per-client 3
 # 127.0.0.1 holds three idle connections, the cap: a fourth from it is closed at once, while

@@ -40,6 +40,10 @@ struct serve_options {
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
   /// How often `server_hooks::periodic` runs.
   std::chrono::milliseconds periodic_interval = std::chrono::seconds(5);
+  /// Where access-log lines go: a file descriptor open for appending that outlives the server;
+  /// standard output (beside the event lines) by default; -1 for no access log at all, which
+  /// spares each request the line's formatting.
+  int access_log_fd = 1;
 };
 
 /// What a reload of the built-in policies did; `message` is one line for the log, and never
