@@ -60,7 +60,8 @@ void sync_directory_of(const std::string& path) noexcept {
 
 class sqlite_store final : public database {
  public:
-  explicit sqlite_store(detail::connection_ptr db) : db_(std::move(db)) {}
+  sqlite_store(detail::connection_ptr db, detail::connection_ptr reader)
+      : db_(std::move(db)), reader_(std::move(reader)) {}
 
   boost::system::result<stored_state> load(
       const std::function<void(token_record&&)>& on_token) override {
@@ -100,22 +101,24 @@ class sqlite_store final : public database {
     return {};
   }
 
+  // The trail is read on a connection of its own: in WAL mode a reader neither waits for a
+  // commit nor holds one up, so a long read of a large trail never stalls the changes.
   boost::system::result<audit_page> audit_log(const audit_query& q) override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(reader_mutex_);
     // One read transaction, so that the count and the page agree.
-    if (auto ec = db_.run(sql::begin_read)) return ec;
-    transaction_guard guard(db_);
+    if (auto ec = reader_.run(sql::begin_read)) return ec;
+    transaction_guard guard(reader_);
     audit_page page;
-    if (auto ec = detail::read_audit_page(db_, q, page)) return ec;
-    if (auto ec = db_.run(sql::commit)) return ec;
+    if (auto ec = detail::read_audit_page(reader_, q, page)) return ec;
+    if (auto ec = reader_.run(sql::commit)) return ec;
     guard.release();
     return page;
   }
 
   error_code each_audit_record(const audit_query& q,
                                const std::function<void(const audit_record&)>& on_record) override {
-    std::lock_guard lock(mutex_);
-    return detail::each_audit_row(db_, q, on_record);
+    std::lock_guard lock(reader_mutex_);
+    return detail::each_audit_row(reader_, q, on_record);
   }
 
   boost::system::result<std::size_t> prune_audit_log(timestamp before) override {
@@ -163,7 +166,22 @@ class sqlite_store final : public database {
   sqlite_connection db_;
   // commit may be called from several threads; the connection and its statements are not shared.
   std::mutex mutex_;
+  sqlite_connection reader_;
+  std::mutex reader_mutex_;
 };
+
+/// A second connection to `path`, read-only, for reads that must not hold up commits.
+boost::system::result<detail::connection_ptr> open_reader(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  detail::connection_ptr db(raw);
+  if (rc != SQLITE_OK) return detail::sqlite_error(db ? sqlite3_extended_errcode(db.get()) : rc);
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), 5000);
+  if (auto ec = detail::exec(db.get(), "PRAGMA trusted_schema = OFF")) return ec;
+  return db;
+}
 
 }  // namespace
 
@@ -207,7 +225,10 @@ boost::system::result<std::unique_ptr<database>> open_sqlite(const std::string& 
     if (auto ec = detail::migrate(db.get(), created)) return ec;
     if (created) sync_directory_of(path);
   }
-  return std::unique_ptr<database>(std::make_unique<sqlite_store>(std::move(db)));
+  auto reader = open_reader(path);
+  if (!reader) return reader.error();
+  return std::unique_ptr<database>(
+      std::make_unique<sqlite_store>(std::move(db), std::move(*reader)));
 }
 
 boost::system::result<sqlite_settings> sqlite_settings_of(database& s) {

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <future>
 #include <random>
+#include <thread>
 
 namespace gatehouse::store::testing {
 namespace {
@@ -161,6 +164,40 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_keeps_none_of_its_records) {
   // Nor is its id used: the next record is the first.
   commit_or_fail(*s, {append_audit{random_record(random, t0)}});
   BOOST_TEST(s->audit_log(all)->items.at(0).id == 1);
+}
+
+// A long read of the trail holds no lock that commits need: the reader stops inside its scan
+// while another thread commits, and that commit must finish before the reader goes on.
+BOOST_AUTO_TEST_CASE(a_long_read_of_the_trail_does_not_hold_up_commits) {
+  temp_dir dir;
+  auto s = open_or_fail(dir.db());
+  std::mt19937_64 random(13);
+  for (int i = 0; i < 3; ++i) commit_or_fail(*s, {append_audit{random_record(random, t0 + i)}});
+  std::promise<void> reading;
+  std::promise<void> may_finish;
+  std::size_t seen = 0;
+  std::thread reader([&] {
+    const audit_query all;
+    const auto ec = s->each_audit_record(all, [&](const audit_record&) {
+      if (seen++ == 0) {
+        reading.set_value();
+        may_finish.get_future().wait();
+      }
+    });
+    BOOST_TEST(!ec);
+  });
+  reading.get_future().wait();
+  auto committed = std::async(std::launch::async, [&] {
+    return s->commit(std::vector<change>{append_audit{random_record(random, t0 + 9)}});
+  });
+  const bool finished = committed.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  may_finish.set_value();
+  reader.join();
+  BOOST_TEST_REQUIRE(finished, "the commit waited for the reader");
+  BOOST_TEST(!committed.get());
+  BOOST_TEST(seen == 3U);  // the reader's snapshot predates the commit
+  const audit_query all;
+  BOOST_TEST(s->audit_log(all)->total_count == 4U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
