@@ -5,6 +5,7 @@ import {openDialog} from './dialog.js';
 import {h, replace} from './dom.js';
 import {language, languages, onLanguageChange, setLanguage, t} from './i18n.js';
 import {accessTokensPage} from './views/access-tokens.js';
+import {auditPage} from './views/audit.js';
 import {membersPage} from './views/members.js';
 import {policiesPage} from './views/policies.js';
 import {policyEditorPage} from './views/policy-editor.js';
@@ -15,6 +16,7 @@ const pages = {
   '/access-tokens': {title: 'nav.accessTokens', render: accessTokensPage, signedIn: true},
   '/policies': {title: 'nav.policies', render: policiesPage, signedIn: true},
   '/members': {title: 'nav.members', render: membersPage, signedIn: true},
+  '/audit': {title: 'nav.audit', render: auditPage, signedIn: true},
   '/sign-in': {title: 'signIn.title', render: signInPage, signedIn: false},
 };
 // Pages one segment below a path, which names the item they show: /policies/ID.
@@ -68,7 +70,8 @@ function renderHeader(path) {
   replace(header,
       h('a', {class: 'brand', href: `${root}/`}, 'gatehouse'),
       signedIn ? h('nav', {'aria-label': t('nav.label')}, link('/access-tokens', 'nav.accessTokens'),
-        link('/policies', 'nav.policies'), link('/members', 'nav.members')) : null,
+        link('/policies', 'nav.policies'), link('/members', 'nav.members'), link('/audit', 'nav.audit'))
+        : null,
       h('div', {class: 'header-end'},
         h('label', {for: 'language', class: 'language'}, t('header.language')), languageSelect,
         signedIn ? h('button', {type: 'button', class: 'quiet', onclick: signOut}, t('header.signOut'))

@@ -56,12 +56,15 @@ export function plural(key, count, params = {}) {
   return t(`${key}.${count === 1 ? 'one' : 'other'}`, {count, ...params});
 }
 
-/** A date and time as yyyy-MM-dd HH:mm in the browser's time zone, as FeatBit shows it. */
-export function formatTime(iso) {
+/**
+ * A date and time as yyyy-MM-dd HH:mm in the browser's time zone, as FeatBit shows it; with
+ * `seconds`, HH:mm:ss (an audit record's time).
+ */
+export function formatTime(iso, {seconds = false} = {}) {
   if (!iso) return t('time.never');
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return t('time.never');
   const two = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
-         `${two(d.getHours())}:${two(d.getMinutes())}`;
+         `${two(d.getHours())}:${two(d.getMinutes())}${seconds ? `:${two(d.getSeconds())}` : ''}`;
 }

@@ -227,7 +227,8 @@ export function accessTokensPage(main) {
           ].filter(Boolean),
         }) : h('button', {type: 'button', class: 'link-button', dataset: {focusKey: `view:${token.id}`},
                           'aria-label': t('tokens.viewNamed', {name: token.name}),
-                          onclick: () => openTokenPanel({mode: 'view', token, rights: state.rights})},
+                          onclick: () => openTokenPanel({mode: 'view', token, rights: state.rights,
+                                                         members: state.members})},
           t('action.view'))));
   }
 
@@ -278,10 +279,11 @@ export function accessTokensPage(main) {
   }
 
   function edit(token) {
-    openTokenPanel({mode: 'edit', token, rights: state.rights, onSaved: (saved) => {
+    const onSaved = (saved) => {
       toastSuccess(t('toast.renamed', {name: saved.name}));
       refresh();
-    }});
+    };
+    openTokenPanel({mode: 'edit', token, rights: state.rights, members: state.members, onSaved});
   }
 
   async function toggle(token, doneKey) {

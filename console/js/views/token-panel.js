@@ -7,6 +7,7 @@ import {debounce, h, replace, uniqueId} from '../dom.js';
 import {formatTime, t} from '../i18n.js';
 import {describeStatements, errorText} from './words.js';
 import {permissionEditor} from './permission-editor.js';
+import {tokenHistory} from './token-history.js';
 
 /** The name field: required, and unique in the organization, asked while typing. */
 function nameField(initial, ownId) {
@@ -190,9 +191,10 @@ export function showCreatedToken(token, title = t('created.title')) {
 
 /**
  * Opens the panel. `mode`: 'add', 'edit' (rename) or 'view'. `onSaved(token)` runs after the
- * server accepted a change; the panel closes then.
+ * server accepted a change; the panel closes then. `members` (id -> email) names who acted in an
+ * existing token's history.
  */
-export async function openTokenPanel({mode, token = null, rights, onSaved}) {
+export async function openTokenPanel({mode, token = null, rights, onSaved, members = new Map()}) {
   const alert = h('div', {class: 'panel-alert', role: 'alert'});
   const name = mode === 'view' ? null : nameField(token?.name ?? '', token?.id);
   const body = [alert];
@@ -234,7 +236,8 @@ export async function openTokenPanel({mode, token = null, rights, onSaved}) {
         fact('col.lastUsed', formatTime(token.lastUsedAt)),
         fact('col.expires', token.expiresAt ? formatTime(token.expiresAt) : t('expiry.never')),
         fact('col.token', h('code', {}, `${token.secretPrefix}${'•'.repeat(8)}`)),
-        token.type === 'Service' ? fact('perm.title', describeStatements(token.permissions)) : null));
+        token.type === 'Service' ? fact('perm.title', describeStatements(token.permissions)) : null),
+    tokenHistory({token, rights, members}));
   }
 
   const save = h('button', {type: 'submit', class: 'primary', form: 'token-form'}, t('token.save'));
