@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the in-process sweep, the plot, the token measurements (a million tokens by
-# default: ~90 s of writing to SQLite, 450 MB in a temporary folder, removed afterwards), then
+# default: ~140 s of writing to SQLite, 900 MB in a temporary folder, removed afterwards), then
 # the directory measurements (one organization filled to 100,000 members, ~5 s), and the hostile
 # cases (the slowest decisions and token creations within the size limits, ~5 s).
 # GATEHOUSE_BIN is the folder holding gatehouse-bench (default build/bin); BENCH_OUT the results

@@ -40,8 +40,9 @@ commands:
   suite     [--out DIR] [--seed S] [--requests M] [--rounds R] [--budget-ms MS]
             the built-in sweep (10 to 10,000 statements, containment cases)
   tokens    [--tokens N] [--sample M] [--rounds R] [--dir DIR] [--policies DIR] [--out FILE]
-            [--budget-ms MS]   write N tokens to SQLite, time loading them into the service,
-            memory per token, and token authentication; one JSON object
+            [--budget-ms MS]   write N tokens to SQLite, and the same tokens expiring and
+            rotated; time loading each into the service, memory per token, and token
+            authentication (current and replaced secrets); one JSON object
   directory [--members N] [--policies DIR] [--out FILE]
             fill one organization to N members through the service, timing each addition,
             then time policy, group and member changes at that size; one JSON object
@@ -268,7 +269,7 @@ int tokens_command(const command_line& cl) {
       "rounds", po::value(&t.rounds)->default_value(t.rounds),
       "loads and authentication measurements; the best is reported")(
       "dir", po::value(&t.dir),
-      "folder for the two databases, kept afterwards (default: a temporary folder, removed)")(
+      "folder for the three databases, kept afterwards (default: a temporary folder, removed)")(
       "budget-ms", po::value(&budget_ms)->default_value(1'000),
       "time budget of one timed measurement, in milliseconds");
   add_service_options(options, t.policies_dir, out_path);
@@ -280,7 +281,8 @@ int tokens_command(const command_line& cl) {
   const auto result = run_tokens(t);
   return emit(to_json(result), out_path, result.mismatches,
               "tokens: " + std::to_string(result.mismatches) +
-                  " sample secrets did not authenticate as their token");
+                  " sample secrets did not authenticate as their token, or secrets "
+                  "authenticated where they must not");
 }
 
 int directory_command(const command_line& cl) {
