@@ -19,16 +19,12 @@ const token_entry* find_by_secret(const service::state& s, const secret_hash& ha
                                   store::timestamp now) {
   const auto& by_secret = s.tokens.get<by_hash>();
   if (const auto it = by_secret.find(hash); it != by_secret.end()) return &*it;
-  // Only rotated tokens are here: most look-ups of an unknown secret end at an empty map.
-  const auto previous = s.previous_secrets.find(hash);
-  if (previous == s.previous_secrets.end()) return nullptr;
-  const auto& by_token = s.tokens.get<by_id>();
-  const auto it = by_token.find(previous->second);
-  if (it == by_token.end() || it->previous_until == 0 || now >= it->previous_until ||
-      !secret_hash_equal{}(it->previous_hash, hash)) {
+  // Only rotated tokens are here: most look-ups of an unknown secret end at an empty table.
+  const token_entry* previous = s.previous_secrets.find(hash);
+  if (previous == nullptr || previous->previous_until == 0 || now >= previous->previous_until) {
     return nullptr;
   }
-  return &*it;
+  return previous;
 }
 
 }  // namespace

@@ -75,8 +75,8 @@ void service::state::count_status(std::optional<store::token_status> before,
 
 void service::state::index_new(token_entry t) {
   count_status(std::nullopt, t.status);
-  if (t.previous_until != 0) previous_secrets.insert_or_assign(t.previous_hash, t.id);
-  tokens.insert(std::move(t));
+  const auto [indexed, inserted] = tokens.insert(std::move(t));
+  if (inserted && indexed->previous_until != 0) previous_secrets.insert(*indexed);
 }
 
 void service::state::replace_indexed(token_entry t) {
@@ -85,9 +85,10 @@ void service::state::replace_indexed(token_entry t) {
   if (indexed == index.end()) return;
   t.last_used = indexed->last_used;
   count_status(indexed->status, t.status);
-  if (indexed->previous_until != 0) previous_secrets.erase(indexed->previous_hash);
-  if (t.previous_until != 0) previous_secrets.insert_or_assign(t.previous_hash, t.id);
+  if (indexed->previous_until != 0) previous_secrets.erase(*indexed);
+  // What the token now holds: a replacement that would clash in the index leaves the old value.
   index.replace(indexed, std::move(t));
+  if (indexed->previous_until != 0) previous_secrets.insert(*indexed);
 }
 
 void service::state::erase_indexed(const uuid& id) {
@@ -95,7 +96,7 @@ void service::state::erase_indexed(const uuid& id) {
   const auto indexed = index.find(id);
   if (indexed == index.end()) return;
   count_status(indexed->status, std::nullopt);
-  if (indexed->previous_until != 0) previous_secrets.erase(indexed->previous_hash);
+  if (indexed->previous_until != 0) previous_secrets.erase(*indexed);
   index.erase(indexed);
 }
 

@@ -17,7 +17,6 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,7 +45,7 @@ struct service::state {
   string_pool pool;
   /// The replaced secrets of rotated tokens, by HMAC: the token each belonged to. An entry stays
   /// until the token is rotated again or deleted; authentication checks its grace period.
-  std::unordered_map<secret_hash, uuid, secret_hash_hash, secret_hash_equal> previous_secrets;
+  previous_secret_table previous_secrets;
   /// Tokens by status, kept with the index so that metrics never walk it.
   std::array<std::atomic<std::size_t>, 3> tokens_by_status{};
 

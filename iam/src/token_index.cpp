@@ -1,9 +1,81 @@
-// Tokens between the index's form (interned ids, 16-byte uuid) and the store's records.
+// Tokens between the index's form (interned ids, 16-byte uuid) and the store's records, and the
+// table of replaced secrets.
 #include "token_index.hpp"
 
 #include <algorithm>
 
 namespace gatehouse::iam {
+
+namespace {
+
+std::uint64_t slot_key(const secret_hash& h) noexcept {
+  std::uint64_t key;
+  std::memcpy(&key, h.data(), sizeof key);
+  return key;
+}
+
+}  // namespace
+
+const token_entry* previous_secret_table::find(const secret_hash& hash) const noexcept {
+  if (size_ == 0) return nullptr;
+  const std::uint64_t key = slot_key(hash);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = home(key);; i = (i + 1) & mask) {
+    const slot& s = slots_[i];
+    if (s.token == nullptr) return nullptr;
+    if (s.key == key && secret_hash_equal{}(s.token->previous_hash, hash)) return s.token;
+  }
+}
+
+void previous_secret_table::insert(const token_entry& t) {
+  if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+  const std::uint64_t key = slot_key(t.previous_hash);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = home(key);
+  for (; slots_[i].token != nullptr; i = (i + 1) & mask) {
+    if (slots_[i].key == key && slots_[i].token->previous_hash == t.previous_hash) {
+      slots_[i].token = &t;
+      return;
+    }
+  }
+  slots_[i] = {key, &t};
+  ++size_;
+}
+
+void previous_secret_table::erase(const token_entry& t) noexcept {
+  if (size_ == 0) return;
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = home(slot_key(t.previous_hash));
+  while (slots_[hole].token != &t) {
+    if (slots_[hole].token == nullptr) return;
+    hole = (hole + 1) & mask;
+  }
+  // Backward shift: every later slot of the run whose home is not between the hole and itself
+  // moves into the hole, so that probing never stops early at it and no tombstone is needed.
+  for (std::size_t next = (hole + 1) & mask; slots_[next].token != nullptr;
+       next = (next + 1) & mask) {
+    const std::size_t wanted = home(slots_[next].key);
+    const bool stays =
+        hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
+    if (stays) continue;
+    slots_[hole] = slots_[next];
+    hole = next;
+  }
+  slots_[hole] = {};
+  --size_;
+}
+
+void previous_secret_table::grow() {
+  std::vector<slot> old(std::max<std::size_t>(16, slots_.size() * 2));
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (const slot& s : old) {
+    if (s.token == nullptr) continue;
+    std::size_t i = home(s.key);
+    while (slots_[i].token != nullptr) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
 
 store::token_record to_record(const token_entry& t, const string_pool& pool) {
   store::token_record r;

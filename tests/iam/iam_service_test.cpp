@@ -384,6 +384,52 @@ BOOST_AUTO_TEST_CASE(a_grace_period_outlives_a_reopen) {
   BOOST_TEST(iam->authenticate_token(new_secret).has_value());
 }
 
+// Among many rotated tokens each replaced secret finds its own token, and stops with it: when
+// the token is deleted, revoked with its creator, or rotated again.
+BOOST_AUTO_TEST_CASE(each_replaced_secret_finds_its_token_until_the_token_goes) {
+  organization_fixture f;
+  const auto dev = f.add("dev@example.com");
+  struct rotated {
+    std::string id;
+    std::string replaced;
+    std::string current;
+  };
+  std::vector<rotated> tokens;
+  for (int i = 0; i < 40; ++i) {
+    const auto& creator = i % 2 == 0 ? f.owner : dev;
+    const auto made = f.token(creator, "t" + std::to_string(i), store::token_type::personal);
+    const auto next = expect(f.iam->rotate_token(creator, made.record.id, 600));
+    tokens.push_back({made.record.id, *made.secret, *next.secret});
+  }
+  const auto authenticates_as = [&](const std::string& secret, const std::string& id) {
+    const auto who = f.iam->authenticate_token(secret);
+    return who && who->id == id;
+  };
+  for (const auto& t : tokens) {
+    BOOST_TEST(authenticates_as(t.replaced, t.id));
+    BOOST_TEST(authenticates_as(t.current, t.id));
+  }
+
+  for (std::size_t i = 0; i < tokens.size(); i += 4) {
+    expect(f.iam->delete_token(f.owner, tokens[i].id));
+  }
+  expect(f.iam->remove_member(f.owner, dev.member_id));  // revokes the odd ones
+  const auto& again = tokens[2];
+  const auto newest = *expect(f.iam->rotate_token(f.owner, again.id, 600)).secret;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto& t = tokens[i];
+    if (i % 4 != 2) {
+      expect_failure(f.iam->authenticate_token(t.replaced), errc::unauthorized);
+      expect_failure(f.iam->authenticate_token(t.current), errc::unauthorized);
+    } else if (i != 2) {
+      BOOST_TEST(authenticates_as(t.replaced, t.id));
+    }
+  }
+  expect_failure(f.iam->authenticate_token(again.replaced), errc::unauthorized);
+  BOOST_TEST(authenticates_as(again.current, again.id));
+  BOOST_TEST(authenticates_as(newest, again.id));
+}
+
 BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {
   temp_dir dir;
   const auto db = dir.path / "gatehouse.db";

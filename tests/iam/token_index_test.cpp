@@ -1,10 +1,16 @@
 // The token index on its own: each token is found by id, by secret hash, by name (in any case)
 // within its organization, by creator and by organization in creation order, and is gone from
-// every view once erased; the string pool numbers each id once; records survive the trip into the
-// index and back; ids round-trip through their text.
+// every view once erased; the table of replaced secrets agrees with a map through any sequence of
+// changes; the string pool numbers each id once; records survive the trip into the index and
+// back; ids round-trip through their text.
 #include "token_index.hpp"
 
+#include <array>
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -140,6 +146,74 @@ BOOST_AUTO_TEST_CASE(an_erased_token_is_gone_from_every_view) {
   BOOST_TEST(names_in("org-a") == std::vector<std::string>{"ci"}, boost::test_tools::per_element());
   // Its name is free again.
   BOOST_TEST(insert(record(3, "DEPLOY")));
+}
+
+/// A replaced secret's HMAC: `key` in its first 8 bytes (where the table probes from), `n` after.
+store::secret_hash previous_hash(std::uint64_t key, std::uint32_t n) {
+  store::secret_hash h{};
+  std::memcpy(h.data(), &key, sizeof key);
+  std::memcpy(h.data() + sizeof key, &n, sizeof n);
+  return h;
+}
+
+BOOST_AUTO_TEST_CASE(a_replaced_secret_is_found_by_its_whole_hash) {
+  iam::previous_secret_table table;
+  std::array<iam::token_entry, 3> t{};
+  t[0].previous_hash = previous_hash(7, 0);
+  t[1].previous_hash = previous_hash(7, 1);  // same first 8 bytes
+  t[2].previous_hash = t[0].previous_hash;
+  BOOST_TEST(table.find(t[0].previous_hash) == nullptr);
+  table.insert(t[0]);
+  table.insert(t[1]);
+  BOOST_TEST(table.find(t[0].previous_hash) == &t[0]);
+  BOOST_TEST(table.find(t[1].previous_hash) == &t[1]);
+  auto off = t[0].previous_hash;
+  off[31] = 1;  // one byte off
+  BOOST_TEST(table.find(off) == nullptr);
+  // A token listed under a hash already listed takes its place.
+  table.insert(t[2]);
+  BOOST_TEST(table.size() == 2U);
+  BOOST_TEST(table.find(t[0].previous_hash) == &t[2]);
+  table.erase(t[0]);  // no longer listed: nothing changes
+  BOOST_TEST(table.find(t[2].previous_hash) == &t[2]);
+  table.erase(t[2]);
+  BOOST_TEST(table.find(t[2].previous_hash) == nullptr);
+  BOOST_TEST(table.find(t[1].previous_hash) == &t[1]);
+  BOOST_TEST(table.size() == 1U);
+}
+
+// Random inserts and erases of hashes crowded onto a few probe starts, at the start and at the end
+// of the slots so that runs wrap around, while the table grows: after every change each token is
+// found exactly when a map says it is listed.
+BOOST_AUTO_TEST_CASE(the_replaced_secrets_agree_with_a_map) {
+  std::mt19937_64 random(17);
+  std::vector<iam::token_entry> entries(300);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::uint64_t start = random() % 8;
+    const std::uint64_t key = i % 2 == 0 ? start : ~start;
+    entries[i].previous_hash = previous_hash(key, static_cast<std::uint32_t>(i));
+  }
+  iam::previous_secret_table table;
+  std::map<std::size_t, bool> listed;
+  for (int step = 0; step < 3'000; ++step) {
+    const std::size_t i = random() % entries.size();
+    if (random() % 3 != 0) {
+      table.insert(entries[i]);
+      listed[i] = true;
+    } else {
+      table.erase(entries[i]);
+      listed[i] = false;
+    }
+    std::size_t size = 0;
+    for (std::size_t j = 0; j < entries.size(); ++j) {
+      const bool is_listed = listed[j];
+      size += is_listed ? 1 : 0;
+      const auto* found = table.find(entries[j].previous_hash);
+      BOOST_REQUIRE_MESSAGE(found == (is_listed ? &entries[j] : nullptr),
+                            "token " << j << " at step " << step);
+    }
+    BOOST_REQUIRE(table.size() == size);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_pool_numbers_each_string_once) {
