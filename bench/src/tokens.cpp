@@ -37,6 +37,9 @@ constexpr std::size_t batch = 10'000;
 /// longest grace period a rotation may give, so that both outlast any run.
 constexpr store::timestamp expiry_ms = 365LL * 24 * 3600 * 1000;
 constexpr store::timestamp grace_ms = 7LL * 24 * 3600 * 1000;
+/// How long each kind of authentication runs before the next takes its turn: a few passes over
+/// the sample secrets, and a small part of a measurement's budget.
+constexpr std::chrono::milliseconds authentication_turn{50};
 /// Every fifth token is a service token with one of these statement sets; the rest are
 /// unscoped personal tokens.
 constexpr std::array<std::string_view, 3> service_permissions = {
@@ -315,14 +318,6 @@ std::size_t authentication_mismatches(const iam::service& plain, const iam::serv
   return mismatches;
 }
 
-/// One round's authentication of the sample secrets `which` (current or replaced) on `service`.
-timing time_secrets(const iam::service& service, const std::vector<sample_secret>& kept,
-                    std::string sample_secret::*which, const timing_limits& limits) {
-  return time_calls(
-      kept.size(), [&](std::size_t i) { keep(service.authenticate_token(kept[i].*which)); },
-      limits);
-}
-
 /// One round's authentication of a well-formed secret no token has.
 timing time_unknown(const iam::service& service, const std::string& unknown,
                     const timing_limits& limits) {
@@ -345,26 +340,25 @@ bool keep_if_fastest(token_store_figures& out, const timing& authenticate, const
 
 /// The host's speed varies by tens of percent for seconds at a time, so authentication is
 /// measured in several rounds and the fastest is reported; every round's figure is listed beside
-/// it. In each round the two databases are timed one right after the other, first one then the
-/// other in turn, so that their ratio compares the same stretch of the host.
+/// it. Within a round the current secrets in both databases and the replaced ones take turns of
+/// `authentication_turn`, so that the ratio of their figures compares the same stretches of the
+/// host and of what else runs on it.
 void time_authentication(const iam::service& plain, const iam::service& rotated,
                          const iam::secret_hasher& hasher, const std::vector<sample_secret>& kept,
                          const std::string& unknown, const tokens_options& options,
                          tokens_result& out) {
   const auto& limits = options.limits;
+  const auto with = [&](const iam::service& service, std::string sample_secret::*which) {
+    return [&service, &kept, which](std::size_t i) {
+      keep(service.authenticate_token(kept[i].*which));
+    };
+  };
   for (std::size_t round = 0; round < options.rounds; ++round) {
     const auto hash = time_calls(
         kept.size(), [&](std::size_t i) { keep(hasher.hash(kept[i].secret)); }, limits);
-    timing plain_current;
-    timing rotated_current;
-    if (round % 2 == 0) {
-      plain_current = time_secrets(plain, kept, &sample_secret::secret, limits);
-      rotated_current = time_secrets(rotated, kept, &sample_secret::secret, limits);
-    } else {
-      rotated_current = time_secrets(rotated, kept, &sample_secret::secret, limits);
-      plain_current = time_secrets(plain, kept, &sample_secret::secret, limits);
-    }
-    const auto previous = time_secrets(rotated, kept, &sample_secret::previous_secret, limits);
+    const auto [plain_current, rotated_current, previous] = time_calls_in_turns(
+        kept.size(), authentication_turn, limits, with(plain, &sample_secret::secret),
+        with(rotated, &sample_secret::secret), with(rotated, &sample_secret::previous_secret));
     out.hash_runs.push_back(hash.median_ns);
     if (keep_if_fastest(out.plain, plain_current, time_unknown(plain, unknown, limits))) {
       out.hash = hash;
