@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt, openPage, owner,
-        screenshot, signIn, sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
+        refusedResponses, screenshot, signIn, sharedServerAndBrowser,
+        unexpectedProblems} from './harness.mjs';
 
 let server;
 let browser;
@@ -200,10 +201,7 @@ describe('the audit log', () => {
     const page = await openPage(browser, server);
     await signIn(page, loginLink(server, developer));
     await page.getByRole('searchbox', {name: 'Filter by name'}).waitFor();
-    const refused = [];
-    page.on('response', (response) => {
-      if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
-    });
+    const refused = refusedResponses(page);
     await page.getByRole('navigation').getByRole('link', {name: 'Audit log'}).click();
     await page.getByRole('heading', {name: 'You cannot view the audit log'}).waitFor();
     await page.getByText('CanManageIAM permission on iam/*').waitFor();
@@ -271,10 +269,7 @@ describe('a token\'s history in its panel', () => {
     await signIn(page, loginLink(server, developer));
     await page.getByRole('searchbox', {name: 'Filter by name'}).fill('dev script');
     await page.getByText('1–1 of 1 token', {exact: true}).waitFor();
-    const refused = [];
-    page.on('response', (response) => {
-      if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
-    });
+    const refused = refusedResponses(page);
     const history = await openHistory(page, 'dev script');
     await history.getByText('Only members who can manage IAM can see a token\'s history.').waitFor();
     await screenshot(page, 'token-history-no-access');

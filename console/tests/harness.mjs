@@ -157,6 +157,15 @@ export function unexpectedProblems(page, ...statuses) {
   return page.problems.filter((p) => !statuses.some((s) => p.includes(`status of ${s}`)));
 }
 
+/** The answers of 400 or more the page gets from now on, as `STATUS URL`, in an array that fills. */
+export function refusedResponses(page) {
+  const refused = [];
+  page.on('response', (response) => {
+    if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
+  });
+  return refused;
+}
+
 /** Signs in through `link` and waits for the access-token page. */
 export async function signIn(page, link) {
   await page.goto(link);

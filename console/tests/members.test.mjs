@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import {describe, test} from 'node:test';
 import {addMember, api, apiOk, builtin, createPolicy, loginLink, memberJwt, openPage, owner,
-        screenshot, signIn, sharedServerAndBrowser, unexpectedProblems} from './harness.mjs';
+        refusedResponses, screenshot, signIn, sharedServerAndBrowser,
+        unexpectedProblems} from './harness.mjs';
 
 let server;
 let browser;
@@ -302,10 +303,7 @@ describe('without CanManageIAM', () => {
     // The access-token page asks for the members (its creator filter) and is refused: that 403
     // is its own. The Members page asks the server's decision first and makes no refused call.
     await page.getByRole('searchbox', {name: 'Filter by name'}).waitFor();
-    const refused = [];
-    page.on('response', (response) => {
-      if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
-    });
+    const refused = refusedResponses(page);
     await page.getByRole('navigation').getByRole('link', {name: 'Members'}).click();
     await page.getByRole('heading', {name: 'You cannot view members'}).waitFor();
     await page.getByText('CanManageIAM permission on iam/*').waitFor();
