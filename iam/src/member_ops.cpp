@@ -193,8 +193,10 @@ void revoke_personal_tokens(const service::state& s, const caller& who, const st
                                    audit_summary()
                                        .field("reason", "its creator left the organization")
                                        .section("before")
+                                       .field("name", t.name)
                                        .field("status", to_string(it->status))
                                        .section("after")
+                                       .field("name", t.name)
                                        .field("status", to_string(t.status))
                                        .json()));
     changes.push_back(store::put_token{std::move(record)});

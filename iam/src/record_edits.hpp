@@ -25,12 +25,15 @@ inline void append_unique(std::vector<std::string>& ids, std::string_view id) {
 inline store::change put_change(store::member_record r) { return store::put_member{std::move(r)}; }
 inline store::change put_change(store::group_record r) { return store::put_group{std::move(r)}; }
 
-/// What an audit record says of a member or a group before and after an edit.
+/// What an audit record says of a member or a group before and after an edit: what it is
+/// called too, so that the record names it after it is gone.
 inline void describe(audit_summary& s, const store::member_record& m) {
-  s.field("policyIds", m.policy_ids);
+  s.field("email", m.email).field("policyIds", m.policy_ids);
 }
 inline void describe(audit_summary& s, const store::group_record& g) {
-  s.field("members", std::ssize(g.member_ids)).field("policyIds", g.policy_ids);
+  s.field("name", g.name)
+      .field("members", std::ssize(g.member_ids))
+      .field("policyIds", g.policy_ids);
 }
 
 /// Applies `edit` to a copy of the record `id` in the `records` of the caller's organization and

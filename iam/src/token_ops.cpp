@@ -349,10 +349,11 @@ outcome<token_view> service::toggle_token(const caller& who, std::string_view to
     if (auto ok = may_reactivate(*state_, who, *token); !ok) return ok.error();
   }
   audit_summary summary;
-  summary.section("before").field("status", to_string(token->status));
+  // The name on both sides, unchanged, names the token in the record after it is gone.
+  summary.section("before").field("name", token->name).field("status", to_string(token->status));
   token->status = token->status == store::token_status::active ? store::token_status::inactive
                                                                : store::token_status::active;
-  summary.section("after").field("status", to_string(token->status));
+  summary.section("after").field("name", token->name).field("status", to_string(token->status));
   return state_->save_token(std::move(*token), who, audit_type::token_toggle, summary);
 }
 
@@ -382,7 +383,11 @@ outcome<token_view> service::rotate_token(const caller& who, std::string_view to
   // The summary says when the old secret stops, never what either secret is.
   audit_summary summary;
   summary.field("gracePeriodSeconds", std::int64_t{grace_seconds})
-      .time("previousSecretValidUntil", token->previous_until);
+      .time("previousSecretValidUntil", token->previous_until)
+      .section("before")
+      .field("name", token->name)
+      .section("after")
+      .field("name", token->name);
   auto view = state_->save_token(std::move(*token), who, audit_type::token_rotate, summary);
   if (view) view->secret = std::move(*secret);
   return view;

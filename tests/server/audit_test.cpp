@@ -177,8 +177,9 @@ BOOST_AUTO_TEST_CASE(summaries_say_what_changed) {
   const auto toggled = added_by(
       *this, [&] { expect(200, "", "PUT", "/api/v1/access-tokens/" + id + "/toggle", owner); });
   BOOST_REQUIRE(toggled.size() == 1U);
-  BOOST_TEST(toggled[0].summary_json ==
-             R"({"before":{"status":"Active"},"after":{"status":"Inactive"}})");
+  BOOST_TEST(
+      toggled[0].summary_json ==
+      R"({"before":{"name":"deploy","status":"Active"},"after":{"name":"deploy","status":"Inactive"}})");
   const std::string policy = create_policy("p", R"([{"id":"a","resourceType":"flag",
       "effect":"deny","actions":["ToggleFlag"],"resources":["project/*:env/*:flag/*"]}])");
   const auto edited = added_by(*this, [&] {
