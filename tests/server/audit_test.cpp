@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_refused_change_leaves_one_denied_record_and_nothing_else)
 
 BOOST_AUTO_TEST_CASE(one_caller_cannot_grow_the_trail_at_will) {
   const std::string dev = bearer(add_member("dev@example.com"));
-  clock_ms = 1'900'000'020'000;  // 20 s into a minute
+  clock_ms = 1'900'000'020'000;  // the start of a minute
   const auto added = added_by(*this, [&] {
     for (int i = 0; i < 45; ++i) {
       expect(403, "Forbidden", "POST", "/api/v1/groups", dev, R"({"name":"x"})");
