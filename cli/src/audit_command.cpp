@@ -5,6 +5,7 @@
 
 #include <gatehouse/server/http_service.hpp>
 #include <gatehouse/store/database.hpp>
+#include <gatehouse/store/utc_time.hpp>
 
 #include "cli.hpp"
 #include "command_line.hpp"
@@ -89,11 +90,11 @@ int run_audit(std::span<const std::string> args, std::ostream& out, std::ostream
   for (auto [flag, out_time] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
     const auto text = text_of(values, flag);
     if (text.empty()) continue;
-    const auto at = server::parse_time(text);
+    const auto at = store::parse_time(text);
     if (!at) {
       return usage_error(
           err, "audit", audit_usage,
-          std::string("--") + flag + " takes an RFC 3339 time, such as " + "2027-01-31T00:00:00Z");
+          std::string("--") + flag + " takes " + std::string(store::rfc3339_expected));
     }
     *out_time = *at;
   }

@@ -1,10 +1,11 @@
 // The audit trail as the service writes and reads it (SPEC §13).
 #include "audit.hpp"
 
+#include <gatehouse/store/utc_time.hpp>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 
 #include "checks.hpp"
 #include "directory.hpp"
@@ -70,19 +71,9 @@ audit_summary& audit_summary::time(std::string_view key, store::timestamp ms) {
     writer_.Null();
     return *this;
   }
-  using namespace std::chrono;
-  const sys_time<milliseconds> at{milliseconds{ms}};
-  const auto day = floor<days>(at);
-  const year_month_day date{day};
-  const hh_mm_ss clock{at - day};
-  std::array<char, 32> text{};
-  const int n = std::snprintf(
-      text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-      static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-      static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
-      static_cast<int>(clock.minutes().count()), static_cast<int>(clock.seconds().count()),
-      static_cast<int>(clock.subseconds().count()));
-  write(writer_, std::string_view(text.data(), static_cast<std::size_t>(std::max(n, 0))));
+  const auto text = store::utc_time(
+      std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}});
+  write(writer_, std::string_view(text.data(), text.size()));
   return *this;
 }
 

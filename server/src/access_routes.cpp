@@ -2,8 +2,9 @@
 // themselves (SPEC §6.1, and §11's check and grantable actions for the console).
 #include "routes.hpp"
 
+#include <gatehouse/store/utc_time.hpp>
+
 #include "costly_calls.hpp"
-#include "utc_time.hpp"
 
 #include <array>
 #include <chrono>
@@ -138,10 +139,12 @@ iam::outcome<token_request> read_token_request(const request_context& ctx,
 iam::outcome<store::timestamp> read_expiry(const rapidjson::Document& doc) {
   const rapidjson::Value* value = find_member(doc, "expiresAt");
   if (value == nullptr || value->IsNull()) return store::timestamp{0};
-  const auto at =
-      value->IsString() ? parse_time({value->GetString(), value->GetStringLength()}) : std::nullopt;
+  const auto at = value->IsString()
+                      ? store::parse_time({value->GetString(), value->GetStringLength()})
+                      : std::nullopt;
   if (!at) {
-    return failure(errc::field_invalid, iam::field::expires_at, std::string(rfc3339_expected));
+    return failure(errc::field_invalid, iam::field::expires_at,
+                   std::string(store::rfc3339_expected));
   }
   return *at;
 }

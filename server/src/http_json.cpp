@@ -1,7 +1,7 @@
 // JSON in and out of the HTTP API: strict body parsing, field readers, and entity writers.
 #include "http_json.hpp"
 
-#include "utc_time.hpp"
+#include <gatehouse/store/utc_time.hpp>
 
 #include <gatehouse/policy/document.hpp>
 
@@ -100,8 +100,8 @@ void write_time(json_writer& w, store::timestamp ms) {
     w.Null();
     return;
   }
-  const auto text =
-      utc_time(std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}});
+  const auto text = store::utc_time(
+      std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}});
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
@@ -257,12 +257,6 @@ std::string audit_record_line(const store::audit_record& r) {
   json_writer w(buffer);
   write_audit_record(w, r, true);
   return {buffer.GetString(), buffer.GetSize()};
-}
-
-std::optional<store::timestamp> parse_time(std::string_view rfc3339) noexcept {
-  const auto at = parse_rfc3339(rfc3339);
-  if (!at) return std::nullopt;
-  return static_cast<store::timestamp>(at->time_since_epoch().count());
 }
 
 }  // namespace gatehouse::server

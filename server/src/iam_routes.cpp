@@ -1,7 +1,7 @@
 // The routes of IAM administration: policies, groups and members (SPEC §6.1).
 #include "routes.hpp"
 
-#include "utc_time.hpp"
+#include <gatehouse/store/utc_time.hpp>
 
 #include <array>
 #include <optional>
@@ -141,8 +141,9 @@ iam::outcome<store::timestamp> query_time(const request_context& ctx, std::strin
   const auto text = ctx.query.find(name);
   if (!text) return text.error();
   if (!*text || (*text)->empty()) return store::timestamp{0};
-  const auto at = parse_time(**text);
-  if (!at) return iam::failure(iam::errc::field_invalid, field, std::string(rfc3339_expected));
+  const auto at = store::parse_time(**text);
+  if (!at)
+    return iam::failure(iam::errc::field_invalid, field, std::string(store::rfc3339_expected));
   return *at;
 }
 

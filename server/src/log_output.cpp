@@ -2,7 +2,7 @@
 // log_event.
 #include "log_output.hpp"
 
-#include "utc_time.hpp"
+#include <gatehouse/store/utc_time.hpp>
 
 #include <gatehouse/server/listener.hpp>
 
@@ -23,8 +23,8 @@ std::mutex stdout_mutex;
 }  // namespace
 
 void append_timestamp(std::string& line) {
-  const auto text =
-      utc_time(std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+  const auto text = store::utc_time(
+      std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()));
   line.append(text.data(), text.size());
 }
 

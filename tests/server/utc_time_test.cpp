@@ -1,7 +1,7 @@
 // The one writer of times in API answers and log lines: ISO-8601 UTC to the millisecond, and null
 // in JSON for what cannot be a time the service recorded; and the one reader of the RFC 3339 times
 // requests carry.
-#include "utc_time.hpp"
+#include <gatehouse/store/utc_time.hpp>
 
 #include "http_json.hpp"
 
@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_SUITE(utc_time_tests)
 
 BOOST_DATA_TEST_CASE(times_are_written_to_the_millisecond, data::make(time_cases), c) {
   using namespace std::chrono;
-  const auto text = gatehouse::server::utc_time(sys_time<milliseconds>{milliseconds{c.ms}});
+  const auto text = gatehouse::store::utc_time(sys_time<milliseconds>{milliseconds{c.ms}});
   BOOST_TEST(std::string(text.data(), text.size()) == c.text);
   BOOST_TEST(json_time(c.ms) == '"' + std::string(c.text) + '"');
 }
@@ -84,7 +84,7 @@ const parse_case parse_cases[] = {
 };
 
 BOOST_DATA_TEST_CASE(rfc3339_times_are_read_to_the_millisecond, data::make(parse_cases), c) {
-  const auto parsed = gatehouse::server::parse_rfc3339(c.text);
+  const auto parsed = gatehouse::store::parse_rfc3339(c.text);
   if (c.ms < 0) {
     BOOST_TEST(!parsed.has_value());
   } else {

@@ -22,9 +22,6 @@ namespace gatehouse::server {
 /// `gatehouse audit`.
 [[nodiscard]] std::string audit_record_line(const store::audit_record& r);
 
-/// An RFC 3339 time (as the API takes them) in milliseconds since the epoch; none if malformed.
-[[nodiscard]] std::optional<store::timestamp> parse_time(std::string_view rfc3339) noexcept;
-
 /// What handle_request needs of a request; views into the session's buffers.
 struct http_request {
   std::string_view method{};  // "GET", "POST", ...

@@ -1,13 +1,14 @@
-// Times as the API's JSON and the operator's log lines write them: ISO-8601 in UTC, to the
-// millisecond; and the RFC 3339 times a request may carry.
+// Times as the API's JSON, the audit trail and the operator's log lines write them: ISO-8601 in
+// UTC, to the millisecond; and the RFC 3339 times a request or a command line may carry.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
-namespace gatehouse::server {
+namespace gatehouse::store {
 
 /// `t` as 2024-05-01T12:00:00.123Z, for years 0 to 9999 (always 24 characters).
 [[nodiscard]] std::array<char, 24> utc_time(
@@ -24,4 +25,7 @@ inline constexpr std::string_view rfc3339_expected =
 [[nodiscard]] std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_rfc3339(
     std::string_view text) noexcept;
 
-}  // namespace gatehouse::server
+/// The same instant in milliseconds since the epoch, as records keep times.
+[[nodiscard]] std::optional<std::int64_t> parse_time(std::string_view rfc3339) noexcept;
+
+}  // namespace gatehouse::store

@@ -1,10 +1,10 @@
 // ISO-8601 UTC times, written digit by digit: every request's access-log line starts with one.
-#include "utc_time.hpp"
+#include <gatehouse/store/utc_time.hpp>
 
 #include <array>
 #include <cstddef>
 
-namespace gatehouse::server {
+namespace gatehouse::store {
 namespace {
 
 /// Writes `value` as `width` decimal digits, with leading zeros, at `out`; returns what follows.
@@ -76,6 +76,12 @@ std::optional<std::chrono::sys_time<std::chrono::milliseconds>> parse_rfc3339(
   return sys_days{date} + hours{*h} + minutes{*mi} + second - offset;
 }
 
+std::optional<std::int64_t> parse_time(std::string_view rfc3339) noexcept {
+  const auto at = parse_rfc3339(rfc3339);
+  if (!at) return std::nullopt;
+  return at->time_since_epoch().count();
+}
+
 // Calendar arithmetic with std::chrono, not gmtime_r: glibc's takes a process-wide lock that the
 // I/O threads would contend for on every request.
 std::array<char, 24> utc_time(std::chrono::sys_time<std::chrono::milliseconds> t) noexcept {
@@ -101,4 +107,4 @@ std::array<char, 24> utc_time(std::chrono::sys_time<std::chrono::milliseconds> t
   return text;
 }
 
-}  // namespace gatehouse::server
+}  // namespace gatehouse::store
