@@ -37,10 +37,9 @@ void write(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view text)
 std::span<const std::string_view> audit_types() noexcept { return all_audit_types; }
 
 bool is_audit_type_filter(std::string_view filter) noexcept {
-  return std::any_of(all_audit_types.begin(), all_audit_types.end(), [filter](auto type) {
-    return type == filter ||
-           (type.size() > filter.size() && type.starts_with(filter) && type[filter.size()] == '.');
-  });
+  return !filter.empty() &&
+         std::any_of(all_audit_types.begin(), all_audit_types.end(),
+                     [filter](auto type) { return store::audit_type_matches(filter, type); });
 }
 
 // ---- Summaries ---------------------------------------------------------------------------------

@@ -9,36 +9,6 @@
 namespace gatehouse::store {
 
 namespace {
-boost::system::error_code no_audit_trail() {
-  return boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
-}
-}  // namespace
-
-boost::system::result<audit_page> database::audit_log(const audit_query& /*q*/) {
-  return no_audit_trail();
-}
-boost::system::error_code database::each_audit_record(
-    const audit_query& /*q*/, const std::function<void(const audit_record&)>& /*on_record*/) {
-  return no_audit_trail();
-}
-boost::system::result<std::size_t> database::prune_audit_log(timestamp /*before*/) {
-  return no_audit_trail();
-}
-
-bool matches(const audit_record& r, const audit_query& q) noexcept {
-  const auto is_or_empty = [](const std::string& filter, const std::string& value) {
-    return filter.empty() || filter == value;
-  };
-  const bool type_matches =
-      is_or_empty(q.type, r.type) ||
-      (r.type.size() > q.type.size() && r.type.starts_with(q.type) && r.type[q.type.size()] == '.');
-  return is_or_empty(q.organization_id, r.organization_id) &&
-         (q.actor_id.empty() || q.actor_id == r.actor_id || q.actor_id == r.actor_member_id) &&
-         is_or_empty(q.target_id, r.target_id) && type_matches && (q.from == 0 || r.at >= q.from) &&
-         (q.to == 0 || r.at < q.to);
-}
-
-namespace {
 
 class memory_store final : public database {
  public:

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace gatehouse::store {
 
@@ -90,6 +91,10 @@ struct sqlite_settings {
 
 /// Whether `r` is one of the records `q` matches, paging aside: the meaning of every filter.
 [[nodiscard]] bool matches(const audit_record& r, const audit_query& q) noexcept;
+
+/// Whether audit type `type` ("token.rotate") is what `filter` names: the type itself, or its
+/// topic ("token"). An empty filter names every type.
+[[nodiscard]] bool audit_type_matches(std::string_view filter, std::string_view type) noexcept;
 
 }  // namespace gatehouse::store
 
