@@ -112,13 +112,10 @@ outcome<void> service::delete_group(const caller& who, std::string_view group_id
     const auto* group = d.find(d.groups, group_id, who.organization_id);
     if (!group) return failure(errc::not_found, "group");
     const std::string id = group->id;
-    changes.push_back(audit_change(who, state_->now(), audit_type::group_delete, id,
-                                   audit_summary()
-                                       .section("before")
-                                       .field("name", group->name)
-                                       .field("members", std::ssize(group->member_ids))
-                                       .field("policyIds", group->policy_ids)
-                                       .json()));
+    audit_summary summary;
+    describe(summary.section("before"), *group);
+    changes.push_back(
+        audit_change(who, state_->now(), audit_type::group_delete, id, summary.json()));
     d.groups.erase(id);
     changes.push_back(store::erase_group{id});
     return {};

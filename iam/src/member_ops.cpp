@@ -45,12 +45,10 @@ outcome<std::pair<store::organization_record, store::member_record>> service::cr
         changes.push_back(
             system_audit_change(org.id, now, audit_type::organization_create, org.id,
                                 audit_summary().section("after").field("name", org.name).json()));
-        changes.push_back(system_audit_change(org.id, now, audit_type::member_add, owner.id,
-                                              audit_summary()
-                                                  .section("after")
-                                                  .field("email", owner.email)
-                                                  .field("policyIds", owner.policy_ids)
-                                                  .json()));
+        audit_summary summary;
+        describe(summary.section("after"), owner);
+        changes.push_back(
+            system_audit_change(org.id, now, audit_type::member_add, owner.id, summary.json()));
         return std::pair{org, owner};
       });
   return done;
@@ -158,13 +156,10 @@ outcome<store::member_record> service::add_member(const caller& who, new_member 
     }
     set_groups(d, record.id, m.group_ids, true, changes);
     changes.insert(changes.begin(), store::put_member{record});
-    changes.push_back(audit_change(who, record.created_at, audit_type::member_add, record.id,
-                                   audit_summary()
-                                       .section("after")
-                                       .field("email", record.email)
-                                       .field("policyIds", record.policy_ids)
-                                       .field("groupIds", m.group_ids)
-                                       .json()));
+    audit_summary summary;
+    describe(summary.section("after"), record).field("groupIds", m.group_ids);
+    changes.push_back(
+        audit_change(who, record.created_at, audit_type::member_add, record.id, summary.json()));
     put(d.members, record);
     return record;
   });
@@ -219,13 +214,10 @@ outcome<void> service::remove_member(const caller& who, std::string_view member_
         const std::string id = member->id;
         std::vector<std::string> group_ids;
         if (const auto* groups = d.member_groups.find(id)) group_ids = *groups;
-        changes.push_back(audit_change(who, state_->now(), audit_type::member_remove, id,
-                                       audit_summary()
-                                           .section("before")
-                                           .field("email", member->email)
-                                           .field("policyIds", member->policy_ids)
-                                           .field("groupIds", group_ids)
-                                           .json()));
+        audit_summary summary;
+        describe(summary.section("before"), *member).field("groupIds", group_ids);
+        changes.push_back(
+            audit_change(who, state_->now(), audit_type::member_remove, id, summary.json()));
         set_groups(d, id, group_ids, false, changes);
         d.members.erase(id);
         changes.push_back(store::erase_member{id});

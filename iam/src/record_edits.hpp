@@ -27,11 +27,11 @@ inline store::change put_change(store::group_record r) { return store::put_group
 
 /// What an audit record says of a member or a group before and after an edit: what it is
 /// called too, so that the record names it after it is gone.
-inline void describe(audit_summary& s, const store::member_record& m) {
-  s.field("email", m.email).field("policyIds", m.policy_ids);
+inline audit_summary& describe(audit_summary& s, const store::member_record& m) {
+  return s.field("email", m.email).field("policyIds", m.policy_ids);
 }
-inline void describe(audit_summary& s, const store::group_record& g) {
-  s.field("name", g.name)
+inline audit_summary& describe(audit_summary& s, const store::group_record& g) {
+  return s.field("name", g.name)
       .field("members", std::ssize(g.member_ids))
       .field("policyIds", g.policy_ids);
 }
