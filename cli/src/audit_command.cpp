@@ -1,6 +1,6 @@
 // `gatehouse audit`: the audit trail of a data directory as JSON lines, oldest first, for scripts.
-// It reads the database directly, so it works beside a running server and does not load the
-// tokens.
+// It reads the database directly, so it works beside a running server and keeps no token in
+// memory (--organization reads past them to find the organizations).
 #include "commands.hpp"
 
 #include <gatehouse/server/http_service.hpp>
