@@ -185,17 +185,6 @@ compiled_statement fail_closed(const sourced_statement& source) {
   return out;
 }
 
-// Bit i set when statement i is a deny.
-std::vector<std::uint64_t> deny_words(std::span<const sourced_statement> statements) {
-  std::vector<std::uint64_t> words((statements.size() + 63) / 64, 0);
-  for (std::size_t i = 0; i < statements.size(); ++i) {
-    if (statements[i].statement.effect == policy::effect::deny) {
-      words[i / 64] |= std::uint64_t{1} << (i % 64);
-    }
-  }
-  return words;
-}
-
 }  // namespace
 
 compiled_policy::compiled_policy() = default;
@@ -232,7 +221,6 @@ boost::system::result<std::shared_ptr<const compiled_policy>, compile_error> com
     }
     trie.add_statement(std::move(*compiled), static_cast<std::uint32_t>(i), *out);
   }
-  out->deny_words_ = deny_words(statements);
   trie.summarise();
   out->lay_out(trie);
   return std::shared_ptr<const compiled_policy>(std::move(out));

@@ -45,41 +45,54 @@ struct compiled_policy::edge {
 };
 
 /// The actions a trie node can decide, at it and below it: what lets a walk pass by every branch
-/// that cannot decide its action.
+/// that cannot decide its action, or that can no longer change the answer.
 struct action_summary {
-  /// Actions of the statements ending at this node or anywhere below it.
-  policy::action_set below = 0;
   /// Actions of the allow and of the deny statements ending at this node.
   policy::action_set here_allow = 0;
   policy::action_set here_deny = 0;
   /// Actions of the statements ending strictly below this node.
   policy::action_set children = 0;
+  /// Actions of the deny statements ending at this node or anywhere below it: once a walk knows
+  /// an action is allowed, only these branches can still change its answer.
+  policy::action_set deny_below = 0;
+
+  /// Actions of the statements ending at this node or anywhere below it.
+  [[nodiscard]] constexpr policy::action_set below() const noexcept {
+    return here_allow | here_deny | children;
+  }
 };
 
 struct compiled_policy::node {
   action_summary actions;
-  /// Start of this node's `action_id_count + 1` offsets into `terminals_`: the indices of the
-  /// statements ending here for action id a are terminals_[ranges[a], ranges[a + 1]).
+  /// Start of this node's offsets into `terminals_`, one range per action the node's allows
+  /// name, then one per action its denies name, in action order, then the end: the allows of
+  /// action a are range popcount(here_allow & (bit(a) - 1)), its denies range
+  /// popcount(here_allow) + popcount(here_deny & (bit(a) - 1)). Each range is sorted.
   std::uint32_t ranges = 0;
   /// This node's edges tried one by one (`*` and general globs), in `edges_`.
   index_range globs;
   /// This node's prefix globs (`abc*`), one group per text, sorted by text, in `prefix_groups_`.
   index_range prefixes;
   /// The distinct lengths of the prefix texts, ascending, in `prefix_lengths_`: a path meets the
-  /// prefix groups of a crowded node by one look-up per length.
+  /// prefix groups of a crowded node by one look-up in `prefix_table_` per length.
   index_range prefix_lengths;
   bool has_literals = false;
 };
 
-// Prefix globs sharing one text. `head`/`mask` hold its first (up to) eight bytes, so that most
-// texts that do not start a path are rejected by one masked compare, without memcmp.
+// Prefix globs sharing one text. `head`/`mask` hold its first (up to) eight bytes and `tail`
+// its last eight (when it is longer), so that a text that does not start a path is rejected by
+// two word compares without memcmp, even when the texts all begin alike (`project/`), and a text
+// of up to 16 bytes is matched by them alone.
 struct compiled_policy::prefix_group {
   text_ref text;
   index_range edges;
   std::uint64_t head = 0;
   std::uint64_t mask = 0;
+  std::uint64_t tail = 0;
 };
 
+// An entry of the literal table (a literal path under a parent node) or of the prefix table (a
+// prefix text under a crowded parent node), and the edges it leads to.
 struct compiled_policy::literal_slot {
   static constexpr std::uint32_t empty = std::numeric_limits<std::uint32_t>::max();
   std::uint64_t hash = 0;
@@ -96,6 +109,10 @@ struct compiled_policy::tag_shape {
 };
 
 namespace detail {
+
+/// Above this many prefix groups at a node, a walk looks them up by length in the prefix table
+/// rather than trying each.
+inline constexpr std::uint32_t crowded_prefixes = 8;
 
 // The table key of a literal path under a parent node.
 constexpr std::uint64_t slot_hash(std::uint64_t path_hash, std::uint32_t parent) noexcept {

@@ -1,5 +1,5 @@
-// The request's resource name as the walk reads it: split once into segments, each segment's
-// path hashed and its tags sorted when the walk first needs them. Inline: this is the decision
+// The request's resource name as the walk reads it: each segment split, its path hashed and its
+// tags sorted when the walk first needs them. Inline: this is the decision
 // path, and splitting the name is a large share of a decision's cost.
 #pragma once
 
@@ -15,7 +15,7 @@
 namespace gatehouse::engine::detail {
 
 // A segment of the request's resource name. Trivial, so that the walker's array of them costs
-// nothing until `split_segments` fills it.
+// nothing until `name_segments` fills it.
 struct rn_segment {
   const char* path_data;
   const char* tags_data;
@@ -93,27 +93,56 @@ struct sorted_tag {
   }
 };
 
-// Splits the first `out.size()` segments of a resource name once: the walk visits a segment at
-// several nodes when globs branch, and must not scan it again each time.
-inline std::size_t split_segments(std::string_view resource, std::span<rn_segment> out) noexcept {
-  const char* p = resource.data();
-  const char* const end = p + resource.size();
-  std::size_t count = 0;
-  while (count < out.size()) {
-    const char* const colon = find_byte(resource.data(), p, end, ':');
-    const char* const semicolon = find_byte(resource.data(), p, colon, ';');
-    auto& segment = out[count++];
-    segment.path_data = p;
-    segment.path_size = static_cast<std::uint32_t>(semicolon - p);
+// The segments of a resource name, each split once and only when a walk first reaches it: the
+// walk visits a segment at several nodes when globs branch, and must not scan it again each
+// time, while most walks end before the name does.
+class name_segments {
+ public:
+  /// Splits at most `limit` segments (the deepest pattern's) of `resource`, which is not empty,
+  /// into `out`, which has room for them.
+  name_segments(std::string_view resource, rn_segment* out, std::size_t limit) noexcept
+      : floor_(resource.data()),
+        next_(resource.data()),
+        end_(resource.data() + resource.size()),
+        out_(out),
+        limit_(limit) {}
+
+  /// Whether the name has a segment `level`, splitting up to it.
+  [[nodiscard]] bool reach(std::size_t level) noexcept {
+    while (count_ <= level) {
+      if (next_ == nullptr || count_ == limit_) return false;
+      split_next();
+    }
+    return true;
+  }
+
+  /// Segment `level`, once `reach(level)` said it exists.
+  [[nodiscard]] const rn_segment& operator[](std::size_t level) const noexcept {
+    return out_[level];
+  }
+
+ private:
+  void split_next() noexcept {
+    const char* const colon = find_byte(floor_, next_, end_, ':');
+    const char* const semicolon = find_byte(floor_, next_, colon, ';');
+    auto& segment = out_[count_++];
+    segment.path_data = next_;
+    segment.path_size = static_cast<std::uint32_t>(semicolon - next_);
     segment.tagged = semicolon != colon;
     segment.tags_data = segment.tagged ? semicolon + 1 : colon;
     segment.tags_size = segment.tagged ? static_cast<std::uint32_t>(colon - semicolon - 1) : 0;
     segment.hashed = false;
     segment.tag_order = rn_segment::unsorted;
-    if (colon == end) break;
-    p = colon + 1;
+    next_ = colon == end_ ? nullptr : colon + 1;
   }
-  return count;
-}
+
+  const char* floor_;
+  /// Where the next segment starts; nullptr after the last.
+  const char* next_;
+  const char* end_;
+  rn_segment* out_;
+  std::size_t limit_;
+  std::size_t count_ = 0;
+};
 
 }  // namespace gatehouse::engine::detail

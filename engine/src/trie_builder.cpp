@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <span>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace gatehouse::engine {
 namespace {
@@ -90,10 +92,12 @@ void compiled_policy::builder::add(const policy::resource_pattern& pattern, std:
 void compiled_policy::builder::summarise() {
   for (std::size_t n = nodes.size(); n-- > 1;) {
     auto& actions = nodes[n].actions;
-    actions.below |= actions.here_allow | actions.here_deny | actions.children;
-    nodes[nodes[n].parent].actions.children |= actions.below;
+    actions.deny_below |= actions.here_deny;
+    auto& parent = nodes[nodes[n].parent].actions;
+    parent.children |= actions.below();
+    parent.deny_below |= actions.deny_below;
   }
-  nodes[0].actions.below |= nodes[0].actions.children;
+  nodes[0].actions.deny_below |= nodes[0].actions.here_deny;
 }
 
 void compiled_policy::lay_out(builder& trie) {
@@ -105,24 +109,38 @@ void compiled_policy::lay_out(builder& trie) {
     builder::lay_out_terminals(source, target, *this);
     trie.lay_out_edges(static_cast<std::uint32_t>(n), target, *this);
   }
-  trie.fill_literal_table(*this);
+  trie.fill_tables(*this);
 }
 
 void compiled_policy::builder::lay_out_terminals(const build_node& source, node& target,
                                                  compiled_policy& out) {
   if (source.terminals.empty()) return;
-  target.ranges = static_cast<std::uint32_t>(out.terminal_ranges_.size());
-  std::array<std::uint32_t, policy::action_id_count + 1> cursor{};
-  for (const auto& t : source.terminals) {
-    for (auto bits = t.actions; bits != 0; bits &= bits - 1) ++cursor[std::countr_zero(bits) + 1];
-  }
-  cursor[0] = static_cast<std::uint32_t>(out.terminals_.size());
-  for (std::size_t a = 1; a <= policy::action_id_count; ++a) cursor[a] += cursor[a - 1];
-  out.terminal_ranges_.insert(out.terminal_ranges_.end(), cursor.begin(), cursor.end());
-  out.terminals_.resize(cursor.back());
+  // Range k counts the terminals of the k-th (effect, action) pair the node has: allows first.
+  const policy::action_set allows = source.actions.here_allow;
+  const policy::action_set denies = source.actions.here_deny;
+  const auto allow_ranges = static_cast<std::size_t>(std::popcount(allows));
+  const auto range_of = [&](bool deny, std::size_t action) {
+    const policy::action_set lower = (policy::action_set{1} << action) - 1;
+    return deny ? allow_ranges + static_cast<std::size_t>(std::popcount(denies & lower))
+                : static_cast<std::size_t>(std::popcount(allows & lower));
+  };
+  std::vector<std::uint32_t> cursor(allow_ranges + static_cast<std::size_t>(std::popcount(denies)) +
+                                    1);
   for (const auto& t : source.terminals) {
     for (auto bits = t.actions; bits != 0; bits &= bits - 1) {
-      out.terminals_[cursor[std::countr_zero(bits)]++] = t.statement;
+      ++cursor[range_of(t.deny, static_cast<std::size_t>(std::countr_zero(bits))) + 1];
+    }
+  }
+  cursor[0] = static_cast<std::uint32_t>(out.terminals_.size());
+  for (std::size_t r = 1; r < cursor.size(); ++r) cursor[r] += cursor[r - 1];
+  target.ranges = static_cast<std::uint32_t>(out.terminal_ranges_.size());
+  out.terminal_ranges_.insert(out.terminal_ranges_.end(), cursor.begin(), cursor.end());
+  out.terminals_.resize(cursor.back());
+  // Statements were added in index order, so each range comes out sorted.
+  for (const auto& t : source.terminals) {
+    for (auto bits = t.actions; bits != 0; bits &= bits - 1) {
+      const auto r = range_of(t.deny, static_cast<std::size_t>(std::countr_zero(bits)));
+      out.terminals_[cursor[r]++] = t.statement;
     }
   }
 }
@@ -168,6 +186,11 @@ void compiled_policy::builder::lay_out_edges(std::uint32_t n, node& target, comp
   target.prefixes.begin = static_cast<std::uint32_t>(out.prefix_groups_.size());
   lay_out_groups(n, grouped, edges.end(), target, out);
   target.prefixes.end = static_cast<std::uint32_t>(out.prefix_groups_.size());
+  if (target.prefixes.size() > detail::crowded_prefixes) {
+    for (auto g = target.prefixes.begin; g != target.prefixes.end; ++g) {
+      prefix_slots.push_back({n, out.prefix_groups_[g].text, out.prefix_groups_[g].edges});
+    }
+  }
   lay_out_prefix_lengths(target, out);
 }
 
@@ -184,10 +207,11 @@ void compiled_policy::builder::lay_out_groups(std::uint32_t n, edge_iterator fir
       --path.length;  // the trailing star
       const std::string_view prefix_text(out.strings_.data() + path.offset, path.length);
       const auto head_size = std::min<std::size_t>(8, path.length);
-      out.prefix_groups_.push_back({path, edges, policy::first_bytes(prefix_text),
-                                    head_size == 8
-                                        ? ~std::uint64_t{0}
-                                        : policy::first_bytes(std::string(head_size, '\xff'))});
+      out.prefix_groups_.push_back(
+          {path, edges, policy::first_bytes(prefix_text),
+           head_size == 8 ? ~std::uint64_t{0} : policy::first_bytes(std::string(head_size, '\xff')),
+           prefix_text.size() > 8 ? policy::first_bytes(prefix_text.substr(prefix_text.size() - 8))
+                                  : 0});
     } else {
       target.has_literals = true;
       slots.push_back({n, path, edges});
@@ -209,17 +233,24 @@ void compiled_policy::builder::lay_out_prefix_lengths(node& target, compiled_pol
   target.prefix_lengths.end = static_cast<std::uint32_t>(out.prefix_lengths_.size());
 }
 
-void compiled_policy::builder::fill_literal_table(compiled_policy& out) const {
+void compiled_policy::builder::fill_table(std::span<const pending_slot> slots,
+                                          std::string_view strings,
+                                          std::vector<literal_slot>& table, std::uint64_t& mask) {
   const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(8, slots.size() * 2));
-  out.literal_table_.assign(capacity, literal_slot{});
-  out.literal_mask_ = capacity - 1;
+  table.assign(capacity, literal_slot{});
+  mask = capacity - 1;
   for (const auto& slot : slots) {
-    const std::string_view path(out.strings_.data() + slot.path.offset, slot.path.length);
-    const auto hash = slot_hash(policy::name_hash(path), slot.parent);
-    auto i = hash & out.literal_mask_;
-    while (out.literal_table_[i].parent != literal_slot::empty) i = (i + 1) & out.literal_mask_;
-    out.literal_table_[i] = {hash, slot.parent, slot.path, slot.edges};
+    const auto hash = slot_hash(
+        policy::name_hash(strings.substr(slot.path.offset, slot.path.length)), slot.parent);
+    auto i = hash & mask;
+    while (table[i].parent != literal_slot::empty) i = (i + 1) & mask;
+    table[i] = {hash, slot.parent, slot.path, slot.edges};
   }
+}
+
+void compiled_policy::builder::fill_tables(compiled_policy& out) const {
+  fill_table(slots, out.strings_, out.literal_table_, out.literal_mask_);
+  fill_table(prefix_slots, out.strings_, out.prefix_table_, out.prefix_mask_);
 }
 
 }  // namespace gatehouse::engine

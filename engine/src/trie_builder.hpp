@@ -5,7 +5,9 @@
 #include "flat_layout.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,8 +39,10 @@ struct compiled_policy::builder {
   std::vector<build_node> nodes{1};
   std::unordered_map<std::string, std::uint32_t> children;
   std::string key;
-  /// Literal edge groups, filed into the hash table once every node is laid out.
+  /// Literal edge groups, and the prefix groups of crowded nodes, filed into their hash tables
+  /// once every node is laid out.
   std::vector<pending_slot> slots;
+  std::vector<pending_slot> prefix_slots;
 
   /// Files statement `index` of `out`: among the universal statements, or in the trie by each of
   /// its patterns.
@@ -57,8 +61,9 @@ struct compiled_policy::builder {
   /// own action: a counting sort by action id, linear in what it writes.
   static void lay_out_terminals(const build_node& source, node& target, compiled_policy& out);
 
-  /// The open-addressed table of literal edge groups, keyed by (parent node, path).
-  void fill_literal_table(compiled_policy& out) const;
+  /// The open-addressed tables of literal edge groups and of crowded nodes' prefix groups, keyed
+  /// by (parent node, text).
+  void fill_tables(compiled_policy& out) const;
 
  private:
   std::uint32_t child_of(std::uint32_t parent, const policy::segment_pattern& segment);
@@ -69,6 +74,9 @@ struct compiled_policy::builder {
   void lay_out_groups(std::uint32_t n, edge_iterator first, edge_iterator last, node& target,
                       compiled_policy& out);
   static void lay_out_prefix_lengths(node& target, compiled_policy& out);
+  /// An open-addressed table of `slots`, at most half full, keyed by slot_hash(text, parent).
+  static void fill_table(std::span<const pending_slot> slots, std::string_view strings,
+                         std::vector<literal_slot>& table, std::uint64_t& mask);
   static text_ref intern(compiled_policy& out, std::string_view text);
   static text_ref emit(compiled_policy& out, const build_edge& e);
 };

@@ -1,5 +1,5 @@
 // Deciding requests: one walk over the compiled trie per request, following only the branches
-// that can still decide its action; `decide`, `allowed_actions` and `evaluate` are its three
+// that can still change its answer; `decide`, `allowed_actions` and `evaluate` are its three
 // uses.
 #include <gatehouse/engine/compiled_policy.hpp>
 
@@ -23,6 +23,16 @@ using detail::rn_segment;
 using detail::slot_hash;
 using detail::sorted_tag;
 
+// std::popcount without a popcnt instruction in the target is a library call; the walk needs it
+// once per range it marks, so it counts inline.
+constexpr std::size_t count_ones(std::uint64_t x) noexcept {
+  x -= (x >> 1) & 0x5555555555555555ULL;
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return static_cast<std::size_t>((x * 0x0101010101010101ULL) >> 56);
+}
+static_assert(count_ones(0) == 0 && count_ones(~std::uint64_t{0}) == 64 && count_ones(0x90) == 2);
+
 // The tags of the request's segments, sorted as the walk first needs them, so that a literal or
 // prefix tag glob is a binary search however many tags a name carries. One per thread: a walk
 // never starts another on its thread. A name within the request limit always fits.
@@ -31,40 +41,83 @@ struct tag_scratch {
 };
 thread_local tag_scratch scratch;
 
+// The statements `evaluate` has met, one bit each within a window of statements, and a summary
+// bit per non-zero word so that reading them back costs what was met, not the window. All zero
+// between calls: reading back clears what it reads, so no call pays to clear 8 KiB. One per
+// thread, like the tag scratch.
+struct met_statements {
+  static constexpr std::size_t words = compiled_policy::evaluate_window / 64;
+  std::array<std::uint64_t, words> seen;
+  std::array<std::uint64_t, words / 64> summary;
+};
+thread_local met_statements met;
+
 }  // namespace
 
-// One walk over the trie for one request. It always gathers the allowed and denied action sets
-// of the statements it meets; given a window, it also marks in `seen` the statements of one
-// action, of either effect, whose indices fall in [window_begin, window_begin + window). A
-// statement met at several nodes is marked once. `stop_at_deny` ends the walk at the first
-// matching deny.
+// One walk over the trie for one request. It gathers the allowed and denied action sets of the
+// statements it meets, passing by every branch that can no longer change them: an action known
+// to be denied needs nothing more, and one known to be allowed needs only branches with denies.
+// `evaluate` gives it another goal: to mark in `met` every allow (until a deny is met) or every
+// deny of its one action whose index falls in [window_begin, window_begin + window).
 struct compiled_policy::walker {
-  walker(const compiled_policy& p, policy::action_set a) noexcept : policy(p), action(a) {}
+  enum class goal : std::uint8_t { answer, mark_allows, mark_denies };
+
+  walker(const compiled_policy& p, policy::action_set a, goal g = goal::answer) noexcept
+      : policy(p), action(a), purpose(g) {
+    settle();
+  }
 
   const compiled_policy& policy;
   policy::action_set action;
-  bool stop_at_deny = false;
+  goal purpose;
   policy::action_set allowed = 0;
   policy::action_set denied = 0;
-  /// Bit i of word i / 64 set when statement window_begin + i was met; bit w of summary word
-  /// w / 64 set when word w of `seen` is not zero.
-  std::uint64_t* seen = nullptr;
-  std::uint64_t* summary = nullptr;
+  /// The actions whose allows, and whose denies, can still change what the walk is for.
+  policy::action_set allows_wanted = 0;
+  policy::action_set denies_wanted = 0;
   std::uint32_t window_begin = 0;
   std::uint32_t window = 0;
-  std::array<rn_segment, max_pattern_depth> segments;  // filled by run(), up to `depth`
-  std::size_t depth = 0;
+  std::array<rn_segment, max_pattern_depth> split;  // filled by `segments` as the walk goes
+  std::optional<detail::name_segments> segments;
   /// Entries of `scratch.tags` this walk has taken.
   std::size_t scratch_used = 0;
 
-  [[nodiscard]] bool done() const noexcept { return stop_at_deny && denied != 0; }
+  void settle() noexcept {
+    switch (purpose) {
+      case goal::answer:
+        allows_wanted = action & ~(allowed | denied);
+        denies_wanted = action & ~denied;
+        break;
+      case goal::mark_allows:  // every allow, up to the first deny
+        allows_wanted = denies_wanted = denied != 0 ? 0 : action;
+        break;
+      case goal::mark_denies:
+        allows_wanted = 0;
+        denies_wanted = action;
+        break;
+    }
+  }
 
-  void mark(std::uint32_t statement) noexcept {
+  [[nodiscard]] bool done() const noexcept { return (allows_wanted | denies_wanted) == 0; }
+
+  /// Whether anything at or below `n` can still change what the walk is for.
+  [[nodiscard]] bool wanted(const node& n) const noexcept {
+    return ((n.actions.below() & allows_wanted) | (n.actions.deny_below & denies_wanted)) != 0;
+  }
+
+  void mark(std::uint32_t statement) const noexcept {
     const std::uint32_t at = statement - window_begin;  // wraps for statements before the window
     if (at >= window) return;
     const std::uint32_t word = at / 64;
-    seen[word] |= std::uint64_t{1} << (at % 64);
-    summary[word / 64] |= std::uint64_t{1} << (word % 64);
+    met.seen[word] |= std::uint64_t{1} << (at % 64);
+    met.summary[word / 64] |= std::uint64_t{1} << (word % 64);
+  }
+
+  void mark_range(std::uint32_t ranges, std::size_t range) const noexcept {
+    const auto end = policy.terminal_ranges_[ranges + range + 1];
+    for (auto t = policy.terminal_ranges_[ranges + range]; t != end; ++t) {
+      mark(policy.terminals_[t]);
+    }
   }
 
   [[nodiscard]] std::string_view text(text_ref ref) const noexcept {
@@ -172,7 +225,7 @@ struct compiled_policy::walker {
   }
 
   void follow(const edge& e, const rn_segment& segment, std::size_t next) noexcept {
-    if ((policy.nodes_[e.child].actions.below & action) == 0) return;
+    if (!wanted(policy.nodes_[e.child])) return;
     if (!tags_match(e, segment)) return;
     walk(e.child, next);
   }
@@ -182,71 +235,78 @@ struct compiled_policy::walker {
     const policy::action_set allow_hit = n.actions.here_allow & action;
     const policy::action_set deny_hit = n.actions.here_deny & action;
     if ((allow_hit | deny_hit) == 0) return;
+    // Marking walks have one action, so `action - 1` is the actions before it.
+    if (purpose == goal::mark_allows && allow_hit != 0 && denied == 0 && deny_hit == 0) {
+      mark_range(n.ranges, count_ones(n.actions.here_allow & (action - 1)));
+    } else if (purpose == goal::mark_denies && deny_hit != 0) {
+      mark_range(n.ranges,
+                 count_ones(n.actions.here_allow) + count_ones(n.actions.here_deny & (action - 1)));
+    }
     allowed |= allow_hit;
     denied |= deny_hit;
-    if (seen == nullptr) return;
-    const auto id = static_cast<std::size_t>(std::countr_zero(action));
-    const auto begin = policy.terminal_ranges_[n.ranges + id];
-    const auto end = policy.terminal_ranges_[n.ranges + id + 1];
-    for (auto t = begin; t != end; ++t) mark(policy.terminals_[t]);
+    settle();
+  }
+
+  // The entry of `table` for `key` under node `at`, whose hash is `key_hash`, or nullptr.
+  [[nodiscard]] const literal_slot* find_slot(const std::vector<literal_slot>& table,
+                                              std::uint64_t mask, std::uint64_t key_hash,
+                                              std::uint32_t at,
+                                              std::string_view key) const noexcept {
+    const auto hash = slot_hash(key_hash, at);
+    for (auto i = hash & mask;; i = (i + 1) & mask) {
+      const literal_slot& slot = table[i];
+      if (slot.parent == literal_slot::empty) return nullptr;
+      if (slot.hash == hash && slot.parent == at && text(slot.path) == key) return &slot;
+    }
+  }
+
+  void follow_all(index_range edges, const rn_segment& segment, std::size_t level) noexcept {
+    for (auto e = edges.begin; e != edges.end && !done(); ++e) {
+      follow(policy.edges_[e], segment, level + 1);
+    }
   }
 
   // Follows the edges of the literal `path` under node `at`, if there is one.
   void follow_literal(std::uint32_t at, const rn_segment& segment, std::size_t level) noexcept {
-    const auto hash = slot_hash(segment.hash(), at);
-    for (auto i = hash & policy.literal_mask_;; i = (i + 1) & policy.literal_mask_) {
-      const literal_slot& slot = policy.literal_table_[i];
-      if (slot.parent == literal_slot::empty) return;
-      if (slot.hash == hash && slot.parent == at && text(slot.path) == segment.path()) {
-        for (auto e = slot.edges.begin; e != slot.edges.end && !done(); ++e) {
-          follow(policy.edges_[e], segment, level + 1);
-        }
-        return;
-      }
+    if (const auto* slot = find_slot(policy.literal_table_, policy.literal_mask_, segment.hash(),
+                                     at, segment.path())) {
+      follow_all(slot->edges, segment, level);
     }
   }
 
-  // Follows every prefix glob of node `n` whose text starts the segment's path.
-  void follow_prefixes(const node& n, const rn_segment& segment, std::size_t level) noexcept {
+  // Follows every prefix glob of node `at` whose text starts the segment's path.
+  void follow_prefixes(std::uint32_t at, const rn_segment& segment, std::size_t level) noexcept {
+    const node& n = policy.nodes_[at];
     const std::string_view path = segment.path();
-    if (n.prefixes.size() > crowded_prefixes) {
-      return follow_crowded_prefixes(n, segment, level);
+    if (n.prefixes.size() > detail::crowded_prefixes) {
+      return follow_crowded_prefixes(at, segment, level);
     }
     const std::uint64_t path_head = policy::first_bytes(path);
     for (auto g = n.prefixes.begin; g != n.prefixes.end && !done(); ++g) {
       const prefix_group& group = policy.prefix_groups_[g];
-      if ((path_head & group.mask) != group.head) continue;
-      if (group.text.length > 8 && !path.starts_with(text(group.text))) continue;
-      if (group.text.length > path.size()) continue;
-      follow_group(group, segment, level);
+      if (group.text.length > path.size() || (path_head & group.mask) != group.head) continue;
+      if (group.text.length > 8) {
+        if (policy::first_bytes(path.substr(group.text.length - 8, 8)) != group.tail) continue;
+        if (group.text.length > 16 && !path.starts_with(text(group.text))) continue;
+      }
+      follow_all(group.edges, segment, level);
     }
   }
 
-  /// Above this many prefix groups at a node, they are looked up by length rather than tried.
-  static constexpr std::uint32_t crowded_prefixes = 8;
-
-  // Follows the prefix groups of a crowded node whose text starts the path: for each length the
-  // node's texts have, the group whose text is the path's first bytes, found by binary search.
-  void follow_crowded_prefixes(const node& n, const rn_segment& segment,
+  // Follows the prefix groups of crowded node `at` whose text starts the path: for each length
+  // the node's texts have, the group whose text is the path's first bytes, by hash.
+  void follow_crowded_prefixes(std::uint32_t at, const rn_segment& segment,
                                std::size_t level) noexcept {
+    const node& n = policy.nodes_[at];
     const std::string_view path = segment.path();
-    const auto first = policy.prefix_groups_.begin() + n.prefixes.begin;
-    const auto last = policy.prefix_groups_.begin() + n.prefixes.end;
     for (auto l = n.prefix_lengths.begin; l != n.prefix_lengths.end && !done(); ++l) {
       const std::uint32_t length = policy.prefix_lengths_[l];
       if (length > path.size()) return;
       const std::string_view key = path.substr(0, length);
-      const auto it = std::lower_bound(
-          first, last, key,
-          [&](const prefix_group& g, std::string_view k) { return text(g.text) < k; });
-      if (it != last && text(it->text) == key) follow_group(*it, segment, level);
-    }
-  }
-
-  void follow_group(const prefix_group& group, const rn_segment& segment,
-                    std::size_t level) noexcept {
-    for (auto e = group.edges.begin; e != group.edges.end && !done(); ++e) {
-      follow(policy.edges_[e], segment, level + 1);
+      if (const auto* slot = find_slot(policy.prefix_table_, policy.prefix_mask_,
+                                       policy::name_hash(key), at, key)) {
+        follow_all(slot->edges, segment, level);
+      }
     }
   }
 
@@ -254,34 +314,43 @@ struct compiled_policy::walker {
   void walk(std::uint32_t at, std::size_t level) noexcept {
     visit_terminals(at);
     const node& n = policy.nodes_[at];
-    if (done() || level == depth || (n.actions.children & action) == 0) return;
-    const rn_segment& segment = segments[level];
+    if (done() || (n.actions.children & (allows_wanted | denies_wanted)) == 0 ||
+        !segments->reach(level)) {
+      return;
+    }
+    const rn_segment& segment = (*segments)[level];
     if (n.has_literals) follow_literal(at, segment, level);
-    if (!n.prefixes.empty()) follow_prefixes(n, segment, level);
+    if (!n.prefixes.empty()) follow_prefixes(at, segment, level);
     for (auto e = n.globs.begin; e != n.globs.end && !done(); ++e) {
       const edge& g = policy.edges_[e];
       if (path_matches(g, segment.path())) follow(g, segment, level + 1);
     }
   }
 
-  // The statements that match every resource name, for the actions they hold.
+  // The statements that match every resource name, for the actions they hold; `marking` says
+  // whether the walk's goal is to mark them.
   void visit_universal(const std::vector<std::uint32_t>& statements, policy::action_set actions,
-                       policy::action_set& into) noexcept {
+                       policy::action_set& into, bool marking) noexcept {
     const policy::action_set hit = action & actions;
     if (hit == 0) return;
     into |= hit;
-    if (seen == nullptr) return;
-    for (const auto s : statements) {
-      if ((policy.statements_[s].actions & action) != 0) mark(s);
+    if (marking) {
+      for (const auto s : statements) {
+        if ((policy.statements_[s].actions & action) != 0) mark(s);
+      }
     }
+    settle();
   }
 
   void run(std::string_view resource) noexcept {
-    visit_universal(policy.universal_denies_, policy.universal_deny_actions_, denied);
+    visit_universal(policy.universal_denies_, policy.universal_deny_actions_, denied,
+                    purpose == goal::mark_denies);
     if (done()) return;
-    visit_universal(policy.universal_allows_, policy.universal_allow_actions_, allowed);
-    if (resource.empty() || policy.max_depth_ == 0) return;
-    depth = detail::split_segments(resource, std::span(segments.data(), policy.max_depth_));
+    visit_universal(policy.universal_allows_, policy.universal_allow_actions_, allowed,
+                    purpose == goal::mark_allows && denied == 0);
+    // The name is split only when some statement below the root can still change the answer.
+    if (resource.empty() || policy.max_depth_ == 0 || !wanted(policy.nodes_[0])) return;
+    segments.emplace(resource, split.data(), policy.max_depth_);
     walk(0, 0);
   }
 };
@@ -289,7 +358,6 @@ struct compiled_policy::walker {
 decision compiled_policy::decide(policy::action_id action,
                                  std::string_view resource) const noexcept {
   walker w{*this, bit_of(action)};
-  w.stop_at_deny = true;
   w.run(resource);
   if (w.denied != 0) return decision::explicit_deny;
   return w.allowed != 0 ? decision::allow : decision::implicit_deny;
@@ -302,58 +370,86 @@ policy::action_set compiled_policy::allowed_actions(policy::action_set of_intere
   return w.allowed & ~w.denied;
 }
 
+namespace {
+
+// Writes the statements marked in `met` (the window of `window` statements from `begin`) into
+// `determining` from `v.written` on, in index order, and clears every mark, also those that did not
+// fit. False once the buffer is full.
+bool read_back(std::uint32_t begin, std::uint32_t window, std::span<std::uint32_t> determining,
+               verdict& v) noexcept {
+  // Locals, not `v`'s fields: a store to `determining` could otherwise alias them.
+  std::uint32_t written = v.written;
+  const auto capacity = static_cast<std::uint32_t>(determining.size());
+  bool room = !v.truncated;
+  const std::size_t summary_words = (std::size_t{window} + 64 * 64 - 1) / (64 * 64);
+  for (std::size_t s = 0; s < summary_words; ++s) {
+    for (std::uint64_t nonzero = std::exchange(met.summary[s], 0); nonzero != 0;
+         nonzero &= nonzero - 1) {
+      const std::size_t word = (s * 64) + static_cast<std::size_t>(std::countr_zero(nonzero));
+      std::uint64_t bits = std::exchange(met.seen[word], 0);
+      if (!room) continue;
+      const std::uint32_t base = begin + static_cast<std::uint32_t>(word * 64);
+      for (; bits != 0; bits &= bits - 1) {
+        if (written == capacity) {  // only the lowest ones fit
+          room = false;
+          break;
+        }
+        determining[written++] = base + static_cast<std::uint32_t>(std::countr_zero(bits));
+      }
+    }
+  }
+  v.written = written;
+  v.truncated = !room;
+  return room;
+}
+
+// Clears every mark in `met`.
+void forget_marks() noexcept {
+  for (auto& nonzero : met.summary) {
+    for (; nonzero != 0; nonzero &= nonzero - 1) {
+      const auto word = static_cast<std::size_t>(&nonzero - met.summary.data()) * 64 +
+                        static_cast<std::size_t>(std::countr_zero(nonzero));
+      met.seen[word] = 0;
+    }
+  }
+}
+
+}  // namespace
+
 verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,
                                   std::span<std::uint32_t> determining) const noexcept {
-  // The statements met are marked in a bitmap on the stack and read back in index order, which
-  // deduplicates and sorts them without a sort; a summary bitmap of the non-zero words keeps the
-  // read-back proportional to what was met. A set larger than the bitmap is walked once per
-  // window of statements; the output is complete once the buffer is full or the windows end.
-  constexpr std::size_t seen_words = evaluate_window / 64;
-  std::array<std::uint64_t, seen_words> seen;
-  std::array<std::uint64_t, seen_words / 64> summary;
-  verdict v;
-  std::uint32_t begin = 0;
-  do {
-    const auto end = static_cast<std::uint32_t>(
+  // The first walk decides, marking allows as it goes; an allow is then read back at once, and a
+  // deny walks again through the branches with denies only, marking those. Statements are marked
+  // in a bitmap and read back in index order, which deduplicates and sorts them without a sort.
+  // A set larger than the bitmap is walked once more per further window of statements.
+  const auto window_end = [&](std::uint32_t begin) {
+    return static_cast<std::uint32_t>(
         std::min<std::size_t>(statements_.size(), std::size_t{begin} + evaluate_window));
-    const std::size_t words = (end - begin + 63) / 64;
-    const std::size_t summary_words = (words + 63) / 64;
-    std::fill_n(seen.begin(), words, 0);
-    std::fill_n(summary.begin(), summary_words, 0);
-    walker w{*this, bit_of(action)};
-    w.seen = seen.data();
-    w.summary = summary.data();
+  };
+  verdict v;
+  walker first{*this, bit_of(action), walker::goal::mark_allows};
+  first.window = window_end(0);
+  first.run(resource);
+  walker::goal marking = walker::goal::mark_allows;
+  std::uint32_t begin = 0;
+  if (first.denied != 0) {
+    v.decision = decision::explicit_deny;
+    marking = walker::goal::mark_denies;
+    forget_marks();  // the allows marked before the deny was met
+  } else if (first.allowed != 0) {
+    v.decision = decision::allow;
+    if (!read_back(0, first.window, determining, v)) return v;
+    begin = first.window;
+  } else {
+    return v;  // nothing allowed, so nothing marked
+  }
+  for (; begin < statements_.size(); begin = window_end(begin)) {
+    walker w{*this, bit_of(action), marking};
     w.window_begin = begin;
-    w.window = end - begin;
+    w.window = window_end(begin) - begin;
     w.run(resource);
-    if (begin == 0) {
-      if (w.denied != 0) {
-        v.decision = decision::explicit_deny;
-      } else if (w.allowed != 0) {
-        v.decision = decision::allow;
-      } else {
-        return v;
-      }
-    }
-    // Denies decide a deny and allows an allow; the other effect's statements are left out.
-    const std::uint64_t flip = v.decision == decision::explicit_deny ? 0 : ~std::uint64_t{0};
-    const std::uint64_t* deny = deny_words_.data() + (begin / 64);
-    for (std::size_t s = 0; s < summary_words; ++s) {
-      for (std::uint64_t nonzero = summary[s]; nonzero != 0; nonzero &= nonzero - 1) {
-        const std::size_t word = (s * 64) + static_cast<std::size_t>(std::countr_zero(nonzero));
-        std::uint64_t bits = seen[word] & (deny[word] ^ flip);
-        for (; bits != 0; bits &= bits - 1) {
-          if (v.written == determining.size()) {
-            v.truncated = true;
-            return v;
-          }
-          determining[v.written++] = begin + static_cast<std::uint32_t>(word * 64) +
-                                     static_cast<std::uint32_t>(std::countr_zero(bits));
-        }
-      }
-    }
-    begin = end;
-  } while (begin < statements_.size());
+    if (!read_back(begin, w.window, determining, v)) return v;
+  }
   return v;
 }
 

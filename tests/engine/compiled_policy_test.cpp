@@ -241,6 +241,42 @@ BOOST_AUTO_TEST_CASE(determining_statements_span_evaluate_windows) {
              boost::test_tools::per_element());
 }
 
+// What one evaluation met and did not report (past a full buffer, or allows met before a deny
+// decided) must not show up in the next one on the same thread.
+BOOST_AUTO_TEST_CASE(an_evaluation_leaves_nothing_behind_for_the_next) {
+  std::vector<sourced_statement> s;
+  const auto add = [&](policy::effect effect, const std::string& resource) {
+    s.push_back(
+        {"p", {"s" + std::to_string(s.size()), "flag", effect, {"ToggleFlag"}, {resource}}});
+  };
+  for (int i = 0; i < 200; ++i) add(policy::effect::allow, "project/a");  // 0-199, four words
+  add(policy::effect::allow, "project/b");                                // 200
+  add(policy::effect::deny, "project/c:env/e");  // 201, met after the allows above it
+  for (int i = 0; i < 100; ++i) add(policy::effect::allow, "project/c");  // 202-301
+  const auto p = testing::compile_or_fail(s);
+  std::array<std::uint32_t, 256> all{};
+
+  std::array<std::uint32_t, 1> one{};
+  auto v = p->evaluate("ToggleFlag", "project/a", one);
+  BOOST_TEST(v.truncated);
+  BOOST_TEST(one[0] == 0U);
+  v = p->evaluate("ToggleFlag", "project/b", all);
+  BOOST_TEST(v.decision == decision::allow);
+  BOOST_TEST(std::vector<std::uint32_t>(all.begin(), all.begin() + v.written) ==
+                 std::vector<std::uint32_t>{200},
+             boost::test_tools::per_element());
+
+  v = p->evaluate("ToggleFlag", "project/c:env/e", all);
+  BOOST_TEST(v.decision == decision::explicit_deny);
+  BOOST_TEST(std::vector<std::uint32_t>(all.begin(), all.begin() + v.written) ==
+                 std::vector<std::uint32_t>{201},
+             boost::test_tools::per_element());
+  v = p->evaluate("ToggleFlag", "project/b", all);
+  BOOST_TEST(std::vector<std::uint32_t>(all.begin(), all.begin() + v.written) ==
+                 std::vector<std::uint32_t>{200},
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(patterns_deeper_than_the_limit_do_not_compile) {
   std::string deep = "a/a";
   for (std::size_t i = 1; i <= engine::compiled_policy::max_pattern_depth; ++i) deep += ":a/a";
@@ -431,6 +467,30 @@ BOOST_AUTO_TEST_CASE(agrees_with_reference_on_random_policies) {
         const auto v = compiled->evaluate(action, resource, exact);
         BOOST_TEST(!v.truncated);
         BOOST_TEST(exact == expected.determining, boost::test_tools::per_element());
+        // One short: truncated, holding the lowest. The statements left out must not linger
+        // into the next request's answer (the next evaluation checks that).
+        if (expected.determining.size() >= 2) {
+          std::vector<std::uint32_t> short_by_one(expected.determining.size() - 1);
+          const auto cut = compiled->evaluate(action, resource, short_by_one);
+          BOOST_TEST(cut.truncated);
+          BOOST_TEST(cut.written == short_by_one.size());
+          BOOST_TEST(
+              std::equal(short_by_one.begin(), short_by_one.end(), expected.determining.begin()));
+        }
+        // Several actions in one walk, which passes by what can no longer change any of them:
+        // one reference decision per action.
+        policy::action_set of_interest = 0;
+        policy::action_set expected_allowed = 0;
+        for (int k = 0; k < 3; ++k) {
+          const auto other = k == 0 ? action : gen.request_action();
+          const policy::action_set bit = policy::action_set{1} << policy::find_action(other);
+          of_interest |= bit;
+          if (engine::reference::evaluate(statements, other, resource).decision ==
+              decision::allow) {
+            expected_allowed |= bit;
+          }
+        }
+        BOOST_TEST(compiled->allowed_actions(of_interest, resource) == expected_allowed);
       }
     }
   }

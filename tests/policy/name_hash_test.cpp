@@ -58,6 +58,20 @@ BOOST_AUTO_TEST_CASE(reads_the_length_and_the_first_and_last_eight_bytes) {
   BOOST_TEST(first_bytes("abc") == first_bytes(std::string("abc\0\0\0\0\0", 8)));
 }
 
+// Each length takes its own path through first_bytes (overlapping loads, single bytes): every
+// length up to past eight against a byte-by-byte reading, with distinct bytes so that a byte
+// read from the wrong place shows.
+BOOST_AUTO_TEST_CASE(first_bytes_reads_exactly_the_first_eight_bytes_at_every_length) {
+  const std::string text = "\x01\x82\x13\xa4\x35\x46\xf7\x68\x99\x1a\xbb";
+  for (std::size_t n = 0; n <= text.size(); ++n) {
+    std::uint64_t expected = 0;
+    for (std::size_t i = 0; i < std::min<std::size_t>(n, 8); ++i) {
+      expected |= std::uint64_t{static_cast<unsigned char>(text[i])} << (8 * i);
+    }
+    BOOST_TEST(first_bytes(std::string_view(text).substr(0, n)) == expected, "length " << n);
+  }
+}
+
 // Names that differ only in their last bytes (the common case: numbered projects and flags) must
 // spread over the low bits too, or a look-up would walk a long run of slots.
 BOOST_AUTO_TEST_CASE(families_of_names_spread_over_the_low_bits) {

@@ -99,7 +99,7 @@ class compiled_policy {
  public:
   /// The deepest resource pattern a statement may have; FeatBit's deepest names have four.
   static constexpr std::size_t max_pattern_depth = policy::max_pattern_segments;
-  /// How many statements one walk of `evaluate` collects from (an 8 KiB bitmap on the stack);
+  /// How many statements one walk of `evaluate` collects from (an 8 KiB bitmap per thread);
   /// larger sets are walked once per window.
   static constexpr std::size_t evaluate_window = std::size_t{1} << 16;
 
@@ -170,14 +170,15 @@ class compiled_policy {
   /// The actions of the universal allows and denies, each set the union over its statements.
   policy::action_set universal_allow_actions_ = 0;
   policy::action_set universal_deny_actions_ = 0;
-  /// Bit i set when statement i is a deny.
-  std::vector<std::uint64_t> deny_words_;
   std::vector<node> nodes_;
   std::vector<edge> edges_;
   std::vector<std::uint32_t> terminals_;
   std::vector<std::uint32_t> terminal_ranges_;
   std::vector<literal_slot> literal_table_;
   std::uint64_t literal_mask_ = 0;
+  /// The prefix groups of crowded nodes, by (node, text).
+  std::vector<literal_slot> prefix_table_;
+  std::uint64_t prefix_mask_ = 0;
   std::size_t max_depth_ = 0;
   std::vector<text_ref> tag_globs_;
   /// Per tag glob, how it is matched and where its parts are.

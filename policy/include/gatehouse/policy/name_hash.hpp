@@ -12,9 +12,28 @@ namespace gatehouse::policy {
 
 /// The first (up to) eight bytes of `text`, zero-padded, as a native-endian number.
 [[nodiscard]] inline std::uint64_t first_bytes(std::string_view text) noexcept {
-  std::uint64_t out = 0;
-  if (!text.empty()) std::memcpy(&out, text.data(), std::min<std::size_t>(8, text.size()));
-  return out;
+  // Fixed-size loads only: a copy of a variable size is a library call, and a decision takes
+  // the first bytes of several names. Loads that overlap read the same bytes twice, which OR
+  // together unchanged.
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  if (n >= 8) {
+    std::uint64_t out;
+    std::memcpy(&out, p, 8);
+    return out;
+  }
+  if (n >= 4) {
+    std::uint32_t low;
+    std::uint32_t high;
+    std::memcpy(&low, p, 4);
+    std::memcpy(&high, p + n - 4, 4);
+    return low | (std::uint64_t{high} << (8 * (n - 4)));
+  }
+  if (n == 0) return 0;
+  const auto byte = [&](std::size_t i) {
+    return std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  };
+  return byte(0) | byte(n / 2) | byte(n - 1);
 }
 
 /// A hash of `text` from its length and its first and last eight bytes. Names that agree there
