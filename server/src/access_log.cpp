@@ -5,6 +5,8 @@
 #include <gatehouse/iam/secrets.hpp>
 #include "log_output.hpp"
 
+#include <charconv>
+
 #include <unistd.h>
 
 namespace gatehouse::server {
@@ -22,6 +24,12 @@ void append_redacted(std::string& line, std::string_view part) {
   } else {
     append_escaped(line, part);
   }
+}
+
+template <class Integer>
+void append_number(std::string& line, Integer n) {
+  char digits[24];
+  line.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
 /// Appends `target` for the access log: the path, and of the query only its keys. Secrets never
@@ -65,9 +73,9 @@ void format_access_line(std::string& line, const access_record& record) {
     line += "- -";
   }
   line.push_back(' ');
-  line += std::to_string(record.status);
+  append_number(line, record.status);
   line.push_back(' ');
-  line += std::to_string(record.duration.count());
+  append_number(line, record.duration.count());
   line += "us ";
   append_escaped(line, record.subject);
 }

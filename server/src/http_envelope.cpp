@@ -21,17 +21,13 @@ struct error_row {
 reply envelope(unsigned status, bool success, std::string_view code, std::string_view data_json) {
   rapidjson::StringBuffer buffer;
   json_writer w(buffer);
-  w.StartObject();
-  w.Key("success");
-  w.Bool(success);
-  w.Key("errors");
-  w.StartArray();
-  if (!code.empty()) write_string(w, code);
-  w.EndArray();
-  w.Key("data");
+  write_envelope_head(w, success, code);
   w.RawValue(data_json.data(), data_json.size(), rapidjson::kObjectType);
   w.EndObject();
-  return {status, std::string(buffer.GetString(), buffer.GetSize()), {}};
+  reply r;
+  r.status = status;
+  r.body.assign(buffer.GetString(), buffer.GetSize());
+  return r;
 }
 
 /// `{"message": detail}` for failures whose detail helps the caller fix the request, with the
@@ -113,6 +109,17 @@ error_row map_failure(const iam::failure& f) {
 }
 
 }  // namespace
+
+void write_envelope_head(json_writer& w, bool success, std::string_view code) {
+  w.StartObject();
+  w.Key("success");
+  w.Bool(success);
+  w.Key("errors");
+  w.StartArray();
+  if (!code.empty()) write_string(w, code);
+  w.EndArray();
+  w.Key("data");
+}
 
 reply success_reply(std::string_view data_json, success_kind kind) {
   return envelope(kind == success_kind::created ? 201 : 200, true, {}, data_json);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gatehouse/iam/errors.hpp>
+#include <gatehouse/policy/json.hpp>
 
 #include <cstddef>
 #include <string>
@@ -18,6 +19,9 @@ struct reply {
   std::string etag;
   /// Why the caller was refused (403), for the audit trail; never sent.
   std::string refusal;
+  /// The body is not here: the handler wrote it into the answer in place
+  /// (request_context::answer_body), as the decision route does.
+  bool in_place = false;
 };
 
 /// Which success a handler reports: a read or change (200), or a new resource (201).
@@ -34,6 +38,10 @@ enum class http_error {
   /// Something unexpected (an exception): nothing about it is told to the caller.
   internal,
 };
+
+/// Writes what every envelope begins with, `{"success": …, "errors": [code] or [], "data": `:
+/// the caller writes the data value and ends the object.
+void write_envelope_head(policy::json_writer& w, bool success, std::string_view code);
 
 /// `data_json` must be one complete JSON value.
 [[nodiscard]] reply success_reply(std::string_view data_json, success_kind kind = success_kind::ok);

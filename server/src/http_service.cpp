@@ -23,7 +23,6 @@ namespace {
 using iam::errc;
 using iam::failure;
 
-constexpr std::string_view json_content_type = "application/json";
 /// The Prometheus text exposition format.
 constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4";
 constexpr std::string_view api_prefix[] = {"api", "v1"};
@@ -103,11 +102,11 @@ iam::outcome<iam::caller> authenticate(
   return iam.authenticate_token(credential);
 }
 
-std::string subject_of(const iam::caller& who) {
-  std::string subject(iam::to_string(who.kind));
+/// Writes `who` as the access log names it into `subject`, keeping its allocation.
+void write_subject(std::string& subject, const iam::caller& who) {
+  subject = iam::to_string(who.kind);
   subject += ':';
   subject += who.id;
-  return subject;
 }
 
 // ---- One request -------------------------------------------------------------------------------
@@ -124,7 +123,7 @@ struct service_parts {
 void respond(const service_parts& service, const http_request& request, http_response& response) {
   const auto give = [&response](reply r) {
     response.status = r.status;
-    response.body = std::move(r.body);
+    if (!r.in_place) response.body = std::move(r.body);
     if (!r.etag.empty()) response.headers.emplace_back("ETag", std::move(r.etag));
   };
   // The transport enforces the same limit; checked again so that no other caller of the
@@ -134,7 +133,7 @@ void respond(const service_parts& service, const http_request& request, http_res
   }
   auto target = parse_target(request.target);
   if (!target) return give(failure_reply(target.error()));
-  const std::vector<std::string>& segments = target->segments;
+  const auto& segments = target->segments;
 
   if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "metrics")) {
     if (request.method != "GET") return give(error_reply(http_error::method_not_allowed));
@@ -164,7 +163,8 @@ void respond(const service_parts& service, const http_request& request, http_res
       segments[1] != api_prefix[1]) {
     return give(failure_reply(failure(errc::not_found, "path")));
   }
-  const auto below_prefix = std::span(segments).subspan(std::size(api_prefix));
+  const auto below_prefix =
+      std::span<const std::string>(segments.data(), segments.size()).subspan(std::size(api_prefix));
   std::vector<std::string> params;
   std::optional<reply> refusal;
   const route* r = find_route(request.method, below_prefix, params, refusal);
@@ -172,10 +172,10 @@ void respond(const service_parts& service, const http_request& request, http_res
 
   const auto who = authenticate(service.iam, service.jwt, request);
   if (!who) return give(failure_reply(who.error()));
-  response.subject = subject_of(*who);
-  const request_context ctx{
-      service.iam,      service.metrics, service.limits,   service.costly, *who,
-      response.subject, request.body,    request.if_match, target->query,  params};
+  write_subject(response.subject, *who);
+  const request_context ctx{service.iam,   service.metrics,  service.limits, service.costly,
+                            *who,          response.subject, request.body,   request.if_match,
+                            target->query, params,           response.body};
   reply answer = r->handle(ctx);
   if (answer.status == 403 && !r->audit_type.empty()) {
     service.iam.record_refusal(*who, r->audit_type, params.empty() ? "" : params.front(),
@@ -199,22 +199,29 @@ void http_service::replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier>
   jwt_.store(std::move(jwt), std::memory_order_release);
 }
 
-http_response http_service::handle_request(const http_request& request) noexcept {
-  http_response response;
+void http_service::handle_request(const http_request& request, http_response& response) noexcept {
   try {
+    response.reset();
     respond({iam_, jwt_, metrics_, limits_, *costly_}, request, response);
   } catch (...) {
     // Whatever failed, the caller learns only that it did; the subject, if known, stays for the
     // log. Should even the answer fail to allocate, a bare 500 goes out.
     response.status = 500;
+    response.headers.clear();
     try {
-      response.content_type = json_content_type;
+      response.content_type = http_response::json_content_type;
+      response.cache_control = http_response::no_store;
       response.body = error_reply(http_error::internal).body;
     } catch (...) {
       response.body.clear();
     }
   }
   metrics_.count_response(response.status);
+}
+
+http_response http_service::handle_request(const http_request& request) noexcept {
+  http_response response;
+  handle_request(request, response);
   return response;
 }
 

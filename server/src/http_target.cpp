@@ -26,6 +26,10 @@ failure invalid(std::string_view name) { return {errc::field_invalid, iam::field
 // among the project's packages, and the grammar needed here (RFC 3986 percent-encoding and the
 // form `+`) is a dozen lines.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  // Most segments and parameters hold nothing to decode.
+  if (text.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -4,6 +4,8 @@
 
 #include <gatehouse/iam/errors.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -38,8 +40,9 @@ class query_parameters {
 
 struct request_target {
   /// Path segments after the leading `/`, each percent-decoded on its own (so `%2F` stays inside
-  /// its segment). `/a/b/` has a last, empty segment.
-  std::vector<std::string> segments;
+  /// its segment). `/a/b/` has a last, empty segment. The API's paths have at most 6, and short
+  /// ones fit in their strings: parsing a decision's target allocates nothing.
+  boost::container::small_vector<std::string, 6> segments;
   query_parameters query;
 };
 

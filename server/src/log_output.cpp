@@ -30,15 +30,20 @@ void append_timestamp(std::string& line) {
 
 void append_escaped(std::string& line, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
-  for (const char c : text) {
+  const auto plain = [](char c) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte > 0x20 && byte < 0x7f && c != '"' && c != '\\') {
-      line.push_back(c);
-    } else {
-      line += "\\x";
-      line.push_back(hex[byte >> 4]);
-      line.push_back(hex[byte & 0xf]);
-    }
+    return byte > 0x20 && byte < 0x7f && c != '"' && c != '\\';
+  };
+  while (!text.empty()) {
+    // What needs no escape goes in a run at a time: every line has several such parts.
+    std::size_t run = 0;
+    while (run < text.size() && plain(text[run])) ++run;
+    line.append(text.data(), run);
+    if (run == text.size()) return;
+    const auto byte = static_cast<unsigned char>(text[run]);
+    const char escaped[] = {'\\', 'x', hex[byte >> 4], hex[byte & 0xf]};
+    line.append(escaped, sizeof escaped);
+    text.remove_prefix(run + 1);
   }
 }
 

@@ -11,6 +11,46 @@
 
 namespace gatehouse::server {
 
+namespace {
+
+/// The buffer and writer of answers written in place, one pair per thread. RapidJSON's writer
+/// allocates its nesting stack on first use, so it is kept too, and reset onto the buffer.
+struct in_place_json {
+  /// Room kept between answers; a larger answer (a batch of decisions naming many statements)
+  /// gives its room back.
+  static constexpr std::size_t kept_bytes = std::size_t{64} * 1024;
+  rapidjson::StringBuffer buffer;
+  json_writer writer{buffer};
+};
+
+in_place_json& thread_json() {
+  thread_local in_place_json json;
+  return json;
+}
+
+}  // namespace
+
+json_writer& start_success_in_place() {
+  in_place_json& json = thread_json();
+  json.buffer.Clear();
+  json.writer.Reset(json.buffer);
+  write_envelope_head(json.writer, true, {});
+  return json.writer;
+}
+
+reply finish_success_in_place(const request_context& ctx) {
+  in_place_json& json = thread_json();
+  json.writer.EndObject();
+  ctx.answer_body.assign(json.buffer.GetString(), json.buffer.GetSize());
+  if (json.buffer.GetSize() > in_place_json::kept_bytes) {
+    json.buffer.Clear();
+    json.buffer.ShrinkToFit();
+  }
+  reply r;
+  r.in_place = true;
+  return r;
+}
+
 iam::outcome<check> read_check(const rapidjson::Value& v) {
   if (!v.IsObject()) return iam::failure(iam::errc::field_invalid, iam::field::checks);
   const auto action = required_string(v, "action");

@@ -40,6 +40,10 @@ struct request_context {
   const query_parameters& query;
   /// The path parameters, in the order of the route's `{}`.
   std::span<const std::string> params;
+  /// The answer's body, empty, with the room the connection's last answer left in it: a handler
+  /// on the hot path writes its envelope here (write_success_in_place) instead of returning a
+  /// body of its own, and answers without allocating.
+  std::string& answer_body;
 };
 
 using handler = reply (*)(const request_context&);
@@ -69,6 +73,20 @@ template <class T, class Write>
 reply answer(const iam::outcome<T>& result, Write&& write, success_kind kind = success_kind::ok) {
   if (!result) return failure_reply(result.error());
   return success_reply(json_text([&](json_writer& w) { write(w, *result); }), kind);
+}
+
+/// This thread's writer for answers written in place, emptied, with the envelope's head written
+/// (write_envelope_head): its buffer keeps its room from one answer to the next.
+[[nodiscard]] json_writer& start_success_in_place();
+/// Ends the envelope begun by start_success_in_place() and copies it into `ctx.answer_body`.
+[[nodiscard]] reply finish_success_in_place(const request_context& ctx);
+
+/// The success envelope with `write(w)`'s data, written into `ctx.answer_body` without an
+/// allocation once this thread's buffer and the connection's body have grown to an answer's size.
+template <class Write>
+reply write_success_in_place(const request_context& ctx, Write&& write) {
+  write(start_success_in_place());
+  return finish_success_in_place(ctx);
 }
 
 /// Deletions and other changes without a resource to show answer `data: true`, as FeatBit does.

@@ -1,6 +1,6 @@
 // One connection of the HTTP transport, as the listener sees it: start one on an accepted socket,
 // stop them all at shutdown. The session itself lives in session.cpp, the one translation unit
-// that instantiates Beast's HTTP parser and serializer.
+// that instantiates Beast's HTTP parser; answers are written by hand (http_head.hpp).
 #pragma once
 
 #include "server_state.hpp"

@@ -329,6 +329,47 @@ BOOST_AUTO_TEST_CASE(batch_answers_in_order) {
   BOOST_TEST(empty.data()["results"].Empty());
 }
 
+// The session passes one response for every request of a connection: each answer starts from
+// a new response's values, and a decision is written into the room the last one left.
+BOOST_AUTO_TEST_CASE(one_response_serves_a_whole_connection) {
+  const std::string body = R"({"action":"ToggleFlag","resource":")" + flag + R"("})";
+  const server::http_request decision{
+      .method = "POST", .target = "/api/v1/decisions", .authorization = owner, .body = body};
+  const server::http_response fresh = service->handle_request(decision);
+  BOOST_REQUIRE(fresh.status == 200U);
+
+  server::http_response reused;
+  service->handle_request(decision, reused);
+  BOOST_TEST(reused.body == fresh.body);
+  BOOST_TEST(reused.subject == "member:" + owner_id);
+  const char* room = reused.body.data();
+  service->handle_request(decision, reused);
+  BOOST_TEST(reused.body == fresh.body);
+  BOOST_TEST((reused.body.data() == room), "the second answer was not written in place");
+
+  // A policy answer with its ETag, then a refused decision: nothing of the last answer stays.
+  const std::string policy = create_policy("readers", deny_prod_flags);
+  service->handle_request(
+      {.method = "GET", .target = "/api/v1/policies/" + policy, .authorization = owner}, reused);
+  BOOST_TEST(!header(reused, "ETag").empty());
+  service->handle_request(
+      {.method = "POST", .target = "/api/v1/decisions", .authorization = "api-wrong", .body = body},
+      reused);
+  BOOST_TEST(reused.status == 401U);
+  BOOST_TEST(reused.headers.empty());
+  BOOST_TEST(reused.subject == "-");
+  BOOST_TEST(reused.body == R"({"success":false,"errors":["Unauthorized"],"data":null})");
+  // The console's answer changes the content type and cache policy; the next decision resets them.
+  service->handle_request({.method = "GET", .target = "/console/"}, reused);
+  BOOST_TEST(reused.cache_control == "no-cache");
+  service->handle_request(decision, reused);
+  BOOST_TEST(reused.status == 200U);
+  BOOST_TEST(reused.body == fresh.body);
+  BOOST_TEST(reused.content_type == "application/json");
+  BOOST_TEST(reused.cache_control == "no-store");
+  BOOST_TEST(reused.headers.empty());
+}
+
 const body_case bad_decision_bodies[] = {
     {R"({"resource":"project/x"})", "action_is_required"},
     {R"({"action":"","resource":"project/x"})", "action_is_required"},

@@ -33,17 +33,35 @@ struct http_request {
   std::string_view body{};
 };
 
+/// An answer. Its header values are the service's own, never bytes a client sent.
 struct http_response {
+  static constexpr std::string_view json_content_type = "application/json";
+  static constexpr std::string_view no_store = "no-store";
+  static constexpr std::string_view no_subject = "-";
+
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string content_type{json_content_type};
   /// API answers may carry a new token's secret: no cache may keep them.
-  std::string cache_control = "no-store";
+  std::string cache_control{no_store};
   /// Further headers: ETag, Location, the console's Content-Security-Policy.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   /// For the access log: "member:<id>", "personal-token:<id>", "service-token:<id>" or "-".
   /// Never a secret.
-  std::string subject = "-";
+  std::string subject{no_subject};
+
+  /// Back to a new response's values, keeping what its strings and headers have allocated: a
+  /// connection reuses one response for all its answers.
+  void reset() {
+    status = 200;
+    content_type = json_content_type;
+    cache_control = no_store;
+    headers.clear();
+    body.clear();
+    // Not `subject = no_subject`: GCC 12 warns falsely (-Wrestrict) on that one-byte assignment.
+    subject.clear();
+    subject += no_subject;
+  }
 };
 
 /// Prometheus metrics, updated lock-free from every I/O thread.
@@ -90,8 +108,13 @@ class http_service {
   /// every member JWT.
   void replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier> jwt) noexcept;
 
-  /// Maps one request to IAM service calls and back. Never throws: an unexpected failure is a 500
-  /// with the envelope.
+  /// Maps one request to IAM service calls and back into `response`, which it resets first.
+  /// Never throws: an unexpected failure is a 500 with the envelope. A caller that passes the
+  /// same response for every request of a connection gets a decision answered without an
+  /// allocation for the answer: its body is written into the room the last one left.
+  void handle_request(const http_request& request, http_response& response) noexcept;
+
+  /// The same into a new response.
   [[nodiscard]] http_response handle_request(const http_request& request) noexcept;
 
   [[nodiscard]] const http_limits& limits() const noexcept { return limits_; }
