@@ -271,8 +271,8 @@ BOOST_AUTO_TEST_CASE(one_caller_cannot_grow_the_trail_at_will) {
   });
   BOOST_TEST(added.size() == 30U);
   BOOST_TEST(iam->refusals_not_recorded() == 15U);
-  const auto metrics = call("GET", "/metrics", "");
-  BOOST_TEST(metrics.raw.body.find("\ngatehouse_audit_refusals_not_recorded_total 15\n") !=
+  const auto exposition = call("GET", "/metrics", "");
+  BOOST_TEST(exposition.raw.body.find("\ngatehouse_audit_refusals_not_recorded_total 15\n") !=
              std::string::npos);
   // Another caller has a budget of its own, and the next minute a fresh one.
   const std::string other = bearer(add_member("other@example.com"));
