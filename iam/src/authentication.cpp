@@ -17,8 +17,7 @@ namespace {
 /// within its grace period at `now`; nullptr when none. Called with `tokens_lock` held.
 const token_entry* find_by_secret(const service::state& s, const secret_hash& hash,
                                   store::timestamp now) {
-  const auto& by_secret = s.tokens.get<by_hash>();
-  if (const auto it = by_secret.find(hash); it != by_secret.end()) return &*it;
+  if (const token_entry* current = s.current_secrets.find(hash)) return current;
   // Only rotated tokens are here: most look-ups of an unknown secret end at an empty table.
   const token_entry* previous = s.previous_secrets.find(hash);
   if (previous == nullptr || previous->previous_until == 0 || now >= previous->previous_until) {
