@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cow_map.hpp"
 #include "ids.hpp"
 #include "statement_cache.hpp"
 
@@ -168,6 +169,11 @@ class secret_table {
 
   /// The token listed under HMAC `hash` (compared in constant time), or nullptr.
   [[nodiscard]] const token_entry* find(const secret_hash& hash) const noexcept;
+  /// Starts reading the slot where `find(hash)` will look first, so that with a table much
+  /// larger than the caches the read can overlap other work.
+  void prefetch(const secret_hash& hash) const noexcept {
+    if (capacity_ != 0) __builtin_prefetch(&slots_[home(slot_key(hash))]);
+  }
   /// Lists `t` under its hash, in place of a token listed under the same one.
   void insert(const token_entry& t);
   /// Takes `t` out, if it is listed.
@@ -201,12 +207,16 @@ class secret_table {
 using current_secret_table = secret_table<&token_entry::hash>;
 using previous_secret_table = secret_table<&token_entry::previous_hash>;
 
-/// Strings shared by many tokens, numbered. Append-only; read under the token lock.
+/// Strings shared by many tokens, numbered, each with its hash as a directory key (they are the
+/// ids of organizations and members). Append-only; read under the token lock.
 class string_pool {
  public:
   std::uint32_t intern(const std::string& s) {
     const auto [it, inserted] = index_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
-    if (inserted) strings_.push_back(s);
+    if (inserted) {
+      strings_.push_back(s);
+      hashes_.push_back(hash_key(s).hash);
+    }
     return it->second;
   }
   [[nodiscard]] std::optional<std::uint32_t> find(const std::string& s) const {
@@ -215,9 +225,12 @@ class string_pool {
     return it->second;
   }
   [[nodiscard]] const std::string& at(std::uint32_t i) const { return strings_[i]; }
+  /// `at(i)`'s hash as a directory key (`hash_key`).
+  [[nodiscard]] std::size_t hash_at(std::uint32_t i) const { return hashes_[i]; }
 
  private:
   std::deque<std::string> strings_;
+  std::vector<std::size_t> hashes_;
   std::unordered_map<std::string, std::uint32_t> index_;
 };
 
