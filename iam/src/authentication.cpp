@@ -17,8 +17,7 @@ namespace {
 /// within its grace period at `now`; nullptr when none. Called with `tokens_lock` held.
 const token_entry* find_by_secret(const service::state& s, const secret_hash& hash,
                                   store::timestamp now) {
-  const auto& by_secret = s.tokens.get<by_hash>();
-  if (const auto it = by_secret.find(hash); it != by_secret.end()) return &*it;
+  if (const token_entry* current = s.current_secrets.find(hash)) return current;
   // Only rotated tokens are here: most look-ups of an unknown secret end at an empty table.
   const token_entry* previous = s.previous_secrets.find(hash);
   if (previous == nullptr || previous->previous_until == 0 || now >= previous->previous_until) {
@@ -32,11 +31,19 @@ const token_entry* find_by_secret(const service::state& s, const secret_hash& ha
 outcome<caller> service::authenticate_token(std::string_view secret) const {
   if (!looks_like_token_secret(secret)) return failure(errc::unauthorized);
   const auto hash = state_->hasher.hash(secret);
-  const store::timestamp now = state_->now();
   caller who;
-  std::shared_ptr<const statement_set> permissions;
+  store::timestamp now = 0;
+  std::shared_ptr<const directory> dir;
+  // The directory keys of the ids, hashed when they were interned.
+  std::size_t organization_hash = 0;
+  std::size_t member_hash = 0;
   {
     std::shared_lock lock(state_->tokens_lock);
+    // With a million tokens the slot is likely a cache miss: it is on its way while the clock and
+    // the directory are read.
+    state_->current_secrets.prefetch(hash);
+    now = state_->now();
+    dir = state_->snapshot();
     const token_entry* it = find_by_secret(*state_, hash, now);
     if (it == nullptr || it->status == store::token_status::revoked) {
       return failure(errc::unauthorized);
@@ -51,19 +58,25 @@ outcome<caller> service::authenticate_token(std::string_view secret) const {
     who.id = format_uuid(it->id);
     who.organization_id = state_->pool.at(it->organization);
     who.member_id = state_->pool.at(it->creator);
-    permissions = it->permissions;
+    organization_hash = state_->pool.hash_at(it->organization);
+    member_hash = state_->pool.hash_at(it->creator);
+    // The token's own statements, which the index keeps alive while the lock is held: a service
+    // token's rights, or a personal token's scope when it has one.
+    const statement_set& permissions = *it->permissions;
+    if (who.kind == subject_kind::service_token) {
+      who.rights = permissions.compiled;
+    } else if (!permissions.statements.empty()) {
+      who.scope = permissions.compiled;
+    }
     it->last_used.value.store(now, std::memory_order_relaxed);
   }
-  const auto dir = state_->snapshot();
-  if (!dir->organizations.contains(who.organization_id)) return failure(errc::unauthorized);
-  if (who.kind == subject_kind::service_token) {
-    who.rights = permissions->compiled;
-    return who;
+  if (!dir->organizations.contains(hashed_key{who.organization_id, organization_hash})) {
+    return failure(errc::unauthorized);
   }
-  const auto* rights = dir->rights.find_ptr(who.member_id);
+  if (who.kind == subject_kind::service_token) return who;
+  const auto* rights = dir->rights.find_ptr(hashed_key{who.member_id, member_hash});
   if (rights == nullptr) return failure(errc::unauthorized);
   who.rights = *rights;
-  if (!permissions->statements.empty()) who.scope = permissions->compiled;
   return who;
 }
 

@@ -13,6 +13,18 @@
 
 namespace gatehouse::iam {
 
+/// A key with its hash, computed once: a look-up by it hashes nothing, which pays for the ids
+/// that every authentication by token looks up.
+struct hashed_key {
+  std::string_view text;
+  std::size_t hash = 0;
+};
+
+/// `text` with the hash that cow_map files it under.
+[[nodiscard]] inline hashed_key hash_key(std::string_view text) noexcept {
+  return {text, std::hash<std::string_view>{}(text)};
+}
+
 /// Entries are spread by key hash over `shard_count` shards, reached through `fan_out` branches
 /// of `fan_out` shards each; a copy of the map copies the branch pointers only. The first write
 /// under a branch or to a shard that another copy still holds copies that branch (its shard
@@ -34,13 +46,18 @@ class cow_map {
 
   /// The shared pointer under `key`, or nullptr when there is none.
   [[nodiscard]] const value_ptr* find_ptr(std::string_view key) const {
-    const auto* s = shard_at(shard_of(key));
+    return find_ptr(hash_key(key));
+  }
+
+  [[nodiscard]] const value_ptr* find_ptr(const hashed_key& key) const {
+    const auto* s = shard_at(shard_of(key.hash));
     if (!s) return nullptr;
     const auto it = s->find(key);
     return it == s->end() ? nullptr : &it->second;
   }
 
   [[nodiscard]] bool contains(std::string_view key) const { return find_ptr(key) != nullptr; }
+  [[nodiscard]] bool contains(const hashed_key& key) const { return find_ptr(key) != nullptr; }
 
   /// The value under `key`; throws std::out_of_range when there is none.
   [[nodiscard]] const T& at(std::string_view key) const {
@@ -50,11 +67,11 @@ class cow_map {
   }
 
   void set(const std::string& key, value_ptr value) {
-    writable(shard_of(key))[key] = std::move(value);
+    writable(shard_of(hash_key(key).hash))[key] = std::move(value);
   }
 
   void erase(std::string_view key) {
-    const auto i = shard_of(key);
+    const auto i = shard_of(hash_key(key).hash);
     if (const auto* s = shard_at(i); !s || !s->contains(key)) return;
     auto& s = writable(i);
     s.erase(s.find(key));
@@ -109,16 +126,21 @@ class cow_map {
  private:
   struct key_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const noexcept { return hash_key(s).hash; }
+    std::size_t operator()(const hashed_key& k) const noexcept { return k.hash; }
   };
-  using shard = std::unordered_map<std::string, value_ptr, key_hash, std::equal_to<>>;
+  struct key_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    bool operator()(const hashed_key& a, std::string_view b) const noexcept { return a.text == b; }
+    bool operator()(std::string_view a, const hashed_key& b) const noexcept { return a == b.text; }
+  };
+  using shard = std::unordered_map<std::string, value_ptr, key_hash, key_equal>;
   using branch = std::array<std::shared_ptr<shard>, fan_out>;
 
-  static std::size_t shard_of(std::string_view key) noexcept {
+  static std::size_t shard_of(std::size_t hash) noexcept {
     // The high bits pick the shard; the shard's own buckets use the hash modulo a prime.
-    return static_cast<std::size_t>((key_hash{}(key)*0x9e3779b97f4a7c15ULL) >> 52) % shard_count;
+    return static_cast<std::size_t>((hash * 0x9e3779b97f4a7c15ULL) >> 52) % shard_count;
   }
 
   [[nodiscard]] const shard* shard_at(std::size_t i) const {

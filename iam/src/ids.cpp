@@ -15,12 +15,12 @@ std::optional<uuid> random_uuid() {
 
 std::string format_uuid(const uuid& u) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  std::size_t at = 0;
   for (std::size_t i = 0; i < u.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += hex[u[i] >> 4];
-    out += hex[u[i] & 0xf];
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;
+    out[at++] = hex[u[i] >> 4];
+    out[at++] = hex[u[i] & 0xf];
   }
   return out;
 }

@@ -58,19 +58,19 @@ std::string_view to_string(subject_kind k) noexcept {
 
 namespace {
 
-/// Sizes the token index for the `expected` tokens a load will stream, so that a million tokens
-/// load without rehashing.
-void reserve_tokens(token_index& tokens, std::size_t expected) {
+/// Sizes the token index and the table of current secrets for the `expected` tokens a load will
+/// stream, so that a million tokens load without rehashing.
+void reserve_tokens(service::state& s, std::size_t expected) {
   if (expected == 0) return;
-  tokens.get<by_id>().reserve(expected);
-  tokens.get<by_hash>().reserve(expected);
-  tokens.get<by_name>().reserve(expected);
-  tokens.get<by_creator>().reserve(expected);
+  s.tokens.get<by_id>().reserve(expected);
+  s.tokens.get<by_name>().reserve(expected);
+  s.tokens.get<by_creator>().reserve(expected);
+  s.current_secrets.reserve(expected);
 }
 
 /// Streams the stored tokens into the index, and returns the rest of what the store holds.
 outcome<store::stored_state> load_store(service::state& s) {
-  reserve_tokens(s.tokens, s.database->token_count());
+  reserve_tokens(s, s.database->token_count());
   std::optional<failure> token_failure;
   auto loaded = s.database->load([&](store::token_record&& r) {
     if (token_failure) return;

@@ -74,20 +74,28 @@ void service::state::count_status(std::optional<store::token_status> before,
 }
 
 void service::state::index_new(token_entry t) {
-  count_status(std::nullopt, t.status);
+  if (current_secrets.find(t.hash) != nullptr) return;
+  const auto status = t.status;
   const auto [indexed, inserted] = tokens.insert(std::move(t));
-  if (inserted && indexed->previous_until != 0) previous_secrets.insert(*indexed);
+  if (!inserted) return;
+  count_status(std::nullopt, status);
+  current_secrets.insert(*indexed);
+  if (indexed->previous_until != 0) previous_secrets.insert(*indexed);
 }
 
 void service::state::replace_indexed(token_entry t) {
   auto& index = tokens.get<by_id>();
   const auto indexed = index.find(t.id);
   if (indexed == index.end()) return;
+  if (t.hash != indexed->hash && current_secrets.find(t.hash) != nullptr) return;
   t.last_used = indexed->last_used;
-  count_status(indexed->status, t.status);
+  const auto status = t.status;
+  current_secrets.erase(*indexed);
   if (indexed->previous_until != 0) previous_secrets.erase(*indexed);
   // What the token now holds: a replacement that would clash in the index leaves the old value.
-  index.replace(indexed, std::move(t));
+  const auto before = indexed->status;
+  if (index.replace(indexed, std::move(t))) count_status(before, status);
+  current_secrets.insert(*indexed);
   if (indexed->previous_until != 0) previous_secrets.insert(*indexed);
 }
 
@@ -96,6 +104,7 @@ void service::state::erase_indexed(const uuid& id) {
   const auto indexed = index.find(id);
   if (indexed == index.end()) return;
   count_status(indexed->status, std::nullopt);
+  current_secrets.erase(*indexed);
   if (indexed->previous_until != 0) previous_secrets.erase(*indexed);
   index.erase(indexed);
 }

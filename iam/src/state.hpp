@@ -43,6 +43,8 @@ struct service::state {
   std::mutex token_write;
   token_index tokens;
   string_pool pool;
+  /// Every token by the HMAC of its current secret, which no two tokens share.
+  current_secret_table current_secrets;
   /// The replaced secrets of rotated tokens, by HMAC: the token each belonged to. An entry stays
   /// until the token is rotated again or deleted; authentication checks its grace period.
   previous_secret_table previous_secrets;
@@ -118,18 +120,19 @@ struct service::state {
   void count_status(std::optional<store::token_status> before,
                     std::optional<store::token_status> after);
 
-  /// Adds a new token to the index and the counts; called with `tokens_lock` held exclusively,
-  /// or before the service is shared.
+  /// Adds a new token to the index, the secret tables and the counts, unless its id, its name
+  /// in its organization or its secret hash is taken; called with `tokens_lock` held
+  /// exclusively, or before the service is shared.
   void index_new(token_entry t);
 
   /// Puts `t`, an edited copy of an indexed token, in the index in place of the old one, keeping
-  /// the last use of requests authenticated since it was copied, and its replaced secret in
-  /// `previous_secrets` in place of the old one's; called with `tokens_lock` held exclusively.
-  /// Both change in this one exclusive section, so no authentication sees a token between two
-  /// of its secrets.
+  /// the last use of requests authenticated since it was copied, and its secrets in the secret
+  /// tables in place of the old one's; called with `tokens_lock` held exclusively. All change in
+  /// this one exclusive section, so no authentication sees a token between two of its secrets.
+  /// A replacement whose name or secret hash another token holds leaves the old value.
   void replace_indexed(token_entry t);
 
-  /// Takes token `id` out of the index, the counts and `previous_secrets`; called with
+  /// Takes token `id` out of the index, the counts and the secret tables; called with
   /// `tokens_lock` held exclusively.
   void erase_indexed(const uuid& id);
 

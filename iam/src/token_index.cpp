@@ -1,39 +1,54 @@
 // Tokens between the index's form (interned ids, 16-byte uuid) and the store's records, and the
-// table of replaced secrets.
+// tables that find tokens by the HMAC of a secret.
 #include "token_index.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <new>
+#include <type_traits>
 
 namespace gatehouse::iam {
 
 namespace {
 
-std::uint64_t slot_key(const secret_hash& h) noexcept {
-  std::uint64_t key;
-  std::memcpy(&key, h.data(), sizeof key);
-  return key;
+/// Where transparent huge pages start to pay: one page of them.
+constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
+
+/// `bytes` of zeroed memory, aligned to the cache line; from `huge_page_bytes` up, aligned to a
+/// huge page and advised to be backed by huge pages. Null when out of memory.
+void* zeroed_slots(std::size_t bytes) noexcept {
+  const bool huge = bytes >= huge_page_bytes;
+  void* p = std::aligned_alloc(huge ? huge_page_bytes : 64, bytes);
+  if (p == nullptr) return nullptr;
+  // Only advice: where the kernel has no huge pages to give, the table works the same, slower.
+  if (huge) ::madvise(p, bytes, MADV_HUGEPAGE);
+  std::memset(p, 0, bytes);
+  return p;
 }
 
 }  // namespace
 
-const token_entry* previous_secret_table::find(const secret_hash& hash) const noexcept {
+template <secret_hash token_entry::*Hash>
+const token_entry* secret_table<Hash>::find(const secret_hash& hash) const noexcept {
   if (size_ == 0) return nullptr;
   const std::uint64_t key = slot_key(hash);
-  const std::size_t mask = slots_.size() - 1;
+  const std::size_t mask = capacity_ - 1;
   for (std::size_t i = home(key);; i = (i + 1) & mask) {
     const slot& s = slots_[i];
     if (s.token == nullptr) return nullptr;
-    if (s.key == key && secret_hash_equal{}(s.token->previous_hash, hash)) return s.token;
+    if (s.key == key && secret_hash_equal{}(s.token->*Hash, hash)) return s.token;
   }
 }
 
-void previous_secret_table::insert(const token_entry& t) {
-  if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-  const std::uint64_t key = slot_key(t.previous_hash);
-  const std::size_t mask = slots_.size() - 1;
+template <secret_hash token_entry::*Hash>
+void secret_table<Hash>::insert(const token_entry& t) {
+  if ((size_ + 1) * 4 > capacity_ * 3) rehash(std::max<std::size_t>(16, capacity_ * 2));
+  const std::uint64_t key = slot_key(t.*Hash);
+  const std::size_t mask = capacity_ - 1;
   std::size_t i = home(key);
   for (; slots_[i].token != nullptr; i = (i + 1) & mask) {
-    if (slots_[i].key == key && slots_[i].token->previous_hash == t.previous_hash) {
+    if (slots_[i].key == key && slots_[i].token->*Hash == t.*Hash) {
       slots_[i].token = &t;
       return;
     }
@@ -42,10 +57,11 @@ void previous_secret_table::insert(const token_entry& t) {
   ++size_;
 }
 
-void previous_secret_table::erase(const token_entry& t) noexcept {
+template <secret_hash token_entry::*Hash>
+void secret_table<Hash>::erase(const token_entry& t) noexcept {
   if (size_ == 0) return;
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t hole = home(slot_key(t.previous_hash));
+  const std::size_t mask = capacity_ - 1;
+  std::size_t hole = home(slot_key(t.*Hash));
   while (slots_[hole].token != &t) {
     if (slots_[hole].token == nullptr) return;
     hole = (hole + 1) & mask;
@@ -65,17 +81,34 @@ void previous_secret_table::erase(const token_entry& t) noexcept {
   --size_;
 }
 
-void previous_secret_table::grow() {
-  std::vector<slot> old(std::max<std::size_t>(16, slots_.size() * 2));
-  old.swap(slots_);
-  const std::size_t mask = slots_.size() - 1;
-  for (const slot& s : old) {
-    if (s.token == nullptr) continue;
-    std::size_t i = home(s.key);
-    while (slots_[i].token != nullptr) i = (i + 1) & mask;
-    slots_[i] = s;
-  }
+template <secret_hash token_entry::*Hash>
+void secret_table<Hash>::reserve(std::size_t count) {
+  std::size_t capacity = std::max<std::size_t>(16, capacity_);
+  while (count * 4 > capacity * 3) capacity *= 2;
+  if (capacity != capacity_) rehash(capacity);
 }
+
+template <secret_hash token_entry::*Hash>
+void secret_table<Hash>::rehash(std::size_t capacity) {
+  // An all-zero slot is an empty one.
+  static_assert(std::is_trivially_copyable_v<slot>);
+  std::unique_ptr<slot[], free_slots> fresh(
+      static_cast<slot*>(zeroed_slots(capacity * sizeof(slot))));
+  if (!fresh) throw std::bad_alloc();
+  const std::size_t mask = capacity - 1;
+  for (std::size_t j = 0; j < capacity_; ++j) {
+    const slot& s = slots_[j];
+    if (s.token == nullptr) continue;
+    std::size_t i = static_cast<std::size_t>(s.key) & mask;
+    while (fresh[i].token != nullptr) i = (i + 1) & mask;
+    fresh[i] = s;
+  }
+  slots_ = std::move(fresh);
+  capacity_ = capacity;
+}
+
+template class secret_table<&token_entry::hash>;
+template class secret_table<&token_entry::previous_hash>;
 
 store::token_record to_record(const token_entry& t, const string_pool& pool) {
   store::token_record r;

@@ -1,6 +1,6 @@
-// The token index: every access token in memory, on Boost.MultiIndex, found by id, by secret
-// hash (authentication), by name within its organization, by creator and by organization in
-// creation order; the table of rotated tokens' replaced secrets; and the string pool that interns
+// The token index: every access token in memory, on Boost.MultiIndex, found by id, by name within
+// its organization, by creator and by organization in creation order; the tables that find a
+// token by the HMAC of its current or of its replaced secret; and the string pool that interns
 // the ids many tokens share.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include <boost/multi_index/ordered_index.hpp>
 #include <boost/multi_index_container.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <iterator>
@@ -28,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cow_map.hpp"
 #include "ids.hpp"
 #include "statement_cache.hpp"
 
@@ -46,31 +48,32 @@ struct shared_time {
 };
 
 /// One token in memory. Organization and creator ids are interned: thousands of tokens share
-/// them, and the per-token budget is 512 bytes. What authentication by the current secret reads
-/// comes last, ending with the secret hash: the by-hash index is the innermost of `token_index`,
-/// so its links follow the value directly and a look-up touches one or two cache lines of the
-/// node. With a million tokens every line touched is a cache miss. A replaced secret is found
-/// through `previous_secret_table`, which points at the start of the value.
+/// them, and the per-token budget is 512 bytes. What authentication reads comes first, starting
+/// with the secret hash: the value starts its index node, so a look-up by secret reads a slot of
+/// `secret_table` and then the first 90 bytes of the node, two cache lines (three for one node in
+/// four, nodes being 16-byte aligned) that the processor reads at once, none of their addresses
+/// depending on another. With a million tokens each of those reads can be a miss. A replaced
+/// secret's hash and end follow; the rest is read by management calls only.
 struct token_entry {
-  std::string name;
-  std::array<char, secret_prefix_length> prefix{};
-  store::timestamp created_at = 0;
-  store::timestamp updated_at = 0;
-  shared_time persisted_last_used;
-  /// The secret a rotation replaced, while its grace period lasts (`previous_until` 0: none).
-  secret_hash previous_hash{};
-  store::timestamp previous_until = 0;
-  // Read by authentication.
-  std::shared_ptr<const statement_set> permissions;
-  shared_time last_used;
+  // Read by authentication, up to `prefix`.
+  secret_hash hash{};
   uuid id{};
   /// 0: never.
   store::timestamp expires_at = 0;
   std::uint32_t organization = 0;
   std::uint32_t creator = 0;
+  std::shared_ptr<const statement_set> permissions;
+  shared_time last_used;
   store::token_type type = store::token_type::personal;
   store::token_status status = store::token_status::active;
-  secret_hash hash{};
+  std::array<char, secret_prefix_length> prefix{};
+  /// The secret a rotation replaced, while its grace period lasts (`previous_until` 0: none).
+  secret_hash previous_hash{};
+  store::timestamp previous_until = 0;
+  std::string name;
+  store::timestamp created_at = 0;
+  store::timestamp updated_at = 0;
+  shared_time persisted_last_used;
 };
 
 struct uuid_hash {
@@ -78,14 +81,6 @@ struct uuid_hash {
     std::size_t h;
     std::memcpy(&h, u.data(), sizeof h);  // random bytes: any 8 of them are a good hash
     return h;
-  }
-};
-
-struct secret_hash_hash {
-  std::size_t operator()(const secret_hash& h) const noexcept {
-    std::size_t out;
-    std::memcpy(&out, h.data(), sizeof out);  // an HMAC output is uniformly distributed
-    return out;
   }
 };
 
@@ -125,14 +120,13 @@ struct name_key_equal {
 };
 
 struct by_id {};
-struct by_hash {};
 struct by_name {};
 struct by_creator {};
 struct by_organization {};
 
 namespace mi = boost::multi_index;
 
-// by_id first (the default view), by_hash last: the last index's links sit next to the value.
+// by_id first, the default view. Tokens are found by secret through `secret_table`, not here.
 using token_index = mi::multi_index_container<
     token_entry,
     mi::indexed_by<
@@ -143,30 +137,49 @@ using token_index = mi::multi_index_container<
                               mi::member<token_entry, std::uint32_t, &token_entry::creator>>,
         mi::ordered_non_unique<
             mi::tag<by_organization>,
-            mi::composite_key<token_entry,
-                              mi::member<token_entry, std::uint32_t, &token_entry::organization>,
-                              mi::member<token_entry, store::timestamp, &token_entry::created_at>>>,
-        mi::hashed_unique<mi::tag<by_hash>,
-                          mi::member<token_entry, secret_hash, &token_entry::hash>,
-                          secret_hash_hash, secret_hash_equal>>>;
+            mi::composite_key<
+                token_entry, mi::member<token_entry, std::uint32_t, &token_entry::organization>,
+                mi::member<token_entry, store::timestamp, &token_entry::created_at>>>>>;
 
-/// The replaced secrets of rotated tokens, by HMAC, each with the token it belonged to. Open
-/// addressing with linear probing over 16-byte slots, at most three quarters full: a look-up
-/// reads a slot or a few adjacent ones, then the token; two dependent reads from memory, where a
-/// node-based map keyed to the token's id took four (its bucket, its node, the by-id bucket, the
-/// token) and about 75 bytes a rotated token instead of about 35.
+/// Where a secret hash starts probing in a table of secrets: its first 8 bytes, uniformly
+/// distributed since it is an HMAC.
+[[nodiscard]] inline std::uint64_t slot_key(const secret_hash& h) noexcept {
+  std::uint64_t key;
+  std::memcpy(&key, h.data(), sizeof key);
+  return key;
+}
+
+/// Tokens by the HMAC of a secret, their current one (`Hash` = &token_entry::hash) or the one a
+/// rotation replaced (&token_entry::previous_hash). Open addressing with linear probing over
+/// 16-byte slots holding the first 8 bytes of the HMAC and the token, at most three quarters
+/// full, so that a look-up reads one slot or a few adjacent ones and then the token: two
+/// dependent reads from memory, where Boost's hashed index read its bucket, then each node of the
+/// bucket up to the token (a token's secret hash lies in its node), and one more to learn that a
+/// secret is unknown. From 2 MiB up the slots are aligned to huge pages and offered to the kernel
+/// as such, so that a look-up spread over tens of megabytes does not also miss the TLB.
 /// It points into a `token_index`, whose elements stay where they are until erased: a token
 /// leaves this table before it leaves the index. Read with the token lock shared, changed with
 /// it held exclusively.
-class previous_secret_table {
+template <secret_hash token_entry::*Hash>
+class secret_table {
  public:
-  /// The token whose replaced secret has HMAC `hash` (compared in constant time), or nullptr.
-  /// Its grace period is the caller's to check.
+  secret_table() = default;
+  secret_table(const secret_table&) = delete;
+  secret_table& operator=(const secret_table&) = delete;
+
+  /// The token listed under HMAC `hash` (compared in constant time), or nullptr.
   [[nodiscard]] const token_entry* find(const secret_hash& hash) const noexcept;
-  /// Lists `t` under its `previous_hash`, in place of a token listed under the same one.
+  /// Starts reading the slot where `find(hash)` will look first, so that with a table much
+  /// larger than the caches the read can overlap other work.
+  void prefetch(const secret_hash& hash) const noexcept {
+    if (capacity_ != 0) __builtin_prefetch(&slots_[home(slot_key(hash))]);
+  }
+  /// Lists `t` under its hash, in place of a token listed under the same one.
   void insert(const token_entry& t);
   /// Takes `t` out, if it is listed.
   void erase(const token_entry& t) noexcept;
+  /// Makes room for `count` tokens without growing.
+  void reserve(std::size_t count);
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
  private:
@@ -176,23 +189,34 @@ class previous_secret_table {
     /// nullptr: the slot is empty.
     const token_entry* token = nullptr;
   };
+  struct free_slots {
+    void operator()(slot* p) const noexcept { std::free(p); }
+  };
 
   [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
-    return static_cast<std::size_t>(key) & (slots_.size() - 1);
+    return static_cast<std::size_t>(key) & (capacity_ - 1);
   }
-  /// Doubles the slots (a power of two, at least 16) and places every token again.
-  void grow();
+  /// Moves every token to `capacity` empty slots (a power of two, at least 16).
+  void rehash(std::size_t capacity);
 
-  std::vector<slot> slots_;
+  std::unique_ptr<slot[], free_slots> slots_;
+  std::size_t capacity_ = 0;
   std::size_t size_ = 0;
 };
 
-/// Strings shared by many tokens, numbered. Append-only; read under the token lock.
+using current_secret_table = secret_table<&token_entry::hash>;
+using previous_secret_table = secret_table<&token_entry::previous_hash>;
+
+/// Strings shared by many tokens, numbered, each with its hash as a directory key (they are the
+/// ids of organizations and members). Append-only; read under the token lock.
 class string_pool {
  public:
   std::uint32_t intern(const std::string& s) {
     const auto [it, inserted] = index_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
-    if (inserted) strings_.push_back(s);
+    if (inserted) {
+      strings_.push_back(s);
+      hashes_.push_back(hash_key(s).hash);
+    }
     return it->second;
   }
   [[nodiscard]] std::optional<std::uint32_t> find(const std::string& s) const {
@@ -201,9 +225,12 @@ class string_pool {
     return it->second;
   }
   [[nodiscard]] const std::string& at(std::uint32_t i) const { return strings_[i]; }
+  /// `at(i)`'s hash as a directory key (`hash_key`).
+  [[nodiscard]] std::size_t hash_at(std::uint32_t i) const { return hashes_[i]; }
 
  private:
   std::deque<std::string> strings_;
+  std::vector<std::size_t> hashes_;
   std::unordered_map<std::string, std::uint32_t> index_;
 };
 

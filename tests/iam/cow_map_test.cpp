@@ -39,6 +39,33 @@ BOOST_AUTO_TEST_CASE(lookups_and_edits) {
   BOOST_TEST(m.size() == 1U);
 }
 
+// A key hashed once (as the token index keeps its interned ids) finds what its text finds, in
+// every shard; the hash alone or the text alone is not enough.
+BOOST_AUTO_TEST_CASE(a_key_with_its_hash_finds_what_its_text_finds) {
+  using gatehouse::iam::hash_key;
+  using gatehouse::iam::hashed_key;
+  cow_map<int> m;
+  for (int i = 0; i < 20'000; i += 2) {
+    m.set("member-" + std::to_string(i), std::make_shared<const int>(i));
+  }
+  std::size_t agreeing = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = "member-" + std::to_string(i);
+    const hashed_key hashed = hash_key(key);
+    const int* by_text = m.find(key);
+    const auto* by_hash = m.find_ptr(hashed);
+    if ((by_hash == nullptr ? nullptr : by_hash->get()) == by_text &&
+        m.contains(hashed) == (i % 2 == 0)) {
+      ++agreeing;
+    }
+  }
+  BOOST_TEST(agreeing == 20'000U);
+  // The same hash with another text, and the right text under another hash, find nothing.
+  BOOST_TEST(!m.contains(hashed_key{"member-3", hash_key("member-2").hash}));
+  BOOST_TEST(!m.contains(hashed_key{"member-2", hash_key("member-3").hash}));
+  BOOST_TEST(m.contains(hashed_key{"member-2", hash_key("member-2").hash}));
+}
+
 // Random edits over a few thousand keys (enough to fill many shards more than once), with a
 // snapshot taken every so often; every snapshot must still equal the model of its time, and the
 // difference between consecutive snapshots must be the model's.

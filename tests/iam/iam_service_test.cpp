@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <span>
 #include <utility>
 #include <variant>
 
@@ -59,6 +60,28 @@ class interleaving_store final : public store::database {
     }
     return latest;
   }
+};
+
+// A store that starts with `state` and streams `tokens` to the service, as a database edited by
+// hand might hold them; it keeps nothing more.
+class streaming_store final : public store::database {
+ public:
+  streaming_store(store::stored_state state, std::vector<store::token_record> tokens)
+      : state_(std::move(state)), tokens_(std::move(tokens)) {}
+
+  boost::system::result<store::stored_state> load(
+      const std::function<void(store::token_record&&)>& on_token) override {
+    for (auto t : tokens_) on_token(std::move(t));
+    return state_;
+  }
+
+  boost::system::error_code commit(std::span<const store::change> /*changes*/) override {
+    return {};
+  }
+
+ private:
+  store::stored_state state_;
+  std::vector<store::token_record> tokens_;
 };
 
 BOOST_AUTO_TEST_SUITE(iam_service_tests)
@@ -428,6 +451,40 @@ BOOST_AUTO_TEST_CASE(each_replaced_secret_finds_its_token_until_the_token_goes) 
   expect_failure(f.iam->authenticate_token(again.replaced), errc::unauthorized);
   BOOST_TEST(authenticates_as(again.current, again.id));
   BOOST_TEST(authenticates_as(newest, again.id));
+}
+
+// SQLite refuses two tokens with one secret hash; a store that holds them anyway loads the first
+// and leaves the second out of every index and count, so the secret names one token.
+BOOST_AUTO_TEST_CASE(a_secret_hash_stored_twice_loads_once) {
+  const auto key = test_key();
+  const auto secret = iam::generate_token_secret();
+  BOOST_REQUIRE(secret.has_value());
+  store::stored_state state;
+  state.organizations.push_back({"org", "acme", {developer_id}, 1});
+  state.members.push_back({"owner", "org", "owner@example.com", {owner_builtin_id}, 1});
+  std::vector<store::token_record> tokens(2);
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    auto& t = tokens[i];
+    t.id = "6b1f1c2e-5d0a-4c9e-8f3b-2a7d9e4c1b0" + std::to_string(i);
+    t.organization_id = "org";
+    t.name = "twin-" + std::to_string(i);
+    t.type = store::token_type::service;
+    t.creator_id = "owner";
+    t.secret_hash = iam::secret_hasher(key).hash(*secret);
+    t.secret_prefix = secret->substr(0, iam::secret_prefix_length);
+    t.permissions_json =
+        R"([{"id":"s","resourceType":"flag","effect":"allow","actions":["ToggleFlag"],)"
+        R"("resources":["project/*:env/*:flag/*"]}])";
+    t.created_at = t.updated_at = 1;
+  }
+  const auto iam =
+      expect(iam::service::open(std::make_unique<streaming_store>(state, tokens), key, builtins()));
+  BOOST_TEST(expect(iam->authenticate_token(*secret)).id == tokens[0].id);
+  BOOST_TEST(iam->count_tokens().active == 1U);
+  const auto owner = expect(iam->authenticate_member("owner", "org"));
+  const auto listed = expect(iam->list_tokens(owner, {}));
+  BOOST_REQUIRE(listed.items.size() == 1U);
+  BOOST_TEST(listed.items[0].record.id == tokens[0].id);
 }
 
 BOOST_AUTO_TEST_CASE(several_organizations_survive_reopen) {

@@ -168,6 +168,30 @@ BOOST_AUTO_TEST_CASE(looks_like_token_secret_accepts_a_canonical_secret) {
       gatehouse::iam::looks_like_token_secret("api-__________________________________________w"));
 }
 
+// Every byte value at every position after the marker, against the definition: a base64url
+// character, and at the end one of the 16 that end a canonical encoding. The check reads the
+// characters in overlapping blocks, so each position is tried on its own.
+BOOST_AUTO_TEST_CASE(looks_like_token_secret_checks_every_byte_at_every_position) {
+  const std::string canonical = "api-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  const std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::string_view endings = "AEIMQUYcgkosw048";
+  std::size_t disagreements = 0;
+  for (std::size_t at = 4; at < canonical.size(); ++at) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text = canonical;
+      text[at] = static_cast<char>(byte);
+      const auto allowed = at + 1 == canonical.size() ? endings : alphabet;
+      const bool expected = allowed.find(text[at]) != std::string_view::npos;
+      if (gatehouse::iam::looks_like_token_secret(text) != expected) {
+        ++disagreements;
+        BOOST_TEST_MESSAGE("byte " << byte << " at " << at);
+      }
+    }
+  }
+  BOOST_TEST(disagreements == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(hmac_matches_rfc_4231_test_cases_1_and_2) {
   BOOST_TEST(hmac_hex(key_padded(std::string(20, '\x0b')), "Hi There") ==
              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
