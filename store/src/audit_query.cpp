@@ -5,6 +5,7 @@
 namespace gatehouse::store {
 
 namespace {
+// Also the answer of a store without a change log: it is kept by one process alone.
 boost::system::error_code no_audit_trail() {
   return boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
 }
@@ -18,6 +19,12 @@ boost::system::error_code database::each_audit_record(
   return no_audit_trail();
 }
 boost::system::result<std::size_t> database::prune_audit_log(timestamp /*before*/) {
+  return no_audit_trail();
+}
+boost::system::result<change_batch> database::changes_after(std::int64_t /*after_id*/) {
+  return no_audit_trail();
+}
+boost::system::result<bool> database::await_change(std::chrono::milliseconds /*timeout*/) {
   return no_audit_trail();
 }
 

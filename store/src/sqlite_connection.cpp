@@ -42,6 +42,11 @@ std::string_view describe(errc e) noexcept {
              "would not be durable";
     case errc::malformed_record:
       return "a stored row does not form a valid record";
+    case errc::unavailable:
+      return "the database cannot be reached";
+    case errc::other_keys:
+      return "the database was initialized with other key files (token.key, jwt.key); every "
+             "instance of a deployment needs the same ones";
   }
   return "unknown store error";
 }

@@ -6,6 +6,7 @@
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <span>
@@ -42,12 +43,39 @@ class database {
       const audit_query& q, const std::function<void(const audit_record&)>& on_record);
   /// Deletes the records from before `before`; answers how many there were.
   [[nodiscard]] virtual boost::system::result<std::size_t> prune_audit_log(timestamp before);
+
+  // ---- The change log of a store shared by several instances (SPEC §12). A store only one
+  // process uses has none, and answers `operation_not_supported` to each of these. ----
+
+  /// The changes other instances committed after entry `after_id`, up to the newest entry, as
+  /// the records they touched are now. Entries this instance wrote itself are left out.
+  [[nodiscard]] virtual boost::system::result<change_batch> changes_after(std::int64_t after_id);
+  /// Waits up to `timeout` for another instance to commit; answers whether one did (a
+  /// notification arrived). Reconnects a lost listening connection; its failure is an error.
+  [[nodiscard]] virtual boost::system::result<bool> await_change(
+      std::chrono::milliseconds timeout);
 };
 
 /// Opens (creating when missing) the SQLite database at `path`: WAL journal, synchronous=FULL,
 /// schema versioned and migrated forward on open. Refuses a database from a newer version.
 /// Errors are SQLite result codes (sqlite_category()) or errc.
 [[nodiscard]] boost::system::result<std::unique_ptr<database>> open_sqlite(const std::string& path);
+
+/// How an instance opens a shared PostgreSQL store.
+struct postgresql_options {
+  /// A fingerprint of the instance's key files (never the keys). The first instance records it;
+  /// an instance with another is refused with errc::other_keys, as its tokens would not verify.
+  std::string key_fingerprint;
+  /// Change-log entries older than this are pruned, once every instance has had time to see them.
+  std::chrono::seconds change_retention{std::chrono::hours(24)};
+};
+
+/// Opens the PostgreSQL database at `uri` (a libpq connection URI), creating the schema on an
+/// empty database and migrating it forward; several instances may do so at once (an advisory
+/// lock serializes them). Every commit writes a change-log entry and notifies the others.
+/// Errors are errc, or postgresql_category() for a failure the server reported.
+[[nodiscard]] boost::system::result<std::unique_ptr<database>> open_postgresql(
+    const std::string& uri, const postgresql_options& options);
 
 /// Failures of the SQLite store that are not SQLite result codes.
 enum class errc {
@@ -58,6 +86,10 @@ enum class errc {
   durability_unavailable,
   /// A stored row does not form a valid record (e.g. a secret hash that is not 32 bytes).
   malformed_record,
+  /// The database cannot be reached, or the connection to it was lost.
+  unavailable,
+  /// The shared database was initialized by instances with other key files.
+  other_keys,
 };
 
 const boost::system::error_category& store_category() noexcept;
@@ -68,6 +100,10 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 /// SQLite's extended result codes as error codes. Messages come from sqlite3_errstr: they name
 /// the kind of failure (e.g. a unique constraint), never the contents of a record.
 const boost::system::error_category& sqlite_category() noexcept;
+
+/// PostgreSQL's SQLSTATE codes as error codes (the five characters read as a base-36 number);
+/// messages name the condition, never a value of a record.
+const boost::system::error_category& postgresql_category() noexcept;
 
 /// What is in effect on an open SQLite store's connection, so that tests and diagnostics can
 /// check durability instead of trusting it.

@@ -194,6 +194,21 @@ struct stored_state {
   std::vector<group_record> groups;
   std::vector<policy_record> policies;
   std::vector<token_record> tokens;
+  /// The id of the newest change-log entry the loaded state includes (SPEC §12); 0 for a store
+  /// without a change log.
+  std::int64_t change_id = 0;
+};
+
+/// What other instances committed to a shared store since an instance last looked (SPEC §12).
+/// Each change names a record as it is now: `put_*` with its current row, or `erase_*` when it is
+/// gone, read in one snapshot of the database, so that applying them in order leaves memory as
+/// that snapshot was. Never holds `touch_token` or `append_audit`.
+struct change_batch {
+  /// The id of the newest entry the batch includes: where the next read goes on from.
+  std::int64_t last_id = 0;
+  std::vector<change> changes;
+  /// The entries after the id asked for have been pruned: reload everything instead.
+  bool too_old = false;
 };
 
 }  // namespace gatehouse::store
