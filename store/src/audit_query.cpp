@@ -25,7 +25,8 @@ boost::system::result<change_batch> database::changes_after(std::int64_t /*after
   return no_audit_trail();
 }
 boost::system::result<bool> database::await_change(std::chrono::milliseconds /*timeout*/) {
-  return no_audit_trail();
+  // A bool is constructible from an error code too: say which is meant.
+  return {boost::system::in_place_error, no_audit_trail()};
 }
 
 bool audit_type_matches(std::string_view filter, std::string_view type) noexcept {
