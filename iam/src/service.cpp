@@ -88,7 +88,8 @@ outcome<store::stored_state> load_store(service::state& s) {
   return std::move(*loaded);
 }
 
-/// The entry of an organization's stored policy.
+}  // namespace
+
 outcome<policy_entry> stored_policy_entry(const store::policy_record& p) {
   auto statements = read_stored_statements(p.statements_json, policy::stored_policy);
   if (!statements) {
@@ -105,7 +106,6 @@ outcome<policy_entry> stored_policy_entry(const store::policy_record& p) {
   return e;
 }
 
-/// Files what the store holds in `dir`, beside the built-ins already there.
 outcome<void> fill_directory(directory& dir, store::stored_state& loaded) {
   for (auto& o : loaded.organizations) put(dir.organizations, std::move(o));
   for (auto& m : loaded.members) put(dir.members, std::move(m));
@@ -117,8 +117,6 @@ outcome<void> fill_directory(directory& dir, store::stored_state& loaded) {
   }
   return {};
 }
-
-}  // namespace
 
 service::service(std::unique_ptr<state> s) : state_(std::move(s)) {}
 service::~service() = default;
@@ -140,6 +138,7 @@ outcome<std::unique_ptr<service>> service::open(std::unique_ptr<store::database>
   // What was stored is what it is: no invariant can refuse it now.
   static_cast<void>(dir->derive(directory{}, s->rights, s->report_failure));
   s->current.store(std::move(dir));
+  s->applied_change.store(loaded->change_id);
   return std::unique_ptr<service>(new service(std::move(s)));
 }
 

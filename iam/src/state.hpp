@@ -61,6 +61,10 @@ struct service::state {
   /// Bounds how many refusals each caller gets recorded in the audit trail.
   refusal_limiter refusals;
 
+  /// The newest change-log entry memory includes (SPEC §12); `follow_lock` serializes following.
+  std::atomic<std::int64_t> applied_change{0};
+  std::mutex follow_lock;
+
   std::atomic<std::uint64_t> failed_closed{0};
   /// Counts and logs a stored statement that does not compile.
   const failure_reporter report_failure = [this](const std::string& what) {
@@ -165,5 +169,11 @@ struct service::state {
     return set;
   }
 };
+
+/// The entry of an organization's stored policy; fails when its statements do not load.
+[[nodiscard]] outcome<policy_entry> stored_policy_entry(const store::policy_record& p);
+
+/// Files the directory records of `loaded` in `dir`, beside the built-ins already there.
+[[nodiscard]] outcome<void> fill_directory(directory& dir, store::stored_state& loaded);
 
 }  // namespace gatehouse::iam

@@ -10,6 +10,7 @@
 #include <gatehouse/store/database.hpp>
 #include <gatehouse/store/records.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -354,6 +355,18 @@ class service {
 
   /// Writes the batched last-used times to the store. Called periodically and at shutdown.
   [[nodiscard]] boost::system::error_code flush_last_used();
+
+  // ---- Several instances on one store (SPEC §12) ------------------------------------------------
+
+  /// Waits up to `wait` for another instance to commit, then applies to memory, in order, every
+  /// change the store's change log holds after the last one applied: the same snapshots local
+  /// changes update. Reads the log whether or not a notification came, so that a lost one costs
+  /// one wait at most; reloads everything when the log no longer reaches back far enough.
+  /// Answers how many changes were applied; on a store failure nothing is applied, the failure is
+  /// answered (errc::storage_failure), and the next call catches up. One caller at a time.
+  [[nodiscard]] outcome<std::size_t> follow_changes(std::chrono::milliseconds wait);
+  /// The id of the newest change-log entry memory includes; 0 for a store without a log.
+  [[nodiscard]] std::int64_t applied_change_id() const noexcept;
 
   /// The limits the service was opened with.
   [[nodiscard]] const iam::limits& limits() const noexcept;
