@@ -22,13 +22,14 @@ namespace gatehouse::cli {
 namespace {
 
 constexpr std::string_view audit_usage =
-    R"(usage: gatehouse audit --data DIR [--organization NAME] [--actor ID] [--target ID]
-                       [--type TYPE] [--from TIME] [--to TIME]
+    R"(usage: gatehouse audit --data DIR [--store URI] [--organization NAME] [--actor ID]
+                       [--target ID] [--type TYPE] [--from TIME] [--to TIME]
 
 Prints the audit trail of the data directory DIR, oldest first, one JSON object per line: the
 records of GET /api/v1/audit-log with their organizationId. Every change to access tokens,
 members, groups and policies has one, and so has every refused attempt at one. A record never
 holds a secret. Works while a server runs on DIR.
+  --store URI          the server's shared PostgreSQL database, if it has one (DIR holds its keys)
   --organization NAME  only that organization's records
   --actor ID           only what this member or token did (a member id includes their tokens)
   --target ID          only records about this token, member, group, policy or organization
@@ -43,7 +44,9 @@ po::options_description audit_flags() {
   visible.add_options()(
       "data",
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
-      "data directory of the server")("organization", po::value<std::string>()->value_name("NAME"),
+      "data directory of the server")(
+      "store", po::value<std::string>()->value_name("URI"),
+      "the server's --store, if it has one: its shared PostgreSQL database")("organization", po::value<std::string>()->value_name("NAME"),
                                       "only this organization's records")(
       "actor", po::value<std::string>()->value_name("ID"), "only what this member or token did")(
       "target", po::value<std::string>()->value_name("ID"), "only records about this id")(
@@ -99,25 +102,25 @@ int run_audit(std::span<const std::string> args, std::ostream& out, std::ostream
     *out_time = *at;
   }
 
-  const auto& data = values["data"].as<std::string>();
-  const auto path = std::filesystem::path(data) / "gatehouse.db";
+  const data_location where{text_of(values, "data"), text_of(values, "store")};
+  if (where.shared() && !is_store_uri(where.store)) {
+    return usage_error(err, "audit", audit_usage,
+                       "--store takes a PostgreSQL URI: postgresql://USER@HOST:PORT/DB");
+  }
   // Opening would create a database where there is none.
-  if (std::error_code ec; !std::filesystem::exists(path, ec)) {
-    err << "gatehouse audit: no gatehouse data directory at '" << data
-        << "'; `gatehouse serve --data " << data << "` creates one\n";
+  if (!where.exists()) {
+    err << "gatehouse audit: no gatehouse data directory at '" << where.dir
+        << "'; `gatehouse serve --data " << where.dir << "` creates one\n";
     return exit_bad_input;
   }
-  auto db = store::open_sqlite(path.string());
-  if (!db) {
-    err << "gatehouse audit: cannot open " << path.string() << ": " << db.error().message() << '\n';
-    return exit_bad_input;
-  }
+  auto db = open_store_for("audit", where, false, err);
+  if (!db) return exit_bad_input;
   if (values.count("organization") != 0) {
-    auto id = organization_id(**db, values["organization"].as<std::string>(), err);
+    auto id = organization_id(*db, values["organization"].as<std::string>(), err);
     if (!id) return exit_bad_input;
     q.organization_id = std::move(*id);
   }
-  const auto ec = (*db)->each_audit_record(
+  const auto ec = db->each_audit_record(
       q, [&out](const store::audit_record& r) { out << server::audit_record_line(r) << '\n'; });
   if (ec) {
     err << "gatehouse audit: cannot read the audit trail: " << ec.message() << '\n';

@@ -21,20 +21,21 @@ namespace gatehouse::cli {
 namespace {
 
 constexpr std::string_view jwt_usage =
-    R"(usage: gatehouse jwt --data DIR --member EMAIL [--ttl DURATION] [--policies DIR]
-                     [--jwt-issuer ISS] [--jwt-audience AUD]
+    R"(usage: gatehouse jwt --data DIR [--store URI] --member EMAIL [--ttl DURATION]
+                     [--policies DIR] [--jwt-issuer ISS] [--jwt-audience AUD]
 
 Prints a member JWT (HS256, signed with the key of the data directory DIR) for the member EMAIL
 of the playground organization, valid for DURATION (30m, 1h, 2d; default 1h). Use it as
 `Authorization: Bearer JWT`. Works while a server runs on DIR. --jwt-issuer and --jwt-audience
 put `iss` and `aud` into the token, for a server started with the same flags; give the server's
---policies too, if it has one.
+--policies and --store too, if it has them.
 Exit status: 0 success, 2 on usage error, no data directory at DIR, or no such member.
 )";
 
 constexpr std::string_view login_link_usage =
-    R"(usage: gatehouse login-link --data DIR --member EMAIL [--base URL] [--ttl DURATION]
-                            [--policies DIR] [--jwt-issuer ISS] [--jwt-audience AUD]
+    R"(usage: gatehouse login-link --data DIR [--store URI] --member EMAIL [--base URL]
+                            [--ttl DURATION] [--policies DIR] [--jwt-issuer ISS]
+                            [--jwt-audience AUD]
 
 Prints a link that signs the member EMAIL of the playground organization into the web console
 of the server at URL (default http://127.0.0.1:8080), for DURATION (default 8h). The member JWT
@@ -49,7 +50,9 @@ po::options_description member_flags(std::string_view default_ttl) {
   visible.add_options()(
       "data",
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
-      "data directory of the server")("member",
+      "data directory of the server")(
+      "store", po::value<std::string>()->value_name("URI"),
+      "the server's --store, if it has one: its shared PostgreSQL database")("member",
                                       po::value<std::string>()->required()->value_name("EMAIL"),
                                       "e-mail address of a member of the playground organization")(
       "ttl",
@@ -76,17 +79,21 @@ std::optional<std::string> mint_member_jwt(std::string_view command, std::string
     usage_error(err, command, usage, rules.error().message);
     return std::nullopt;
   }
-  const auto& data = values["data"].as<std::string>();
+  const data_location where{values["data"].as<std::string>(),
+                            values.count("store") != 0 ? values["store"].as<std::string>() : ""};
+  if (where.shared() && !is_store_uri(where.store)) {
+    usage_error(err, command, usage, "--store takes a PostgreSQL URI: postgresql://USER@HOST:PORT/DB");
+    return std::nullopt;
+  }
   // Opening would initialize a missing directory, and a token for a fresh owner would silently
   // act on a database no server uses.
-  if (std::error_code ec;
-      !std::filesystem::exists(std::filesystem::path(data) / "gatehouse.db", ec)) {
-    err << name << ": no gatehouse data directory at '" << data << "'; `gatehouse serve --data "
-        << data << "` creates one\n";
+  if (!where.exists()) {
+    err << name << ": no gatehouse data directory at '" << where.dir
+        << "'; `gatehouse serve --data " << where.dir << "` creates one\n";
     return std::nullopt;
   }
   const auto opened =
-      open_data_directory_for(command, data, values["policies"].as<std::string>(), {}, err);
+      open_data_directory_for(command, where, values["policies"].as<std::string>(), {}, err);
   if (!opened) return std::nullopt;
   auto token = data_directory_jwt(*opened, values["member"].as<std::string>(), *rules,
                                   std::chrono::duration_cast<std::chrono::seconds>(*ttl));

@@ -13,6 +13,7 @@
 #include "member_jwt.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -21,7 +22,10 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <stop_token>
+#include <thread>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -41,7 +45,10 @@ constexpr std::string_view serve_usage =
 
 Serves the HTTP API (decisions, access tokens, IAM, /healthz, /metrics) on the data directory DIR.
 An empty or missing DIR is initialized first: server keys (mode 0600), the SQLite database, the
-organization "playground" and its owner owner@example.com with the Owner policy.
+organization "playground" and its owner owner@example.com with the Owner policy. With --store,
+the state is in a PostgreSQL database that several instances share (each needs DIR's key files):
+each applies the others' changes within a second, and answers the API 503 when it has not heard
+from the database for --max-staleness (default 30s).
 Member JWTs are verified with DIR's HS256 key (mint one with `gatehouse jwt`), or with the host
 application's RS256 or ES256 public keys, as --jwt-alg says: one key for every token with
 --jwt-public-key, or with --jwt-key-dir one per file named KID.pem, chosen by the token's `kid`
@@ -66,7 +73,9 @@ Exit status: 0 after a graceful stop, 1 after a forced one, 2 when the server ca
 
 /// What `serve` was asked to do, its flags read and checked.
 struct serve_settings {
-  std::string data;
+  data_location data;
+  /// --max-staleness.
+  std::chrono::milliseconds max_staleness{std::chrono::seconds(30)};
   std::string policies;
   server::serve_options transport;
   server::http_limits http;
@@ -85,6 +94,11 @@ po::options_description serve_flags() {
       "data",
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
       "data directory; initialized when empty")(
+      "store", po::value<std::string>()->value_name("URI"),
+      "a PostgreSQL database that several instances share (postgresql://USER@HOST:PORT/DB); DIR "
+      "then holds only the keys, the same on every instance")(
+      "max-staleness", po::value<std::string>()->default_value("30s")->value_name("DURATION"),
+      "with --store: cut off from the database longer than this, the API answers 503")(
       "listen",
       po::value<std::string>()
           ->default_value(defaults.address + ':' + std::to_string(defaults.port))
@@ -175,7 +189,18 @@ std::optional<problem> read_transport(const po::variables_map& values, serve_set
 /// The settings of `serve`; a problem is a usage error.
 loaded<serve_settings> read_settings(const po::variables_map& values) {
   serve_settings settings;
-  settings.data = values["data"].as<std::string>();
+  settings.data.dir = values["data"].as<std::string>();
+  if (values.count("store") > 0) {
+    settings.data.store = values["store"].as<std::string>();
+    if (!is_store_uri(settings.data.store)) {
+      return problem{"--store takes a PostgreSQL URI: postgresql://USER@HOST:PORT/DB"};
+    }
+  }
+  const auto staleness = parse_duration(values["max-staleness"].as<std::string>());
+  if (!staleness || *staleness < std::chrono::seconds(1)) {
+    return problem{"--max-staleness takes a DURATION of at least 1s, such as 30s"};
+  }
+  settings.max_staleness = std::chrono::duration_cast<std::chrono::milliseconds>(*staleness);
   settings.policies = values["policies"].as<std::string>();
   settings.audit_retention_days = values["audit-retention"].as<std::int64_t>();
   settings.access_log = values["access-log"].as<std::string>();
@@ -278,10 +303,14 @@ std::string shell_word(std::string_view text) {
   return quoted + "'";
 }
 
-void print_getting_started(std::ostream& out, std::string_view endpoint, const std::string& data,
-                           const std::string& policies, const iam::jwt_claim_rules& rules) {
+void print_getting_started(std::ostream& out, std::string_view endpoint,
+                           const data_location& where, const std::string& policies,
+                           const iam::jwt_claim_rules& rules) {
   const std::string program = program_path();
+  const std::string& data = where.dir;
   std::string jwt_command = program + " jwt --data " + data;
+  // The URI may hold a password, which is not printed: the operator fills it in.
+  if (where.shared()) jwt_command += " --store URI";
   if (!policies.empty()) jwt_command += " --policies " + shell_word(policies);
   if (!rules.issuer.empty()) jwt_command += " --jwt-issuer " + shell_word(rules.issuer);
   if (!rules.audience.empty()) jwt_command += " --jwt-audience " + shell_word(rules.audience);
@@ -335,6 +364,34 @@ class access_log_file {
   int fd_ = STDOUT_FILENO;
 };
 
+/// Applies the shared store's changes until `stop`: on failure, reports the store lost and tries
+/// again after a pause that doubles up to 5 s. Logs each change between reachable and not.
+void follow_store(iam::service& iam, server::store_freshness& freshness,
+                  const std::stop_token& stop) {
+  std::chrono::milliseconds pause(100);
+  bool reachable = true;
+  while (!stop.stop_requested()) {
+    const auto followed = iam.follow_changes(std::chrono::seconds(1));
+    if (followed) {
+      freshness.heard();
+      if (!reachable) server::log_event("the shared store is reachable again; caught up");
+      reachable = true;
+      pause = std::chrono::milliseconds(100);
+      continue;
+    }
+    freshness.lost();
+    if (reachable) {
+      server::log_event("cannot read the shared store's change log: " + followed.error().detail);
+    }
+    reachable = false;
+    std::mutex m;
+    std::condition_variable_any wake;
+    std::unique_lock lock(m);
+    wake.wait_for(lock, stop, pause, [] { return false; });
+    pause = std::min(pause * 2, std::chrono::milliseconds(5000));
+  }
+}
+
 /// Serves the IAM service of `directory` over HTTP until a signal stops it; the exit code.
 int serve(const serve_settings& settings, data_directory& directory, iam::jwt_verifier verifier,
           const std::string& console_jwt, std::ostream& out) {
@@ -381,6 +438,16 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
       prune_audit();
     }
   };
+  // A shared store: every other instance's changes are read from its change log, woken by a
+  // notification or once a second, so that a revocation made elsewhere is answered here too.
+  server::store_freshness freshness(settings.max_staleness);
+  std::optional<std::jthread> follower;
+  if (directory.shared) {
+    service.follow(&freshness);
+    follower.emplace([&iam, &freshness](const std::stop_token& stop) {
+      follow_store(iam, freshness, stop);
+    });
+  }
   return server::run_server(service, metrics, settings.transport, std::move(hooks));
 }
 

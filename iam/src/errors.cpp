@@ -48,6 +48,8 @@ std::string_view describe(errc e) noexcept {
       return "the built-in policies cannot serve; the old ones stay";
     case errc::token_expired:
       return "the access token has expired";
+    case errc::store_unavailable:
+      return "the shared store cannot be reached; nothing was changed";
   }
   return "unknown IAM error";
 }

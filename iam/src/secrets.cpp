@@ -239,6 +239,27 @@ const boost::system::error_category& secret_category() noexcept {
   return instance;
 }
 
+std::string key_fingerprint(const server_key& token_key, const server_key& jwt_key) {
+  static constexpr std::string_view label = "gatehouse key fingerprint 1";
+  std::array<unsigned char, label.size() + 64> input{};
+  std::memcpy(input.data(), label.data(), label.size());
+  std::memcpy(input.data() + label.size(), token_key.bytes().data(), 32);
+  std::memcpy(input.data() + label.size() + 32, jwt_key.bytes().data(), 32);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  const bool ok = EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(),
+                             nullptr) == 1;
+  OPENSSL_cleanse(input.data(), input.size());
+  if (!ok) return {};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 16; ++i) {
+    out += digits[digest[i] >> 4];
+    out += digits[digest[i] & 15];
+  }
+  return out;
+}
+
 std::string base64url(const unsigned char* bytes, std::size_t size) {
   // EVP_EncodeBlock does the bit work (a well-kept, constant-table encoder); base64url is then
   // two character substitutions and dropping the padding. Input goes in chunks whose length is a

@@ -9,10 +9,13 @@
 namespace gatehouse::iam {
 
 outcome<void> service::state::commit(std::span<const store::change> changes) {
-  if (const auto ec = database->commit(changes)) {
-    return failure(errc::storage_failure, ec.message());
-  }
+  if (const auto ec = database->commit(changes)) return storage_failure_of(ec);
   return {};
+}
+
+failure storage_failure_of(const boost::system::error_code& ec) {
+  return failure(store::is_unavailable(ec) ? errc::store_unavailable : errc::storage_failure,
+                 ec.message());
 }
 
 outcome<void> service::state::holds(const caller& who, const directory& d,

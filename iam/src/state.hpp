@@ -170,6 +170,10 @@ struct service::state {
   }
 };
 
+/// The failure of a store error: errc::store_unavailable when the store cannot be reached (a
+/// retry may succeed), else errc::storage_failure.
+[[nodiscard]] failure storage_failure_of(const boost::system::error_code& ec);
+
 /// The entry of an organization's stored policy; fails when its statements do not load.
 [[nodiscard]] outcome<policy_entry> stored_policy_entry(const store::policy_record& p);
 

@@ -98,6 +98,9 @@ error_row map_failure(const iam::failure& f) {
       return {422, "TooManyStatements", message_data(f)};
     case errc::check_too_complex:
       return {403, "CheckTooComplex", message_data(f)};
+    case errc::store_unavailable:
+      // Another instance, or this one a moment later, can do it: worth a retry.
+      return {503, "StoreUnavailable"};
     case errc::randomness_unavailable:
     case errc::bad_builtins:
     case errc::storage_failure:

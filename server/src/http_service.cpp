@@ -117,7 +117,30 @@ struct service_parts {
   server::metrics& metrics;
   const http_limits& limits;
   costly_calls& costly;
+  /// Of a shared store, or null.
+  const store_freshness* freshness;
 };
+
+/// /healthz: "ok", or with a shared store its state and how long since it was heard from; 503
+/// once that is too long.
+void answer_health(const store_freshness* f, http_response& response) {
+  if (f == nullptr) {
+    response.body = success_reply(R"("ok")").body;
+    return;
+  }
+  const bool stale = f->stale();
+  std::string data = R"({"store":")";
+  data += f->reachable() ? "reachable" : "unreachable";
+  data += R"(","stalenessMs":)";
+  data += std::to_string(f->staleness().count());
+  data += '}';
+  if (stale) {
+    response.status = 503;
+    response.body = failure_reply(failure(errc::store_unavailable)).body;
+    return;
+  }
+  response.body = success_reply(data).body;
+}
 
 /// Answers `request` into `response`, setting its subject once the caller is known.
 void respond(const service_parts& service, const http_request& request, http_response& response) {
@@ -137,10 +160,25 @@ void respond(const service_parts& service, const http_request& request, http_res
 
   if (segments.size() == 1 && (segments[0] == "healthz" || segments[0] == "metrics")) {
     if (request.method != "GET") return give(error_reply(http_error::method_not_allowed));
-    if (segments[0] == "healthz") return give(success_reply(R"("ok")"));
+    if (segments[0] == "healthz") return answer_health(service.freshness, response);
     response.status = 200;
     response.content_type = metrics_content_type;
     response.body = service.metrics.render(service.iam);
+    if (const auto* f = service.freshness) {
+      response.body += "# HELP gatehouse_store_staleness_seconds Time since the shared store's "
+                       "change log was last read.\n# TYPE gatehouse_store_staleness_seconds "
+                       "gauge\ngatehouse_store_staleness_seconds ";
+      response.body += std::to_string(static_cast<double>(f->staleness().count()) / 1000.0);
+      response.body += "\n# HELP gatehouse_store_reachable Whether the shared store answered the "
+                       "last attempt.\n# TYPE gatehouse_store_reachable gauge\n"
+                       "gatehouse_store_reachable ";
+      response.body += f->reachable() ? "1\n" : "0\n";
+      response.body += "# HELP gatehouse_change_log_applied_id The newest change-log entry this "
+                       "instance has applied.\n# TYPE gatehouse_change_log_applied_id gauge\n"
+                       "gatehouse_change_log_applied_id ";
+      response.body += std::to_string(service.iam.applied_change_id());
+      response.body += '\n';
+    }
     return;
   }
 
@@ -169,6 +207,11 @@ void respond(const service_parts& service, const http_request& request, http_res
   std::optional<reply> refusal;
   const route* r = find_route(request.method, below_prefix, params, refusal);
   if (r == nullptr) return give(std::move(*refusal));
+  // Cut off from a shared store too long, memory may miss a revocation made elsewhere: nothing
+  // is answered from it (SPEC §12).
+  if (service.freshness != nullptr && service.freshness->stale()) {
+    return give(failure_reply(failure(errc::store_unavailable)));
+  }
 
   const auto who = authenticate(service.iam, service.jwt, request);
   if (!who) return give(failure_reply(who.error()));
@@ -186,6 +229,24 @@ void respond(const service_parts& service, const http_request& request, http_res
 
 }  // namespace
 
+store_freshness::store_freshness(std::chrono::milliseconds max_staleness) noexcept
+    : max_staleness_(max_staleness),
+      heard_at_ns_(std::chrono::steady_clock::now().time_since_epoch().count()) {}
+
+void store_freshness::heard() noexcept {
+  heard_at_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_relaxed);
+  reachable_.store(true, std::memory_order_relaxed);
+}
+
+void store_freshness::lost() noexcept { reachable_.store(false, std::memory_order_relaxed); }
+
+std::chrono::milliseconds store_freshness::staleness() const noexcept {
+  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                     std::chrono::steady_clock::duration(heard_at_ns_.load(std::memory_order_relaxed));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(since);
+}
+
 http_service::http_service(iam::service& iam, iam::jwt_verifier jwt, metrics& m, http_limits limits)
     : iam_(iam),
       jwt_(std::make_shared<const iam::jwt_verifier>(std::move(jwt))),
@@ -202,7 +263,7 @@ void http_service::replace_jwt_verifier(std::shared_ptr<const iam::jwt_verifier>
 void http_service::handle_request(const http_request& request, http_response& response) noexcept {
   try {
     response.reset();
-    respond({iam_, jwt_, metrics_, limits_, *costly_}, request, response);
+    respond({iam_, jwt_, metrics_, limits_, *costly_, freshness_}, request, response);
   } catch (...) {
     // Whatever failed, the caller learns only that it did; the subject, if known, stays for the
     // log. Should even the answer fail to allocate, a bare 500 goes out.

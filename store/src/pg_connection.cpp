@@ -61,6 +61,14 @@ const boost::system::error_category& postgresql_category() noexcept {
   return instance;
 }
 
+bool is_unavailable(const boost::system::error_code& ec) noexcept {
+  if (ec == errc::unavailable) return true;
+  if (ec.category() != postgresql_category()) return false;
+  // Class 08 (connection exceptions) and 57P01 to 57P03 (the server shutting down or starting).
+  const auto state = sqlstate_text(ec.value());
+  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
 namespace detail {
 
 pg_param::pg_param(std::int64_t value) {

@@ -55,6 +55,9 @@ constexpr const char* prune_entries =
     "UPDATE settings SET value = greatest(value::bigint, (SELECT coalesce(max(id), 0) FROM gone))"
     "::text WHERE name = 'pruned_through'";
 constexpr const char* count_tokens = "SELECT count(*) FROM tokens";
+// Held by the session across `exclusively`; released with the session if it is lost.
+constexpr const char* lock_exclusive = "SELECT pg_advisory_lock(7401351220519473003)";
+constexpr const char* unlock_exclusive = "SELECT pg_advisory_unlock(7401351220519473003)";
 }  // namespace sql
 
 // The order a batch's changes are applied in: records before what refers to them, erasures
@@ -229,6 +232,23 @@ class postgresql_store final : public database {
       return true;
     }
     return listener_.await_notification(static_cast<int>(timeout.count()), instance_id_);
+  }
+
+  error_code exclusively(const std::function<void()>& fn) override {
+    {
+      std::lock_guard lock(writer_mutex_);
+      if (auto ec = usable(writer_)) return ec;
+      if (auto ec = writer_.exec(sql::lock_exclusive)) return ec;
+    }
+    struct unlock {
+      postgresql_store* self;
+      ~unlock() {
+        std::lock_guard lock(self->writer_mutex_);
+        (void)self->writer_.exec(sql::unlock_exclusive);
+      }
+    } guard{this};
+    fn();
+    return {};
   }
 
   boost::system::result<audit_page> audit_log(const audit_query& q) override {

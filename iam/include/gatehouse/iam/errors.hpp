@@ -56,6 +56,9 @@ enum class errc {
   /// A token past its expiry time (SPEC §13): told apart from `unauthorized` so that an
   /// integration can tell its owner why it stopped working.
   token_expired,
+  /// A store shared by several instances cannot be reached, or this instance has not heard from
+  /// it for longer than it may answer from memory (SPEC §12); nothing was changed.
+  store_unavailable,
 };
 
 /// The field of a request that a field error is about. Its wire name (`wire_name`) is the JSON

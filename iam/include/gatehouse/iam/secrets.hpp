@@ -92,6 +92,11 @@ class secret_hasher {
 /// Unpadded base64url of `bytes`.
 [[nodiscard]] std::string base64url(const unsigned char* bytes, std::size_t size);
 
+/// What instances sharing one store compare to know they hold the same keys (SPEC §12): the
+/// first 16 bytes of SHA-256 over a label and both keys, as hex. It tells nothing of the keys.
+/// Empty when the digest fails: no store may be opened with that.
+[[nodiscard]] std::string key_fingerprint(const server_key& token_key, const server_key& jwt_key);
+
 }  // namespace gatehouse::iam
 
 namespace boost::system {

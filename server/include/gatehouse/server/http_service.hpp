@@ -93,6 +93,34 @@ struct http_limits {
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };
 
+/// How fresh an instance's view of a store it shares with other instances is (SPEC §12): the
+/// thread that follows the store's change log reports each round, and every request reads it.
+/// Past `max_staleness` without hearing from the store, the instance may have missed a
+/// revocation made elsewhere, so the API answers 503 StoreUnavailable until it hears again.
+class store_freshness {
+ public:
+  explicit store_freshness(std::chrono::milliseconds max_staleness) noexcept;
+
+  /// The change log was read: memory holds everything committed until now.
+  void heard() noexcept;
+  /// The store could not be reached.
+  void lost() noexcept;
+
+  /// How long since the store was last heard from.
+  [[nodiscard]] std::chrono::milliseconds staleness() const noexcept;
+  /// Whether that is longer than the instance may answer from memory.
+  [[nodiscard]] bool stale() const noexcept { return staleness() > max_staleness_; }
+  /// Whether the last attempt to reach the store succeeded.
+  [[nodiscard]] bool reachable() const noexcept {
+    return reachable_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::chrono::milliseconds max_staleness_;
+  std::atomic<std::int64_t> heard_at_ns_;
+  std::atomic<bool> reachable_{true};
+};
+
 class costly_calls;
 
 class http_service {
@@ -119,6 +147,10 @@ class http_service {
 
   [[nodiscard]] const http_limits& limits() const noexcept { return limits_; }
 
+  /// From now on, answers the API 503 StoreUnavailable while `f` is stale, and reports it on
+  /// /healthz and /metrics; `f` must outlive the service. Call before serving.
+  void follow(const store_freshness* f) noexcept { freshness_ = f; }
+
  private:
   iam::service& iam_;
   // Read by every request that carries a JWT, replaced whole on SIGHUP: a request copies the
@@ -126,6 +158,7 @@ class http_service {
   std::atomic<std::shared_ptr<const iam::jwt_verifier>> jwt_;
   metrics& metrics_;
   http_limits limits_;
+  const store_freshness* freshness_ = nullptr;
   std::unique_ptr<costly_calls> costly_;
 };
 

@@ -54,6 +54,10 @@ class database {
   /// notification arrived). Reconnects a lost listening connection; its failure is an error.
   [[nodiscard]] virtual boost::system::result<bool> await_change(
       std::chrono::milliseconds timeout);
+  /// Runs `fn` while no other instance runs `exclusively` on the same store, so that instances
+  /// starting together initialize an empty database once. `fn` may commit. A store only one
+  /// process uses just runs it.
+  [[nodiscard]] virtual boost::system::error_code exclusively(const std::function<void()>& fn);
 };
 
 /// Opens (creating when missing) the SQLite database at `path`: WAL journal, synchronous=FULL,
@@ -104,6 +108,10 @@ const boost::system::error_category& sqlite_category() noexcept;
 /// PostgreSQL's SQLSTATE codes as error codes (the five characters read as a base-36 number);
 /// messages name the condition, never a value of a record.
 const boost::system::error_category& postgresql_category() noexcept;
+
+/// Whether `ec` says the store could not be reached (a lost connection, a server shutting
+/// down), so that the same call may succeed later, rather than that the change was refused.
+[[nodiscard]] bool is_unavailable(const boost::system::error_code& ec) noexcept;
 
 /// What is in effect on an open SQLite store's connection, so that tests and diagnostics can
 /// check durability instead of trusting it.
