@@ -21,6 +21,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -48,7 +49,8 @@ An empty or missing DIR is initialized first: server keys (mode 0600), the SQLit
 organization "playground" and its owner owner@example.com with the Owner policy. With --store,
 the state is in a PostgreSQL database that several instances share (each needs DIR's key files):
 each applies the others' changes within a second, and answers the API 503 when it has not heard
-from the database for --max-staleness (default 30s).
+from the database for --max-staleness (default 30s). With --tls-cert and --tls-key it serves
+HTTPS (TLS 1.2 or later); a --listen address other than loopback without them gets a warning.
 Member JWTs are verified with DIR's HS256 key (mint one with `gatehouse jwt`), or with the host
 application's RS256 or ES256 public keys, as --jwt-alg says: one key for every token with
 --jwt-public-key, or with --jwt-key-dir one per file named KID.pem, chosen by the token's `kid`
@@ -99,6 +101,10 @@ po::options_description serve_flags() {
       "then holds only the keys, the same on every instance")(
       "max-staleness", po::value<std::string>()->default_value("30s")->value_name("DURATION"),
       "with --store: cut off from the database longer than this, the API answers 503")(
+      "tls-cert", po::value<std::string>()->value_name("FILE"),
+      "serve HTTPS with this PEM certificate chain (needs --tls-key)")(
+      "tls-key", po::value<std::string>()->value_name("FILE"),
+      "the PEM private key of --tls-cert")(
       "listen",
       po::value<std::string>()
           ->default_value(defaults.address + ':' + std::to_string(defaults.port))
@@ -201,6 +207,13 @@ loaded<serve_settings> read_settings(const po::variables_map& values) {
     return problem{"--max-staleness takes a DURATION of at least 1s, such as 30s"};
   }
   settings.max_staleness = std::chrono::duration_cast<std::chrono::milliseconds>(*staleness);
+  if ((values.count("tls-cert") > 0) != (values.count("tls-key") > 0)) {
+    return problem{"--tls-cert and --tls-key go together"};
+  }
+  if (values.count("tls-cert") > 0) {
+    settings.transport.tls_cert_file = values["tls-cert"].as<std::string>();
+    settings.transport.tls_key_file = values["tls-key"].as<std::string>();
+  }
   settings.policies = values["policies"].as<std::string>();
   settings.audit_retention_days = values["audit-retention"].as<std::int64_t>();
   settings.access_log = values["access-log"].as<std::string>();
@@ -303,7 +316,7 @@ std::string shell_word(std::string_view text) {
   return quoted + "'";
 }
 
-void print_getting_started(std::ostream& out, std::string_view endpoint,
+void print_getting_started(std::ostream& out, std::string_view base,
                            const data_location& where, const std::string& policies,
                            const iam::jwt_claim_rules& rules) {
   const std::string program = program_path();
@@ -322,7 +335,7 @@ void print_getting_started(std::ostream& out, std::string_view endpoint,
       << "  # 1. a JWT that acts as the owner for one hour\n"
       << "  JWT=$(" << jwt_command << ")\n"
       << "  # 2. a first decision\n"
-      << "  curl -s -X POST http://" << endpoint << "/api/v1/decisions"
+      << "  curl -s -X POST " << base << "/api/v1/decisions"
       << R"( -H "Authorization: Bearer $JWT" \)" << '\n'
       << R"(    -H 'Content-Type: application/json' \)" << '\n'
       << R"(    -d '{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/dark-mode"}')"
@@ -402,16 +415,23 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
   hooks.reload = [&iam, &settings, &service] {
     return reload_all(iam, settings.policies, service, settings.jwt);
   };
-  hooks.ready = [&](std::string_view endpoint) {
+  const bool tls = !settings.transport.tls_cert_file.empty();
+  const auto& address = settings.transport.address;
+  if (!tls && !address.starts_with("127.") && address != "::1" && address != "localhost") {
+    server::log_event("warning: listening on " + address +
+                      " without TLS: access tokens and JWTs would cross the network readable; "
+                      "give --tls-cert and --tls-key");
+  }
+  hooks.ready = [&, tls](std::string_view endpoint) {
     out << "listening on " << endpoint << '\n';
-    const std::string base = "http://" + std::string(endpoint);
+    const std::string base = (tls ? "https://" : "http://") + std::string(endpoint);
     out << "console: " << base << "/console/\n";
     if (!console_jwt.empty()) {
       out << "sign in as " << settings.console_link_member
           << " (8 hours): " << console_sign_in_link(base, console_jwt) << '\n';
     }
     if (directory.initialized) {
-      print_getting_started(out, endpoint, settings.data, settings.policies, settings.jwt.rules);
+      print_getting_started(out, base, settings.data, settings.policies, settings.jwt.rules);
     }
     // The access log that follows is written to the same descriptor, unbuffered.
     out.flush();
@@ -461,6 +481,12 @@ int run_serve(std::span<const std::string> args, std::ostream& out, std::ostream
 
   // The host's keys are read before the data directory is opened, so that a mistake leaves
   // nothing initialized behind.
+  for (const auto* file : {&settings->transport.tls_cert_file, &settings->transport.tls_key_file}) {
+    if (file->empty()) continue;
+    if (std::ifstream readable(*file); !readable) {
+      return refuse(err, "cannot read " + *file + ": " + std::strerror(errno));
+    }
+  }
   access_log_file access_log;
   if (auto problem = access_log.open(settings->access_log)) return refuse(err, *problem);
   settings->transport.access_log_fd = access_log.fd();

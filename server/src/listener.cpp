@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/system/result.hpp>
@@ -21,6 +22,7 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -247,6 +249,26 @@ int run_server(http_service& service, metrics& service_metrics, const serve_opti
   std::signal(SIGPIPE, SIG_IGN);
 
   server_state state(service, service_metrics, options);
+  std::optional<net::ssl::context> tls;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    tls.emplace(net::ssl::context::tls_server);
+    tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    boost::system::error_code ec;
+    if (tls->use_certificate_chain_file(options.tls_cert_file, ec)) {
+      std::cerr << "gatehouse serve: cannot use --tls-cert " << options.tls_cert_file << ": "
+                << ec.message() << '\n';
+      return 2;
+    }
+    if (tls->use_private_key_file(options.tls_key_file, net::ssl::context::pem, ec)) {
+      // The key file's contents are never repeated, only its name.
+      std::cerr << "gatehouse serve: cannot use --tls-key " << options.tls_key_file << ": "
+                << ec.message() << '\n';
+      return 2;
+    }
+    state.tls = &*tls;
+  }
   const unsigned threads = std::max(1U, options.threads);
   net::io_context ioc(static_cast<int>(threads));
   listener server(ioc, state, hooks);

@@ -16,9 +16,19 @@
 #include <mutex>
 #include <unordered_map>
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace gatehouse::server {
 
-class session;
+/// A connection, plain or over TLS, as shutdown sees it.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  /// Closes the connection if it waits for a request; else it closes after its answer.
+  virtual void stop() = 0;
+};
 
 /// Open connections per client address. Slots are taken at accept, on the listener's strand, and
 /// given back by sessions ending on any I/O thread; the mutex is held for one map update only.
@@ -89,7 +99,9 @@ struct server_state {
   /// Open sessions, so that shutdown can close the idle ones. Locked on connect and disconnect
   /// only, never while a request is handled.
   std::mutex sessions_mutex;
-  std::unordered_map<const session*, std::weak_ptr<session>> sessions;
+  std::unordered_map<const session_base*, std::weak_ptr<session_base>> sessions;
+  /// The TLS context of --tls-cert and --tls-key, or null for plain HTTP.
+  boost::asio::ssl::context* tls = nullptr;
 };
 
 }  // namespace gatehouse::server

@@ -1,6 +1,6 @@
-// One HTTP/1.1 connection over Boost.Beast: reads a request at a time within the transport's
-// limits, hands it to http_service and writes the answer back, its head written by http_head.
-// The only translation unit that instantiates Beast's HTTP parser.
+// One HTTP/1.1 connection over Boost.Beast, plain or over TLS: reads a request at a time within
+// the transport's limits, hands it to http_service and writes the answer back, its head written by
+// http_head. The only translation unit that instantiates Beast's HTTP parser and TLS stream.
 #include "session.hpp"
 
 #include "http_envelope.hpp"
@@ -8,8 +8,10 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <array>
 #include <chrono>
@@ -22,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,15 +45,25 @@ using request_allocator = std::pmr::polymorphic_allocator<char>;
 using request_body = http::basic_string_body<char, std::char_traits<char>, request_allocator>;
 using request_parser = http::request_parser<request_body, request_allocator>;
 
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
 }  // namespace
 
-/// One connection: reads a request, answers it, and repeats while the client keeps the
-/// connection alive. All its handlers run on its own strand.
-class session : public std::enable_shared_from_this<session> {
+/// One connection over `Stream` (plain_stream or tls_stream): reads a request, answers it, and
+/// repeats while the client keeps the connection alive. All its handlers run on its own strand.
+template <class Stream>
+class session final : public session_base, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+  using std::enable_shared_from_this<session<Stream>>::weak_from_this;
+
  public:
-  /// Holds one of `remote`'s slots in `state.clients`, which it gives back when it ends.
-  session(tcp::socket&& socket, server_state& state, const tcp::endpoint& remote)
-      : stream_(std::move(socket)),
+  /// Holds one of `remote`'s slots in `state.clients`, which it gives back when it ends. `tail`
+  /// is the TLS context for a tls_stream, nothing for a plain one.
+  template <class... Tail>
+  session(tcp::socket&& socket, server_state& state, const tcp::endpoint& remote, Tail&... tail)
+      : stream_(std::move(socket), tail...),
         // The buffer holds one request's headers and at most one read beyond them; the parser
         // moves body bytes out of it as they arrive.
         buffer_(state.options.header_limit + read_chunk),
@@ -58,7 +71,7 @@ class session : public std::enable_shared_from_this<session> {
         client_(remote.address()),
         remote_(to_string(remote)) {}
 
-  ~session() {
+  ~session() override {
     {
       const std::lock_guard lock(state_.sessions_mutex);
       state_.sessions.erase(this);
@@ -76,15 +89,20 @@ class session : public std::enable_shared_from_this<session> {
       const std::lock_guard lock(state_.sessions_mutex);
       state_.sessions.emplace(this, weak_from_this());
     }
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&session::do_wait_for_request, shared_from_this()));
+    if constexpr (tls) {
+      net::dispatch(stream_.get_executor(),
+                    beast::bind_front_handler(&session::do_handshake, shared_from_this()));
+    } else {
+      net::dispatch(stream_.get_executor(),
+                    beast::bind_front_handler(&session::do_wait_for_request, shared_from_this()));
+    }
   }
 
   /// Shutdown: a connection waiting for its next request is closed now; one in the middle of a
   /// request gets its answer first (with `Connection: close`).
-  void stop() {
+  void stop() override {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) self->stream_.close();
+      if (self->idle_) self->tcp().close();
     });
   }
 
@@ -96,6 +114,24 @@ class session : public std::enable_shared_from_this<session> {
   /// How long an early answer's leftover input is read and discarded at most.
   static constexpr std::chrono::seconds drain_timeout{2};
 
+  /// The TCP stream under TLS, or the stream itself: where the timeouts and the socket are.
+  beast::tcp_stream& tcp() noexcept { return beast::get_lowest_layer(stream_); }
+
+  // ---- TLS --------------------------------------------------------------------------------------
+
+  // The handshake counts as part of the first request: it must be done within the read timeout.
+  void do_handshake() {
+    tcp().expires_after(state_.options.read_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            beast::bind_front_handler(&session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    // A client that speaks no TLS, or another version, or a timeout: nothing to answer.
+    if (ec) return;
+    do_wait_for_request();
+  }
+
   // ---- Reading a request ----------------------------------------------------------------------
 
   void do_wait_for_request() {
@@ -103,8 +139,8 @@ class session : public std::enable_shared_from_this<session> {
     // Bytes of a pipelined request are already here: no waiting.
     if (buffer_.size() > 0) return start_request();
     if (state_.stopping.load()) return do_close();
-    stream_.expires_after(first_request_ ? state_.options.read_timeout
-                                         : state_.options.idle_timeout);
+    tcp().expires_after(first_request_ ? state_.options.read_timeout
+                                       : state_.options.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(first_read),
         beast::bind_front_handler(&session::on_wait_for_request, shared_from_this()));
@@ -151,7 +187,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void do_read_header() {
-    stream_.expires_at(request_deadline_);
+    tcp().expires_at(request_deadline_);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read_header, shared_from_this()));
@@ -165,7 +201,7 @@ class session : public std::enable_shared_from_this<session> {
   // A client that sent `Expect: 100-continue` waits for this before sending its body (curl does
   // for bodies over 1 KiB); a body over the limit was already refused with the header.
   void do_write_continue() {
-    stream_.expires_after(state_.options.write_timeout);
+    tcp().expires_after(state_.options.write_timeout);
     net::async_write(stream_, net::buffer(continue_head.data(), continue_head.size()),
                      beast::bind_front_handler(&session::on_write_continue, shared_from_this()));
   }
@@ -176,7 +212,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void do_read_body() {
-    stream_.expires_at(request_deadline_);
+    tcp().expires_at(request_deadline_);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read_body, shared_from_this()));
   }
@@ -255,7 +291,7 @@ class session : public std::enable_shared_from_this<session> {
     const std::array<net::const_buffer, 2> parts = {
         net::buffer(head_),
         has_body(response_.status) ? net::buffer(response_.body) : net::const_buffer{}};
-    stream_.expires_after(state_.options.write_timeout);
+    tcp().expires_after(state_.options.write_timeout);
     net::async_write(
         stream_, parts,
         beast::bind_front_handler(&session::on_write, shared_from_this(), unread_input));
@@ -290,23 +326,35 @@ class session : public std::enable_shared_from_this<session> {
   // ---- Closing --------------------------------------------------------------------------------
 
   void do_close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (tls) {
+      // TLS ends with close_notify, so that the client can tell the end from a cut; bounded by
+      // the write timeout like any write.
+      tcp().expires_after(state_.options.write_timeout);
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      });
+    } else {
+      beast::error_code ec;
+      tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
   // After an early answer the client may still be sending the rest of its request. Closing a
   // socket with unread input makes the kernel send RST, which can destroy the answer before the
   // client reads it; so the input is read and discarded for a bounded time first.
+  // Over TLS the bytes are discarded undecrypted: they are the rest of a refused request.
   void do_drain() {
-    do_close();
-    stream_.expires_after(drain_timeout);
+    beast::error_code ec;
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp().expires_after(drain_timeout);
     do_drain_read();
   }
 
   void do_drain_read() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(first_read),
-                            beast::bind_front_handler(&session::on_drain_read, shared_from_this()));
+    tcp().async_read_some(buffer_.prepare(first_read),
+                          beast::bind_front_handler(&session::on_drain_read, shared_from_this()));
   }
 
   void on_drain_read(beast::error_code ec, std::size_t /*bytes*/) {
@@ -314,7 +362,7 @@ class session : public std::enable_shared_from_this<session> {
     do_drain_read();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   /// Bytes of a request's fields and body kept in the session: a decision request from wrk takes
   /// about 600, one from a browser about 1,500. Larger requests go on to the heap, in chunks
@@ -347,11 +395,15 @@ std::string to_string(const tcp::endpoint& endpoint) {
 }
 
 void start_session(tcp::socket socket, server_state& state, const tcp::endpoint& remote) {
-  std::make_shared<session>(std::move(socket), state, remote)->start();
+  if (state.tls != nullptr) {
+    std::make_shared<session<tls_stream>>(std::move(socket), state, remote, *state.tls)->start();
+  } else {
+    std::make_shared<session<plain_stream>>(std::move(socket), state, remote)->start();
+  }
 }
 
 void stop_sessions(server_state& state) {
-  std::vector<std::shared_ptr<session>> open;
+  std::vector<std::shared_ptr<session_base>> open;
   {
     const std::lock_guard lock(state.sessions_mutex);
     for (const auto& [_, weak] : state.sessions) {

@@ -2,7 +2,8 @@
 # The HTTP server over real sockets (SPEC §6, §8): `gatehouse serve` on a free loopback port with
 # a fresh data directory; every route family, credentials and their edge cases, transport limits
 # and the per-client connection cap, /healthz and /metrics, the access log, SIGHUP reload and
-# SIGTERM graceful shutdown. The host application's JWT keys are host_keys_test.sh's.
+# SIGTERM graceful shutdown. The host application's JWT keys are host_keys_test.sh's. With
+# GATEHOUSE_TEST_TLS=1, all of it over HTTPS with a throwaway certificate (server_lib.sh).
 # Usage: integration_test.sh GATEHOUSE SOURCE_DIR. Needs curl, openssl and python3. Runs in ~10 s.
 source "$(dirname "$0")/server_lib.sh"
 
@@ -19,6 +20,12 @@ done
 echo "== health and credentials"
 req GET /healthz ""
 expect_status "healthz" 200
+if [ -n "$tls" ]; then
+  checks=$((checks + 1))
+  case $base in https://*) ;; *) fail "TLS: the server did not serve HTTPS ($base)" ;; esac
+  command curl -s --max-time 2 -o /dev/null "http://${base#https://}/healthz" &&
+    fail "TLS: plain HTTP was answered"
+fi
 owner_jwt=$(jwt_for owner@example.com) || fail "gatehouse jwt for the owner"
 owner="Bearer $owner_jwt"
 jwt_for nobody@example.com >/dev/null 2>&1
@@ -220,10 +227,18 @@ expect_envelope "malformed token" 401 Unauthorized
 
 echo "== transport limits"
 # Slow loris: a header that never ends is cut at the read timeout (1 s here).
-py - "${base#http://}" >"$work/loris" 2>&1 <<'EOF' &
+py - "${base#*://}" >"$work/loris" 2>&1 <<'EOF' &
 import socket, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
-s = socket.create_connection((host, int(port)))
+# A connection to sys.argv[1] (HOST:PORT), over TLS when the test runs with it.
+def connect(timeout=None):
+    import os, ssl
+    host, port = sys.argv[1].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    if os.environ.get("GATEHOUSE_TEST_CA"):
+        s = ssl.create_default_context(cafile=os.environ["GATEHOUSE_TEST_CA"]).wrap_socket(
+            s, server_hostname=host)
+    return s
+s = connect()
 s.settimeout(6)
 start = time.monotonic()
 s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\n")
@@ -343,11 +358,19 @@ decide "data survives a restart" "$dev2" ToggleFlag project/web:env/prod:flag/x 
 # The client sends half a request, the server gets SIGTERM, the client sends the rest: it must
 # get its answer (with Connection: close), while new connections are refused.
 body='{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/x"}'
-py - "${base#http://}" "$dev2" "$body" "$work" >"$work/inflight" 2>&1 <<'EOF' &
+py - "${base#*://}" "$dev2" "$body" "$work" >"$work/inflight" 2>&1 <<'EOF' &
 import os, socket, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
+# A connection to sys.argv[1] (HOST:PORT), over TLS when the test runs with it.
+def connect(timeout=None):
+    import os, ssl
+    host, port = sys.argv[1].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    if os.environ.get("GATEHOUSE_TEST_CA"):
+        s = ssl.create_default_context(cafile=os.environ["GATEHOUSE_TEST_CA"]).wrap_socket(
+            s, server_hostname=host)
+    return s
 auth, body, work = sys.argv[2], sys.argv[3].encode(), sys.argv[4]
-s = socket.create_connection((host, int(port)))
+s = connect()
 s.settimeout(5)
 s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth.encode() +
           b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
@@ -397,6 +420,8 @@ checks=$((checks + 1))
 grep -q ' /api/v1/decisions ' "$log" && fail "--access-log off: an access line was written"
 grep -q 'stopped$' "$log" || fail "--access-log off: event lines are still written"
 
+# The cap refuses a connection before any TLS: its plain run covers it.
+if [ -z "$tls" ]; then
 echo "== per-client connection cap"
 start_server sixth --max-connections-per-client 3
 # 127.0.0.1 holds three idle connections, the cap: a fourth from it is closed at once, while
@@ -465,4 +490,5 @@ checks=$((checks + 1))
 # The refused connections are counted in the log, at the latest in the final flush.
 grep -Eq 'refused [1-9][0-9]* connections over the per-client cap of 3$' "$log" ||
   fail "per-client cap: no log line counts the refused connections"
+fi
 finish

@@ -16,6 +16,22 @@ if [ ! -x "$python" ]; then
 fi
 py() { "$python" -I "$@"; }
 work=$(mktemp -d)
+# GATEHOUSE_TEST_TLS=1: every server is started with a throwaway certificate (--tls-cert,
+# --tls-key) and every request goes over HTTPS, verified against that certificate: curl through
+# the wrapper below, raw sockets in the scripts' Python through GATEHOUSE_TEST_CA.
+tls=${GATEHOUSE_TEST_TLS:-}
+scheme=http
+tls_flags=()
+if [ -n "$tls" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -keyout "$work/tls.key" -out "$work/tls.crt" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
+    { echo "$(basename "$0"): openssl cannot make a test certificate" >&2; exit 2; }
+  scheme=https
+  tls_flags=(--tls-cert "$work/tls.crt" --tls-key "$work/tls.key")
+  export GATEHOUSE_TEST_CA=$work/tls.crt
+  curl() { command curl --cacert "$work/tls.crt" "$@"; }
+fi
 data=$work/data
 policies=$work/policies
 cp -r "$source_dir/policies" "$policies"
@@ -43,14 +59,14 @@ start_server() {
   local name=$1
   shift
   log=$work/$name.log
-  "$gatehouse" serve --data "$data" --listen 127.0.0.1:0 --policies "$policies" "$@" \
-    >"$log" 2>&1 &
+  "$gatehouse" serve --data "$data" --listen 127.0.0.1:0 --policies "$policies" \
+    "${tls_flags[@]}" "$@" >"$log" 2>&1 &
   server_pid=$!
   local line
   for _ in $(seq 100); do
     line=$(grep -m1 '^listening on 127\.0\.0\.1:[0-9]*$' "$log")
     if [ -n "$line" ]; then
-      base=http://${line#listening on }
+      base=$scheme://${line#listening on }
       return 0
     fi
     kill -0 "$server_pid" 2>/dev/null || break

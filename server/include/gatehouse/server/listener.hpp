@@ -44,6 +44,10 @@ struct serve_options {
   /// standard output (beside the event lines) by default; -1 for no access log at all, which
   /// spares each request the line's formatting.
   int access_log_fd = 1;
+  /// HTTPS (SPEC §12): a PEM certificate chain and its private key. Both or neither; with
+  /// neither, plain HTTP. Only TLS 1.2 and later are offered.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 /// What a reload of the built-in policies did; `message` is one line for the log, and never
