@@ -3,6 +3,7 @@
 // containment), 2 bad input.
 #include "directory.hpp"
 #include "hostile.hpp"
+#include "instances.hpp"
 #include "inputs.hpp"
 #include "runs.hpp"
 #include "statement_json.hpp"
@@ -49,6 +50,10 @@ commands:
   hostile   [--runs N] [--policies DIR] [--out FILE]
             the slowest decisions and token creations built within the size limits, timed,
             with their answers checked; one JSON object
+  instances --store URI [--revocations N] [--creations N] [--threads T] [--policies DIR]
+            [--out FILE]   two instances on one PostgreSQL database (URI of a server whose
+            user may create one): revocation and creation propagation between them, and token
+            creations per second on PostgreSQL beside SQLite; one JSON object
 
 Run `gatehouse-bench <command> --help` for a command's options.
 )";
@@ -315,6 +320,31 @@ int hostile_command(const command_line& cl) {
               "hostile: " + std::to_string(result.mismatches) + " cases got an unexpected answer");
 }
 
+int instances_command(const command_line& cl) {
+  instances_options i;
+  std::string out_path;
+  po::options_description options("options");
+  options.add_options()("store", po::value(&i.store)->required(),
+                        "libpq URI of a PostgreSQL server (a database of its own is made and "
+                        "dropped)")(
+      "revocations", po::value(&i.revocations)->default_value(i.revocations),
+      "revocations timed from one instance to the other")(
+      "creations", po::value(&i.creations)->default_value(i.creations),
+      "tokens created in each creation measurement")(
+      "threads", po::value(&i.threads)->default_value(i.threads),
+      "callers creating tokens at once in the concurrent measurement");
+  add_service_options(options, i.policies_dir, out_path);
+  po::variables_map vm;
+  if (!parse(cl, "instances", options, vm)) return 0;
+  if (i.revocations == 0 || i.creations == 0 || i.threads == 0) {
+    throw po::error("--revocations, --creations and --threads must be at least 1");
+  }
+  const auto result = run_instances(i);
+  return emit(to_json(result), out_path, result.mismatches,
+              "instances: " + std::to_string(result.mismatches) +
+                  " changes were not seen by the other instance within 5 s");
+}
+
 }  // namespace
 }  // namespace gatehouse::bench
 
@@ -334,6 +364,7 @@ int main(int argc, char** argv) {
       {"tokens", tokens_command},
       {"directory", directory_command},
       {"hostile", hostile_command},
+      {"instances", instances_command},
   };
   const auto command = commands.find(std::string_view(argv[1]));
   if (command == commands.end()) {
