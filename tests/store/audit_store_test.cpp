@@ -1,9 +1,10 @@
-// The audit trail of both stores against the model (store_fixture.hpp) and the meaning of every
+// The audit trail of every store against the model (store_fixture.hpp) and the meaning of every
 // filter (store::matches): random records in random commits, then random queries, paged and
 // streamed; pruning by age; ids that keep growing after a prune; and a failed commit that keeps
-// none of its records.
+// none of its records. The durable backends' cases are in store_conformance.
 #include "store_fixture.hpp"
 
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -125,33 +126,20 @@ void run_conformance(database& s) {
   BOOST_TEST(page->items[0].id == static_cast<std::int64_t>(m.audit().size()) + 1);
 }
 
-BOOST_AUTO_TEST_SUITE(audit_store)
+namespace data = boost::unit_test::data;
 
-BOOST_AUTO_TEST_CASE(sqlite_keeps_the_trail_the_model_keeps) {
-  temp_dir dir;
-  auto s = open_or_fail(dir.db());
+BOOST_AUTO_TEST_SUITE(store_conformance)
+
+BOOST_DATA_TEST_CASE(keeps_the_audit_trail_the_model_keeps, data::make(backends()), backend) {
+  scratch_store db(backend);
+  auto s = db.open();
   run_conformance(*s);
 }
 
-BOOST_AUTO_TEST_CASE(the_memory_store_keeps_the_trail_the_model_keeps) {
-  auto s = make_memory();
-  run_conformance(*s);
-}
-
-BOOST_AUTO_TEST_CASE(the_memory_store_keeps_only_its_capacity) {
-  auto s = make_memory(3);
-  std::mt19937_64 random(7);
-  for (int i = 0; i < 5; ++i) commit_or_fail(*s, {append_audit{random_record(random, t0 + i)}});
-  audit_query all;
-  const auto page = s->audit_log(all);
-  BOOST_REQUIRE(page.has_value());
-  BOOST_TEST(page->total_count == 3U);
-  BOOST_TEST(page->items.back().id == 3);  // the oldest kept
-}
-
-BOOST_AUTO_TEST_CASE(a_failed_commit_keeps_none_of_its_records) {
-  temp_dir dir;
-  auto s = open_or_fail(dir.db());
+BOOST_DATA_TEST_CASE(a_failed_commit_keeps_none_of_its_audit_records, data::make(backends()),
+                     backend) {
+  scratch_store db(backend);
+  auto s = db.open();
   std::mt19937_64 random(11);
   commit_or_fail(*s, {put_organization{organization("acme")}});
   // The member names an organization that does not exist: the deferred foreign key fails the
@@ -168,9 +156,10 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_keeps_none_of_its_records) {
 
 // A long read of the trail holds no lock that commits need: the reader stops inside its scan
 // while another thread commits, and that commit must finish before the reader goes on.
-BOOST_AUTO_TEST_CASE(a_long_read_of_the_trail_does_not_hold_up_commits) {
-  temp_dir dir;
-  auto s = open_or_fail(dir.db());
+BOOST_DATA_TEST_CASE(a_long_read_of_the_trail_does_not_hold_up_commits, data::make(backends()),
+                     backend) {
+  scratch_store db(backend);
+  auto s = db.open();
   std::mt19937_64 random(13);
   for (int i = 0; i < 3; ++i) commit_or_fail(*s, {append_audit{random_record(random, t0 + i)}});
   std::promise<void> reading;
@@ -198,6 +187,26 @@ BOOST_AUTO_TEST_CASE(a_long_read_of_the_trail_does_not_hold_up_commits) {
   BOOST_TEST(seen == 3U);  // the reader's snapshot predates the commit
   const audit_query all;
   BOOST_TEST(s->audit_log(all)->total_count == 4U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(audit_store)
+
+BOOST_AUTO_TEST_CASE(the_memory_store_keeps_the_trail_the_model_keeps) {
+  auto s = make_memory();
+  run_conformance(*s);
+}
+
+BOOST_AUTO_TEST_CASE(the_memory_store_keeps_only_its_capacity) {
+  auto s = make_memory(3);
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 5; ++i) commit_or_fail(*s, {append_audit{random_record(random, t0 + i)}});
+  audit_query all;
+  const auto page = s->audit_log(all);
+  BOOST_REQUIRE(page.has_value());
+  BOOST_TEST(page->total_count == 3U);
+  BOOST_TEST(page->items.back().id == 3);  // the oldest kept
 }
 
 BOOST_AUTO_TEST_SUITE_END()
