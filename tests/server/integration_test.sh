@@ -3,7 +3,8 @@
 # a fresh data directory; every route family, credentials and their edge cases, transport limits
 # and the per-client connection cap, /healthz and /metrics, the access log, SIGHUP reload and
 # SIGTERM graceful shutdown. The host application's JWT keys are host_keys_test.sh's. With
-# GATEHOUSE_TEST_TLS=1, all of it over HTTPS with a throwaway certificate (server_lib.sh).
+# GATEHOUSE_TEST_TLS=1, all of it over HTTPS with a throwaway certificate; with
+# GATEHOUSE_TEST_STORE=postgresql, on a PostgreSQL database instead of SQLite (server_lib.sh).
 # Usage: integration_test.sh GATEHOUSE SOURCE_DIR. Needs curl, openssl and python3. Runs in ~10 s.
 source "$(dirname "$0")/server_lib.sh"
 
@@ -12,7 +13,13 @@ start_server first --read-timeout 1s
 grep -q '^Initialized ' "$log" || fail "first start: no getting-started text"
 grep -q 'jwt --data' "$log" || fail "first start: the getting-started text lacks the jwt command"
 # The database files too, whatever the umask (SPEC §7); the server keeps -wal and -shm open.
-for file in token.key jwt.key gatehouse.db gatehouse.db-wal gatehouse.db-shm; do
+files=(token.key jwt.key)
+if [ -n "$pg_database" ]; then
+  [ -e "$data/gatehouse.db" ] && fail "--store: an SQLite database was created beside it"
+else
+  files+=(gatehouse.db gatehouse.db-wal gatehouse.db-shm)
+fi
+for file in "${files[@]}"; do
   mode=$(stat -c %a "$data/$file")
   [ "$mode" = 600 ] || fail "$file has mode $mode, expected 600"
 done
@@ -138,7 +145,7 @@ req GET "/api/v1/audit-log" "$dev"
 expect_envelope "audit log for a developer" 403 Forbidden
 # The command reads the same trail from the database while the server runs, oldest first.
 checks=$((checks + 1))
-"$gatehouse" audit --data "$data" --type group >"$work/audit" 2>"$work/audit-err" ||
+"$gatehouse" audit --data "$data" "${store_flags[@]}" --type group >"$work/audit" 2>"$work/audit-err" ||
   fail "gatehouse audit: exit status $?: $(cat "$work/audit-err")"
 py -c 'import json, sys
 lines = [json.loads(line) for line in open(sys.argv[1])]

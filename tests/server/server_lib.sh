@@ -36,6 +36,19 @@ data=$work/data
 policies=$work/policies
 cp -r "$source_dir/policies" "$policies"
 
+# GATEHOUSE_TEST_STORE=postgresql: the servers keep their state in a fresh database on the test
+# cluster of GATEHOUSE_TEST_POSTGRES_DIR (SPEC §12) instead of SQLite in $data, dropped at exit.
+store_flags=()
+pg_database=
+if [ "${GATEHOUSE_TEST_STORE:-}" = postgresql ]; then
+  pg_admin=$(cat "${GATEHOUSE_TEST_POSTGRES_DIR:?the PostgreSQL test cluster is not set}/uri") ||
+    { echo "$(basename "$0"): no PostgreSQL test cluster" >&2; exit 2; }
+  pg_database=gatehouse_$(basename "$0" .sh)_$$
+  psql -q "$pg_admin" -c "CREATE DATABASE $pg_database" >/dev/null ||
+    { echo "$(basename "$0"): cannot create a database on the test cluster" >&2; exit 2; }
+  store_flags=(--store "${pg_admin%/*}/$pg_database")
+fi
+
 server_pid=
 log=
 # Every exit path stops the server (hard: a test that failed must not leave it running).
@@ -43,6 +56,9 @@ cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
+  fi
+  if [ -n "$pg_database" ]; then
+    psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >/dev/null 2>&1
   fi
   rm -rf "$work"
 }
@@ -60,7 +76,7 @@ start_server() {
   shift
   log=$work/$name.log
   "$gatehouse" serve --data "$data" --listen 127.0.0.1:0 --policies "$policies" \
-    "${tls_flags[@]}" "$@" >"$log" 2>&1 &
+    "${tls_flags[@]}" "${store_flags[@]}" "$@" >"$log" 2>&1 &
   server_pid=$!
   local line
   for _ in $(seq 100); do
@@ -162,7 +178,9 @@ decide() {
   expect_status "$1" 200 && expect_json "$1" 'd["data"]["decision"]' "\"$5\""
 }
 
-jwt_for() { "$gatehouse" jwt --data "$data" --policies "$policies" --member "$1" "${@:2}"; }
+jwt_for() {
+  "$gatehouse" jwt --data "$data" "${store_flags[@]}" --policies "$policies" --member "$1" "${@:2}"
+}
 # stop_server: SIGTERM; the server must exit 0 within 10 s.
 stop_server() {
   kill -TERM "$server_pid"
