@@ -20,6 +20,8 @@ namespace {
 //   commit order: an instance that has read entry N has seen every commit up to N.
 // - change_log_records: what each entry touched, (kind, record id) in commit order. A reader
 //   reads the records as they are now, so the log never holds a copy of a record.
+// - instances: each instance's newest applied entry and when it last read the log, so that
+//   entries every live instance has applied can go.
 // - settings: key_fingerprint (of the deployment's key files) and pruned_through (the newest
 //   change-log id pruned; a reader whose last id is older must reload).
 static_assert(secret_prefix_length == 10, "the tokens table caps secret_prefix at 10 characters");
@@ -145,6 +147,12 @@ CREATE TABLE change_log_records (
   kind "char" NOT NULL,
   record_id text NOT NULL,
   PRIMARY KEY (change_id, position)
+);
+
+CREATE TABLE instances (
+  id text PRIMARY KEY,
+  applied_id bigint NOT NULL,
+  seen_at bigint NOT NULL
 );
 
 CREATE TABLE settings (

@@ -47,11 +47,25 @@ constexpr const char* entries_after =
     "SELECT r.kind, r.record_id FROM change_log l JOIN change_log_records r "
     "ON r.change_id = l.id WHERE l.id > $1::bigint AND l.id <= $2::bigint "
     "AND l.instance_id <> $3 ORDER BY l.id, r.position";
-// Every entry older than the retention, and the newest id that went with them.
+// An instance's progress through the log, recorded each time it reads it.
+constexpr const char* record_progress =
+    "INSERT INTO instances (id, applied_id, seen_at) VALUES ($1, $2::bigint, "
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT (id) DO UPDATE SET "
+    "applied_id = EXCLUDED.applied_id, seen_at = EXCLUDED.seen_at";
+// The entries every live instance (one that read the log in the last 5 minutes) has applied,
+// once a minute old, and every entry older than the retention ($1 ms), whoever has read it;
+// with the newest id pruned recorded. Instances not seen for the retention are forgotten.
 constexpr const char* prune_entries =
-    "WITH gone AS (DELETE FROM change_log WHERE id <= (SELECT max(id) FROM change_log "
-    "WHERE at <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1::bigint) "
-    "RETURNING id) "
+    "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms), "
+    "live AS (SELECT min(applied_id) AS applied FROM instances "
+    "WHERE seen_at > (SELECT ms FROM now) - 300000), "
+    "cutoff AS (SELECT greatest("
+    "coalesce(least((SELECT applied FROM live), (SELECT max(id) FROM change_log "
+    "WHERE at <= (SELECT ms FROM now) - 60000)), 0), "
+    "coalesce((SELECT max(id) FROM change_log WHERE at <= (SELECT ms FROM now) - $1::bigint), "
+    "0)) AS id), "
+    "gone AS (DELETE FROM change_log WHERE id <= (SELECT id FROM cutoff) RETURNING id), "
+    "forgotten AS (DELETE FROM instances WHERE seen_at <= (SELECT ms FROM now) - $1::bigint) "
     "UPDATE settings SET value = greatest(value::bigint, (SELECT coalesce(max(id), 0) FROM gone))"
     "::text WHERE name = 'pruned_through'";
 constexpr const char* count_tokens = "SELECT count(*) FROM tokens";
@@ -211,6 +225,8 @@ class postgresql_store final : public database {
       }
     }
     if (auto done = tx.commit()) return done;
+    // Only a hint for pruning: a failure here loses nothing.
+    (void)reader_.run(sql::record_progress, instance_id_, batch.last_id);
     batch.changes = std::move(puts);
     for (const auto kind : erase_order) {
       const auto at = static_cast<std::size_t>(
@@ -279,9 +295,9 @@ class postgresql_store final : public database {
   }
 
  private:
-  // Deletes the change-log entries older than the retention, at most once per retention period
-  // (and at least once a minute); called with `writer_mutex_` held, after a commit. A failure
-  // only leaves the entries for the next time.
+  // Deletes the change-log entries every live instance has applied, and those older than the
+  // retention, at most once per retention period (and at least once a minute); called with
+  // `writer_mutex_` held, after a commit. A failure only leaves the entries for the next time.
   void prune_change_log() {
     const auto now = std::chrono::steady_clock::now();
     const auto every = std::min<std::chrono::steady_clock::duration>(options_.change_retention,
