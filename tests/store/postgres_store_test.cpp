@@ -1,7 +1,7 @@
 // What only the shared PostgreSQL store has (SPEC §12): instances opening one database together,
 // the key fingerprint, the change log one instance reads of another's commits, notifications,
-// pruning of the log, and failed commits that leave no entry. Runs when GATEHOUSE_TEST_POSTGRES_DIR
-// names a server (the ctest entry store_postgresql_test).
+// reconnecting, pruning of the log, and failed commits that leave no entry. Runs when
+// GATEHOUSE_TEST_POSTGRES_DIR names a server (the ctest entry store_postgresql_test).
 #include <gatehouse/store/database.hpp>
 
 #include <algorithm>
