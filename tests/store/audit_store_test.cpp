@@ -149,9 +149,14 @@ BOOST_DATA_TEST_CASE(a_failed_commit_keeps_none_of_its_audit_records, data::make
   BOOST_TEST(ec.failed());
   audit_query all;
   BOOST_TEST(s->audit_log(all)->total_count == 0U);
-  // Nor is its id used: the next record is the first.
+  // The next record is the only one. Its id may leave a gap (PostgreSQL's identity does not roll
+  // back): ids grow and are never reused, which the model's cases check.
   commit_or_fail(*s, {append_audit{random_record(random, t0)}});
-  BOOST_TEST(s->audit_log(all)->items.at(0).id == 1);
+  const auto after = s->audit_log(all);
+  BOOST_REQUIRE(after.has_value());
+  BOOST_TEST(after->total_count == 1U);
+  BOOST_TEST(after->items.size() == 1U);
+  if (!after->items.empty()) BOOST_TEST(after->items.front().id >= 1);
 }
 
 // A long read of the trail holds no lock that commits need: the reader stops inside its scan

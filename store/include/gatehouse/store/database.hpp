@@ -51,7 +51,9 @@ class database {
   /// the records they touched are now. Entries this instance wrote itself are left out.
   [[nodiscard]] virtual boost::system::result<change_batch> changes_after(std::int64_t after_id);
   /// Waits up to `timeout` for another instance to commit; answers whether one did (a
-  /// notification arrived). Reconnects a lost listening connection; its failure is an error.
+  /// notification arrived). The first call, and the first after a lost listening connection was
+  /// made again, starts listening and answers true at once: what was committed meanwhile is for
+  /// the caller's next read of the log. A reconnection that fails is an error.
   [[nodiscard]] virtual boost::system::result<bool> await_change(
       std::chrono::milliseconds timeout);
   /// Runs `fn` while no other instance runs `exclusively` on the same store, so that instances
