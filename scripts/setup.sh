@@ -21,6 +21,8 @@ packages=(
   libssl-dev
   libsqlite3-dev
   libjwt-dev
+  libpq-dev                         # PostgreSQL's client library, for the shared store
+  postgresql                        # the tests' throwaway server (initdb, pg_ctl as postgres)
   wrk                               # HTTP benchmark load
   gnuplot-nox                       # benchmark plots
   chromium                          # the console's browser tests
