@@ -2,6 +2,7 @@
 // suite, tokens, directory, hostile). Exit codes: 0 success, 1 a check failed (disagreement, wrong
 // containment), 2 bad input.
 #include "directory.hpp"
+#include "footprint.hpp"
 #include "hostile.hpp"
 #include "instances.hpp"
 #include "inputs.hpp"
@@ -50,6 +51,8 @@ commands:
   hostile   [--runs N] [--policies DIR] [--out FILE]
             the slowest decisions and token creations built within the size limits, timed,
             with their answers checked; one JSON object
+  footprint [--members N] [--statements N] [--policies DIR] [--out FILE]
+            heap per member, per stored and per compiled statement; one JSON object
   instances --store URI [--revocations N] [--creations N] [--threads T] [--policies DIR]
             [--out FILE]   two instances on one PostgreSQL database (URI of a server whose
             user may create one): revocation and creation propagation between them, and token
@@ -320,6 +323,23 @@ int hostile_command(const command_line& cl) {
               "hostile: " + std::to_string(result.mismatches) + " cases got an unexpected answer");
 }
 
+int footprint_command(const command_line& cl) {
+  footprint_options f;
+  std::string out_path;
+  po::options_description options("options");
+  options.add_options()("members", po::value(&f.members)->default_value(f.members),
+                        "members added to one organization")(
+      "statements", po::value(&f.statements)->default_value(f.statements),
+      "statements of the policy stored and compiled (at most 1,000, the stored-policy limit)");
+  add_service_options(options, f.policies_dir, out_path);
+  po::variables_map vm;
+  if (!parse(cl, "footprint", options, vm)) return 0;
+  if (f.members == 0 || f.statements == 0 || f.statements > 1'000) {
+    throw po::error("--members must be at least 1 and --statements 1 to 1,000");
+  }
+  return emit(to_json(run_footprint(f)), out_path, 0, "");
+}
+
 int instances_command(const command_line& cl) {
   instances_options i;
   std::string out_path;
@@ -365,6 +385,7 @@ int main(int argc, char** argv) {
       {"directory", directory_command},
       {"hostile", hostile_command},
       {"instances", instances_command},
+      {"footprint", footprint_command},
   };
   const auto command = commands.find(std::string_view(argv[1]));
   if (command == commands.end()) {
