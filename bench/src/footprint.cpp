@@ -25,9 +25,10 @@ std::string statements_json(std::size_t count) {
   std::string json = "[";
   for (std::size_t i = 0; i < count; ++i) {
     if (i > 0) json += ',';
-    json += R"({"id": "s)" + std::to_string(i) +
-            R"(", "resourceType": "flag", "effect": "allow", "actions": ["ToggleFlag", "CreateFlag"], "resources": ["project/p)" +
-            std::to_string(i) + R"(:env/*:flag/*"]})";
+    json +=
+        R"({"id": "s)" + std::to_string(i) +
+        R"(", "resourceType": "flag", "effect": "allow", "actions": ["ToggleFlag", "CreateFlag"], "resources": ["project/p)" +
+        std::to_string(i) + R"(:env/*:flag/*"]})";
   }
   return json + "]";
 }
@@ -38,11 +39,11 @@ footprint_result run_footprint(const footprint_options& options) {
   footprint_result out;
   out.members = options.members;
   out.statements = options.statements;
-  auto iam = value_or_fail(
-      iam::service::open(store::make_memory(0),
-                         value_or_fail(iam::server_key::generate(), "no server key"),
-                         builtin_policies(options.policies_dir)),
-      "the service does not open");
+  auto iam =
+      value_or_fail(iam::service::open(store::make_memory(0),
+                                       value_or_fail(iam::server_key::generate(), "no server key"),
+                                       builtin_policies(options.policies_dir)),
+                    "the service does not open");
   const auto [org, owner_record] =
       value_or_fail(iam->create_organization("footprint", "owner@bench.example"), "organization");
   const auto owner = value_or_fail(iam->authenticate_member(owner_record.id, org.id), "owner");
@@ -52,8 +53,8 @@ footprint_result run_footprint(const footprint_options& options) {
     value_or_fail(iam->add_member(owner, {"m" + std::to_string(i) + "@bench.example", {}, {}}),
                   "add_member");
   }
-  out.bytes_per_member =
-      (heap_in_use() - before_members) / static_cast<double>(std::max<std::size_t>(1, options.members));
+  out.bytes_per_member = (heap_in_use() - before_members) /
+                         static_cast<double>(std::max<std::size_t>(1, options.members));
 
   const auto statements = statements_json(options.statements);
   const auto policy = value_or_fail(iam->create_policy(owner, "big", "big", ""), "policy");

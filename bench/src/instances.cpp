@@ -55,7 +55,8 @@ class scratch_database {
   explicit scratch_database(const std::string& uri)
       : admin_(PQconnectdb(uri.c_str())), name_("gatehouse_bench_" + std::to_string(::getpid())) {
     if (PQstatus(admin_.get()) != CONNECTION_OK) fail("cannot connect to --store");
-    PQsetNoticeProcessor(admin_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        admin_.get(), [](void*, const char*) {}, nullptr);
     run("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
     run("CREATE DATABASE " + name_);
     uri_ = with_database(uri, name_);
@@ -205,7 +206,8 @@ instances_result run_instances(const instances_options& options) {
   const auto [org, owner_record] =
       value_or_fail(a.iam->create_organization("bench", "owner@bench.example"), "organization");
   const auto owner = value_or_fail(a.iam->authenticate_member(owner_record.id, org.id), "owner");
-  if (!wait_until([&] { return b.iam->authenticate_member(owner_record.id, org.id).has_value(); })) {
+  if (!wait_until(
+          [&] { return b.iam->authenticate_member(owner_record.id, org.id).has_value(); })) {
     fail("instance B never saw the organization A created");
   }
 
@@ -213,10 +215,9 @@ instances_result run_instances(const instances_options& options) {
   std::vector<double> revocations;
   std::vector<double> creations;
   for (std::size_t i = 0; i < options.revocations; ++i) {
-    const auto token = value_or_fail(
-        a.iam->create_token(owner, "revoked-" + std::to_string(i), store::token_type::service,
-                            permissions),
-        "create a token on A");
+    const auto token = value_or_fail(a.iam->create_token(owner, "revoked-" + std::to_string(i),
+                                                         store::token_type::service, permissions),
+                                     "create a token on A");
     const auto& secret = *token.secret;
     const auto seen = wait_until([&] { return b.iam->authenticate_token(secret).has_value(); });
     if (!seen) {

@@ -4,8 +4,8 @@
 #include "directory.hpp"
 #include "footprint.hpp"
 #include "hostile.hpp"
-#include "instances.hpp"
 #include "inputs.hpp"
+#include "instances.hpp"
 #include "runs.hpp"
 #include "statement_json.hpp"
 #include "suite.hpp"
@@ -346,9 +346,9 @@ int instances_command(const command_line& cl) {
   po::options_description options("options");
   options.add_options()("store", po::value(&i.store)->required(),
                         "libpq URI of a PostgreSQL server (a database of its own is made and "
-                        "dropped)")(
-      "revocations", po::value(&i.revocations)->default_value(i.revocations),
-      "revocations timed from one instance to the other")(
+                        "dropped)")("revocations",
+                                    po::value(&i.revocations)->default_value(i.revocations),
+                                    "revocations timed from one instance to the other")(
       "creations", po::value(&i.creations)->default_value(i.creations),
       "tokens created in each creation measurement")(
       "threads", po::value(&i.threads)->default_value(i.threads),

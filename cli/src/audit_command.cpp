@@ -46,9 +46,10 @@ po::options_description audit_flags() {
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
       "data directory of the server")(
       "store", po::value<std::string>()->value_name("URI"),
-      "the server's --store, if it has one: its shared PostgreSQL database")("organization", po::value<std::string>()->value_name("NAME"),
-                                      "only this organization's records")(
-      "actor", po::value<std::string>()->value_name("ID"), "only what this member or token did")(
+      "the server's --store, if it has one: its shared PostgreSQL database")(
+      "organization", po::value<std::string>()->value_name("NAME"),
+      "only this organization's records")("actor", po::value<std::string>()->value_name("ID"),
+                                          "only what this member or token did")(
       "target", po::value<std::string>()->value_name("ID"), "only records about this id")(
       "type", po::value<std::string>()->value_name("TYPE"), "an audit type or topic")(
       "from", po::value<std::string>()->value_name("TIME"), "at or after this RFC 3339 time")(

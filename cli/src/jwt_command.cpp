@@ -52,9 +52,9 @@ po::options_description member_flags(std::string_view default_ttl) {
       po::value<std::string>()->default_value(std::string(default_data_dir))->value_name("DIR"),
       "data directory of the server")(
       "store", po::value<std::string>()->value_name("URI"),
-      "the server's --store, if it has one: its shared PostgreSQL database")("member",
-                                      po::value<std::string>()->required()->value_name("EMAIL"),
-                                      "e-mail address of a member of the playground organization")(
+      "the server's --store, if it has one: its shared PostgreSQL database")(
+      "member", po::value<std::string>()->required()->value_name("EMAIL"),
+      "e-mail address of a member of the playground organization")(
       "ttl",
       po::value<std::string>()->default_value(std::string(default_ttl))->value_name("DURATION"),
       "lifetime of the token, in whole seconds: 30s, 30m, 1h, 2d")(
@@ -82,7 +82,8 @@ std::optional<std::string> mint_member_jwt(std::string_view command, std::string
   const data_location where{values["data"].as<std::string>(),
                             values.count("store") != 0 ? values["store"].as<std::string>() : ""};
   if (where.shared() && !is_store_uri(where.store)) {
-    usage_error(err, command, usage, "--store takes a PostgreSQL URI: postgresql://USER@HOST:PORT/DB");
+    usage_error(err, command, usage,
+                "--store takes a PostgreSQL URI: postgresql://USER@HOST:PORT/DB");
     return std::nullopt;
   }
   // Opening would initialize a missing directory, and a token for a fresh owner would silently

@@ -13,9 +13,9 @@
 #include "member_jwt.hpp"
 
 #include <algorithm>
-#include <condition_variable>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,12 +25,12 @@
 #include <limits>
 #include <mutex>
 #include <optional>
-#include <stop_token>
-#include <thread>
 #include <ostream>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -103,8 +103,7 @@ po::options_description serve_flags() {
       "with --store: cut off from the database longer than this, the API answers 503")(
       "tls-cert", po::value<std::string>()->value_name("FILE"),
       "serve HTTPS with this PEM certificate chain (needs --tls-key)")(
-      "tls-key", po::value<std::string>()->value_name("FILE"),
-      "the PEM private key of --tls-cert")(
+      "tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert")(
       "listen",
       po::value<std::string>()
           ->default_value(defaults.address + ':' + std::to_string(defaults.port))
@@ -316,9 +315,8 @@ std::string shell_word(std::string_view text) {
   return quoted + "'";
 }
 
-void print_getting_started(std::ostream& out, std::string_view base,
-                           const data_location& where, const std::string& policies,
-                           const iam::jwt_claim_rules& rules) {
+void print_getting_started(std::ostream& out, std::string_view base, const data_location& where,
+                           const std::string& policies, const iam::jwt_claim_rules& rules) {
   const std::string program = program_path();
   const std::string& data = where.dir;
   std::string jwt_command = program + " jwt --data " + data;
@@ -464,9 +462,8 @@ int serve(const serve_settings& settings, data_directory& directory, iam::jwt_ve
   std::optional<std::jthread> follower;
   if (directory.shared) {
     service.follow(&freshness);
-    follower.emplace([&iam, &freshness](const std::stop_token& stop) {
-      follow_store(iam, freshness, stop);
-    });
+    follower.emplace(
+        [&iam, &freshness](const std::stop_token& stop) { follow_store(iam, freshness, stop); });
   }
   return server::run_server(service, metrics, settings.transport, std::move(hooks));
 }

@@ -247,8 +247,8 @@ std::string key_fingerprint(const server_key& token_key, const server_key& jwt_k
   std::memcpy(input.data() + label.size() + 32, jwt_key.bytes().data(), 32);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  const bool ok = EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(),
-                             nullptr) == 1;
+  const bool ok =
+      EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr) == 1;
   OPENSSL_cleanse(input.data(), input.size());
   if (!ok) return {};
   static constexpr char digits[] = "0123456789abcdef";

@@ -165,17 +165,20 @@ void respond(const service_parts& service, const http_request& request, http_res
     response.content_type = metrics_content_type;
     response.body = service.metrics.render(service.iam);
     if (const auto* f = service.freshness) {
-      response.body += "# HELP gatehouse_store_staleness_seconds Time since the shared store's "
-                       "change log was last read.\n# TYPE gatehouse_store_staleness_seconds "
-                       "gauge\ngatehouse_store_staleness_seconds ";
+      response.body +=
+          "# HELP gatehouse_store_staleness_seconds Time since the shared store's "
+          "change log was last read.\n# TYPE gatehouse_store_staleness_seconds "
+          "gauge\ngatehouse_store_staleness_seconds ";
       response.body += std::to_string(static_cast<double>(f->staleness().count()) / 1000.0);
-      response.body += "\n# HELP gatehouse_store_reachable Whether the shared store answered the "
-                       "last attempt.\n# TYPE gatehouse_store_reachable gauge\n"
-                       "gatehouse_store_reachable ";
+      response.body +=
+          "\n# HELP gatehouse_store_reachable Whether the shared store answered the "
+          "last attempt.\n# TYPE gatehouse_store_reachable gauge\n"
+          "gatehouse_store_reachable ";
       response.body += f->reachable() ? "1\n" : "0\n";
-      response.body += "# HELP gatehouse_change_log_applied_id The newest change-log entry this "
-                       "instance has applied.\n# TYPE gatehouse_change_log_applied_id gauge\n"
-                       "gatehouse_change_log_applied_id ";
+      response.body +=
+          "# HELP gatehouse_change_log_applied_id The newest change-log entry this "
+          "instance has applied.\n# TYPE gatehouse_change_log_applied_id gauge\n"
+          "gatehouse_change_log_applied_id ";
       response.body += std::to_string(service.iam.applied_change_id());
       response.body += '\n';
     }
@@ -242,8 +245,9 @@ void store_freshness::heard() noexcept {
 void store_freshness::lost() noexcept { reachable_.store(false, std::memory_order_relaxed); }
 
 std::chrono::milliseconds store_freshness::staleness() const noexcept {
-  const auto since = std::chrono::steady_clock::now().time_since_epoch() -
-                     std::chrono::steady_clock::duration(heard_at_ns_.load(std::memory_order_relaxed));
+  const auto since =
+      std::chrono::steady_clock::now().time_since_epoch() -
+      std::chrono::steady_clock::duration(heard_at_ns_.load(std::memory_order_relaxed));
   return std::chrono::duration_cast<std::chrono::milliseconds>(since);
 }
 

@@ -7,8 +7,8 @@
 #include "http_head.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -139,8 +139,7 @@ class session final : public session_base, public std::enable_shared_from_this<s
     // Bytes of a pipelined request are already here: no waiting.
     if (buffer_.size() > 0) return start_request();
     if (state_.stopping.load()) return do_close();
-    tcp().expires_after(first_request_ ? state_.options.read_timeout
-                                       : state_.options.idle_timeout);
+    tcp().expires_after(first_request_ ? state_.options.read_timeout : state_.options.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(first_read),
         beast::bind_front_handler(&session::on_wait_for_request, shared_from_this()));

@@ -129,7 +129,8 @@ boost::system::result<pg_connection> pg_connection::open(const std::string& uri,
   pg_connection_ptr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) return errc::unavailable;
   // The server's notices ("relation already exists, skipping") are no one's business on stderr.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   // Every time is an integer and every text compared byte by byte: nothing depends on the
   // session's settings but these.
   pg_connection out(std::move(conn));

@@ -7,9 +7,9 @@
 
 #include <libpq-fe.h>
 
+#include <array>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>

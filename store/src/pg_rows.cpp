@@ -56,7 +56,8 @@ struct pg_table<member_record> {
       "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (id) DO UPDATE SET "
       "organization_id = EXCLUDED.organization_id, email = EXCLUDED.email, "
       "created_at = EXCLUDED.created_at";
-  static constexpr const char* select = "SELECT id, organization_id, email, created_at FROM members";
+  static constexpr const char* select =
+      "SELECT id, organization_id, email, created_at FROM members";
   static constexpr const char* select_of =
       "SELECT id, organization_id, email, created_at FROM members WHERE id = ANY($1::text[])";
   static constexpr std::tuple columns{&member_record::id, &member_record::organization_id,
@@ -148,8 +149,8 @@ constexpr const char* upsert =
 // from another (GREATEST, as SPEC §12 says).
 constexpr const char* touch =
     "UPDATE tokens SET last_used_at = $2::bigint WHERE id = $1 AND last_used_at < $2::bigint";
-#define GATEHOUSE_TOKEN_COLUMNS                                                           \
-  "SELECT id, organization_id, name, type, status, creator_id, secret_hash, secret_prefix, " \
+#define GATEHOUSE_TOKEN_COLUMNS                                                                \
+  "SELECT id, organization_id, name, type, status, creator_id, secret_hash, secret_prefix, "   \
   "permissions_json, created_at, updated_at, last_used_at, expires_at, previous_secret_hash, " \
   "previous_valid_until FROM tokens"
 constexpr const char* select = GATEHOUSE_TOKEN_COLUMNS;
@@ -207,8 +208,7 @@ error_code put_token_row(pg_connection& db, const token_record& r) {
                 static_cast<std::int64_t>(r.type), static_cast<std::int64_t>(r.status),
                 r.creator_id, r.secret_hash, r.secret_prefix, r.permissions_json, r.created_at,
                 r.updated_at, r.last_used_at, r.expires_at,
-                r.previous_valid_until != 0 ? std::optional(r.previous_secret_hash)
-                                            : std::nullopt,
+                r.previous_valid_until != 0 ? std::optional(r.previous_secret_hash) : std::nullopt,
                 r.previous_valid_until);
 }
 
@@ -351,7 +351,7 @@ error_code read_token(const PGresult* r, int row, token_record& out) {
 // The puts of the records of `ids` that exist, and an erasure for each that does not.
 template <class Record, class Put, class Erase>
 error_code read_current_records(pg_connection& db, const std::vector<std::string>& ids,
-                                 std::vector<change>& puts, std::vector<change>& erasures) {
+                                std::vector<change>& puts, std::vector<change>& erasures) {
   std::vector<Record> found;
   if (auto ec = read_records(db, pg_table<Record>::select_of, found, false, text_array(ids))) {
     return ec;
@@ -410,17 +410,15 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
     case record_kind::organization: {
       // An organization is never erased: one that is gone is simply not put.
       std::vector<change> none;
-      return read_current_records<organization_record, put_organization, erase_member>(
-          db, ids, puts, none);
+      return read_current_records<organization_record, put_organization, erase_member>(db, ids,
+                                                                                       puts, none);
     }
     case record_kind::member:
-      return read_current_records<member_record, put_member, erase_member>(db, ids, puts,
-                                                                           erasures);
+      return read_current_records<member_record, put_member, erase_member>(db, ids, puts, erasures);
     case record_kind::group:
       return read_current_records<group_record, put_group, erase_group>(db, ids, puts, erasures);
     case record_kind::policy:
-      return read_current_records<policy_record, put_policy, erase_policy>(db, ids, puts,
-                                                                           erasures);
+      return read_current_records<policy_record, put_policy, erase_policy>(db, ids, puts, erasures);
     case record_kind::token: {
       std::unordered_map<std::string_view, bool> present;
       std::vector<token_record> found;
@@ -448,10 +446,10 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
 // ---- The audit trail ----
 namespace {
 
-#define GATEHOUSE_AUDIT_FILTER                                                     \
-  " WHERE ($1 = '' OR organization_id = $1)"                                       \
-  " AND ($2 = '' OR actor_id = $2 OR actor_member_id = $2)"                        \
-  " AND ($3 = '' OR type = $3 OR substr(type, 1, length($3) + 1) = $3 || '.')"     \
+#define GATEHOUSE_AUDIT_FILTER                                                 \
+  " WHERE ($1 = '' OR organization_id = $1)"                                   \
+  " AND ($2 = '' OR actor_id = $2 OR actor_member_id = $2)"                    \
+  " AND ($3 = '' OR type = $3 OR substr(type, 1, length($3) + 1) = $3 || '.')" \
   " AND ($4::bigint = 0 OR at >= $4::bigint) AND ($5::bigint = 0 OR at < $5::bigint)"
 #define GATEHOUSE_AUDIT_COLUMNS                                                              \
   "SELECT id, organization_id, at, actor_kind, actor_id, actor_member_id, type, target_id, " \

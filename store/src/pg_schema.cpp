@@ -169,8 +169,7 @@ constexpr const char* lock_schema = "SELECT pg_advisory_xact_lock(74013512205194
 constexpr const char* create_versions =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version integer PRIMARY KEY, applied_at bigint NOT NULL)";
-constexpr const char* current_version =
-    "SELECT coalesce(max(version), 0) FROM schema_migrations";
+constexpr const char* current_version = "SELECT coalesce(max(version), 0) FROM schema_migrations";
 constexpr const char* record_version =
     "INSERT INTO schema_migrations (version, applied_at) "
     "VALUES ($1::integer, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
@@ -203,8 +202,7 @@ error_code prepare_database(pg_connection& db, const std::string& key_fingerprin
   if (auto ec = db.run(claim_fingerprint, key_fingerprint)) return fail(ec);
   auto recorded = db.query(read_fingerprint);
   if (!recorded) return fail(recorded.error());
-  if (PQntuples(recorded->get()) != 1 ||
-      column_string(recorded->get(), 0, 0) != key_fingerprint) {
+  if (PQntuples(recorded->get()) != 1 || column_string(recorded->get(), 0, 0) != key_fingerprint) {
     return fail(errc::other_keys);
   }
   if (auto ec = db.exec("COMMIT")) return fail(ec);

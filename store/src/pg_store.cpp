@@ -220,7 +220,8 @@ class postgresql_store final : public database {
     for (std::size_t i = 0; i < put_order.size(); ++i) {
       const auto& ids = by_kind[static_cast<unsigned char>(put_order[i])];
       if (ids.empty()) continue;
-      if (auto read = detail::pg_read_current(reader_, put_order[i], ids, puts, erased_by_kind[i])) {
+      if (auto read =
+              detail::pg_read_current(reader_, put_order[i], ids, puts, erased_by_kind[i])) {
         return read;
       }
     }
@@ -229,8 +230,8 @@ class postgresql_store final : public database {
     (void)reader_.run(sql::record_progress, instance_id_, batch.last_id);
     batch.changes = std::move(puts);
     for (const auto kind : erase_order) {
-      const auto at = static_cast<std::size_t>(
-          std::find(put_order.begin(), put_order.end(), kind) - put_order.begin());
+      const auto at = static_cast<std::size_t>(std::find(put_order.begin(), put_order.end(), kind) -
+                                               put_order.begin());
       for (auto& c : erased_by_kind[at]) batch.changes.push_back(std::move(c));
     }
     return batch;
@@ -301,7 +302,7 @@ class postgresql_store final : public database {
   void prune_change_log() {
     const auto now = std::chrono::steady_clock::now();
     const auto every = std::min<std::chrono::steady_clock::duration>(options_.change_retention,
-                                                                      std::chrono::minutes(1));
+                                                                     std::chrono::minutes(1));
     if (pruned_once_ && now - last_prune_ < every) return;
     pruned_once_ = true;
     last_prune_ = now;

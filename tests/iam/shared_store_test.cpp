@@ -34,9 +34,9 @@ std::unique_ptr<iam::service> instance(const scratch_store& db,
                                        std::chrono::seconds retention = 24h) {
   static const auto key = iam::server_key::generate();
   BOOST_REQUIRE(key.has_value());
-  auto opened = iam::service::open(
-      db.open({.key_fingerprint = "test-keys", .change_retention = retention}), *key,
-      gatehouse::testing::builtins());
+  auto opened =
+      iam::service::open(db.open({.key_fingerprint = "test-keys", .change_retention = retention}),
+                         *key, gatehouse::testing::builtins());
   BOOST_REQUIRE_MESSAGE(opened.has_value(), "open: " << opened.error().detail);
   return std::move(*opened);
 }

@@ -54,8 +54,7 @@ class database {
   /// notification arrived). The first call, and the first after a lost listening connection was
   /// made again, starts listening and answers true at once: what was committed meanwhile is for
   /// the caller's next read of the log. A reconnection that fails is an error.
-  [[nodiscard]] virtual boost::system::result<bool> await_change(
-      std::chrono::milliseconds timeout);
+  [[nodiscard]] virtual boost::system::result<bool> await_change(std::chrono::milliseconds timeout);
   /// Runs `fn` while no other instance runs `exclusively` on the same store, so that instances
   /// starting together initialize an empty database once. `fn` may commit. A store only one
   /// process uses just runs it.
