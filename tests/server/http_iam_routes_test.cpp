@@ -34,7 +34,7 @@ bool is_iso_time(const rapidjson::Value& v) {
 /// A store whose commits succeed, fail or throw, as the test says.
 class scripted_store final : public store::database {
  public:
-  enum class mode { succeed, fail, throw_exception };
+  enum class mode { succeed, fail, unreachable, throw_exception };
 
   explicit scripted_store(std::shared_ptr<mode> m) : mode_(std::move(m)) {}
 
@@ -47,6 +47,8 @@ class scripted_store final : public store::database {
     switch (*mode_) {
       case mode::fail:
         return make_error_code(boost::system::errc::io_error);
+      case mode::unreachable:
+        return store::make_error_code(store::errc::unavailable);
       case mode::throw_exception:
         throw std::runtime_error("the disk is on fire");
       case mode::succeed:
@@ -485,6 +487,23 @@ BOOST_FIXTURE_TEST_CASE(store_failures_answer_500_and_change_nothing, scripted_s
   BOOST_TEST(a.raw.body == R"({"success":false,"errors":["InternalServerError"],"data":null})");
   *store_mode = scripted_store::mode::succeed;
   BOOST_TEST(expect(200, "", "GET", "/api/v1/groups", owner).data().Empty());
+}
+
+// A shared store that cannot be reached (SPEC §12): a write answers 503, worth a retry, and
+// changes nothing; decisions go on from memory.
+BOOST_FIXTURE_TEST_CASE(an_unreachable_store_answers_writes_503, scripted_store_fixture) {
+  *store_mode = scripted_store::mode::unreachable;
+  auto a = expect(503, "StoreUnavailable", "POST", "/api/v1/groups", owner, R"({"name":"g"})");
+  BOOST_TEST(a.raw.body == R"({"success":false,"errors":["StoreUnavailable"],"data":null})");
+  expect(503, "StoreUnavailable", "POST", "/api/v1/access-tokens", owner,
+         R"({"name":"t","type":"Personal"})");
+  BOOST_TEST(decide(owner, "ToggleFlag", flag).data()["allowed"].GetBool());
+  *store_mode = scripted_store::mode::succeed;
+  BOOST_TEST(expect(200, "", "GET", "/api/v1/groups", owner).data().Empty());
+  BOOST_TEST(
+      expect(200, "", "GET", "/api/v1/access-tokens", owner).data()["totalCount"].GetUint64() ==
+      0U);
+  expect(201, "", "POST", "/api/v1/groups", owner, R"({"name":"g"})");
 }
 
 BOOST_FIXTURE_TEST_CASE(exceptions_answer_500_with_the_envelope, scripted_store_fixture) {
