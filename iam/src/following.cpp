@@ -61,9 +61,7 @@ void apply_directory(service::state& s, const std::vector<store::change>& change
 void apply_tokens(service::state& s, const std::vector<store::change>& changes) {
   for (const auto& c : changes) {
     if (const auto* p = std::get_if<store::put_token>(&c)) {
-      auto permissions = s.stored_permissions(p->record.permissions_json);
-      auto entry = permissions ? to_entry(p->record, std::move(*permissions), s.pool)
-                               : outcome<token_entry>(permissions.error());
+      auto entry = s.stored_token(p->record);
       std::unique_lock lock(s.tokens_lock);
       if (!entry) {
         // Fails closed: a token whose record does not load is gone from memory.
@@ -90,20 +88,8 @@ void apply_tokens(service::state& s, const std::vector<store::change>& changes) 
 /// no longer reaches back to; called with `token_write` held.
 outcome<void> reload(service::state& s) {
   std::vector<token_entry> entries;
-  std::optional<failure> token_failure;
-  auto loaded = s.database->load([&](store::token_record&& r) {
-    if (token_failure) return;
-    auto permissions = s.stored_permissions(r.permissions_json);
-    auto entry = permissions ? to_entry(r, std::move(*permissions), s.pool)
-                             : outcome<token_entry>(permissions.error());
-    if (!entry) {
-      token_failure = entry.error();
-      return;
-    }
-    entries.push_back(std::move(*entry));
-  });
-  if (!loaded) return failure(errc::storage_failure, loaded.error().message());
-  if (token_failure) return *token_failure;
+  auto loaded = s.load([&entries](token_entry&& t) { entries.push_back(std::move(t)); });
+  if (!loaded) return loaded.error();
   {
     std::lock_guard lock(s.directory_write);
     auto dir = std::make_shared<directory>();

@@ -71,21 +71,7 @@ void reserve_tokens(service::state& s, std::size_t expected) {
 /// Streams the stored tokens into the index, and returns the rest of what the store holds.
 outcome<store::stored_state> load_store(service::state& s) {
   reserve_tokens(s, s.database->token_count());
-  std::optional<failure> token_failure;
-  auto loaded = s.database->load([&](store::token_record&& r) {
-    if (token_failure) return;
-    auto permissions = s.stored_permissions(r.permissions_json);
-    auto entry = permissions ? to_entry(r, std::move(*permissions), s.pool)
-                             : outcome<token_entry>(permissions.error());
-    if (!entry) {
-      token_failure = entry.error();
-      return;
-    }
-    s.index_new(std::move(*entry));
-  });
-  if (!loaded) return failure(errc::storage_failure, loaded.error().message());
-  if (token_failure) return *token_failure;
-  return std::move(*loaded);
+  return s.load([&s](token_entry&& t) { s.index_new(std::move(t)); });
 }
 
 }  // namespace

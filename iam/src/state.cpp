@@ -70,6 +70,29 @@ outcome<std::shared_ptr<const statement_set>> service::state::stored_permissions
   });
 }
 
+outcome<token_entry> service::state::stored_token(const store::token_record& r) {
+  auto permissions = stored_permissions(r.permissions_json);
+  if (!permissions) return permissions.error();
+  return to_entry(r, std::move(*permissions), pool);
+}
+
+outcome<store::stored_state> service::state::load(
+    const std::function<void(token_entry&&)>& on_token) {
+  std::optional<failure> token_failure;
+  auto loaded = database->load([&](store::token_record&& r) {
+    if (token_failure) return;
+    auto entry = stored_token(r);
+    if (!entry) {
+      token_failure = entry.error();
+      return;
+    }
+    on_token(std::move(*entry));
+  });
+  if (!loaded) return failure(errc::storage_failure, loaded.error().message());
+  if (token_failure) return *token_failure;
+  return std::move(*loaded);
+}
+
 void service::state::count_status(std::optional<store::token_status> before,
                                   std::optional<store::token_status> after) {
   if (before) tokens_by_status[static_cast<std::size_t>(*before)].fetch_sub(1);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,14 @@ struct service::state {
 
   /// The stored permissions of a token.
   [[nodiscard]] outcome<std::shared_ptr<const statement_set>> stored_permissions(std::string json);
+
+  /// The in-memory entry of stored token `r`, with its stored permissions.
+  [[nodiscard]] outcome<token_entry> stored_token(const store::token_record& r);
+
+  /// Reads everything the store holds: each token, as its entry, to `on_token` (stopping at the
+  /// first that does not load), the rest returned.
+  [[nodiscard]] outcome<store::stored_state> load(
+      const std::function<void(token_entry&&)>& on_token);
 
   /// Moves a token between the status counts: `before` is the status it had (none for a new one),
   /// `after` the one it has now (none once deleted).
