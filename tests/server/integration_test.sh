@@ -235,17 +235,10 @@ expect_envelope "malformed token" 401 Unauthorized
 echo "== transport limits"
 # Slow loris: a header that never ends is cut at the read timeout (1 s here).
 py - "${base#*://}" >"$work/loris" 2>&1 <<'EOF' &
-import socket, sys, time
-# A connection to sys.argv[1] (HOST:PORT), over TLS when the test runs with it.
-def connect(timeout=None):
-    import os, ssl
-    host, port = sys.argv[1].rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=timeout)
-    if os.environ.get("GATEHOUSE_TEST_CA"):
-        s = ssl.create_default_context(cafile=os.environ["GATEHOUSE_TEST_CA"]).wrap_socket(
-            s, server_hostname=host)
-    return s
-s = connect()
+import os, socket, sys, time
+sys.path.insert(0, os.environ["GATEHOUSE_TEST_PY"])
+from test_connect import connect
+s = connect(sys.argv[1])
 s.settimeout(6)
 start = time.monotonic()
 s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\n")
@@ -367,17 +360,10 @@ decide "data survives a restart" "$dev2" ToggleFlag project/web:env/prod:flag/x 
 body='{"action": "ToggleFlag", "resource": "project/web:env/prod:flag/x"}'
 py - "${base#*://}" "$dev2" "$body" "$work" >"$work/inflight" 2>&1 <<'EOF' &
 import os, socket, sys, time
-# A connection to sys.argv[1] (HOST:PORT), over TLS when the test runs with it.
-def connect(timeout=None):
-    import os, ssl
-    host, port = sys.argv[1].rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=timeout)
-    if os.environ.get("GATEHOUSE_TEST_CA"):
-        s = ssl.create_default_context(cafile=os.environ["GATEHOUSE_TEST_CA"]).wrap_socket(
-            s, server_hostname=host)
-    return s
+sys.path.insert(0, os.environ["GATEHOUSE_TEST_PY"])
+from test_connect import connect
 auth, body, work = sys.argv[2], sys.argv[3].encode(), sys.argv[4]
-s = connect()
+s = connect(sys.argv[1])
 s.settimeout(5)
 s.sendall(b"POST /api/v1/decisions HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth.encode() +
           b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])

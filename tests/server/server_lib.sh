@@ -15,6 +15,9 @@ if [ ! -x "$python" ]; then
   python=$(command -v python3) || { echo "$(basename "$0"): python3 is missing" >&2; exit 2; }
 fi
 py() { "$python" -I "$@"; }
+# Where the scripts' Python finds test_connect.py (-I leaves PYTHONPATH out).
+export GATEHOUSE_TEST_PY
+GATEHOUSE_TEST_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 # GATEHOUSE_TEST_TLS=1: every server is started with a throwaway certificate (--tls-cert,
 # --tls-key) and every request goes over HTTPS, verified against that certificate: curl through
