@@ -1,7 +1,9 @@
-// Following a store that several instances share (SPEC §12): what other instances committed is
-// read from the store's change log and applied to the same directory snapshot and token index
-// that local changes update, directory first (a token's rights come from its creator), then
-// tokens. Nothing here commits: the changes are already in the store.
+// Following a store that several instances share (SPEC §12): what was committed, by the other
+// instances and by this one, is read from the store's change log and applied to the same
+// directory snapshot and token index that local changes update, directory first (a token's rights
+// come from its creator), then tokens. Applying this instance's own changes again is harmless: a
+// change is read as its record is now. Nothing here commits: the changes are already in the
+// store.
 #include <gatehouse/iam/service.hpp>
 
 #include <type_traits>
@@ -14,9 +16,9 @@ namespace gatehouse::iam {
 namespace {
 
 /// Applies the directory changes of `changes` to a copy of the directory, derives it, and
-/// publishes it. Invariants are not checked: the instance that committed checked them.
+/// publishes it; called with `directory_write` held. Invariants are not checked: the instance
+/// that committed checked them.
 void apply_directory(service::state& s, const std::vector<store::change>& changes) {
-  std::lock_guard lock(s.directory_write);
   const auto previous = s.snapshot();
   auto next = std::make_shared<directory>(*previous);
   bool changed = false;
@@ -85,13 +87,12 @@ void apply_tokens(service::state& s, const std::vector<store::change>& changes) 
 }
 
 /// Replaces everything in memory with what the store holds now, for an instance the change log
-/// no longer reaches back to; called with `token_write` held.
+/// no longer reaches back to; called with `token_write` and `directory_write` held.
 outcome<void> reload(service::state& s) {
   std::vector<token_entry> entries;
   auto loaded = s.load([&entries](token_entry&& t) { entries.push_back(std::move(t)); });
   if (!loaded) return loaded.error();
   {
-    std::lock_guard lock(s.directory_write);
     auto dir = std::make_shared<directory>();
     s.snapshot()->policies.for_each([&](const std::string&, const policy_entry& p) {
       if (p.builtin()) put(dir->policies, p);
@@ -120,11 +121,13 @@ outcome<std::size_t> service::follow_changes(std::chrono::milliseconds wait) {
   if (auto woke = s.database->await_change(wait); !woke) {
     return failure(errc::storage_failure, woke.error().message());
   }
+  // Local changes commit and publish holding these: with them held from reading the log to
+  // applying it, no local change falls between the two, so what is applied is never older than
+  // what memory holds. Tokens before the directory, the order of every change that takes both.
+  std::lock_guard token_guard(s.token_write);
+  std::lock_guard directory_guard(s.directory_write);
   auto batch = s.database->changes_after(s.applied_change.load());
   if (!batch) return failure(errc::storage_failure, batch.error().message());
-  // Tokens before the directory in lock order, as every local change that touches both takes
-  // them (removing a member revokes their personal tokens).
-  std::lock_guard token_guard(s.token_write);
   if (batch->too_old) {
     if (s.hooks.log) {
       s.hooks.log("the change log no longer reaches back to this instance: reloading everything");

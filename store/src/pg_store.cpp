@@ -46,7 +46,7 @@ constexpr const char* newest_entry =
 constexpr const char* entries_after =
     "SELECT r.kind, r.record_id FROM change_log l JOIN change_log_records r "
     "ON r.change_id = l.id WHERE l.id > $1::bigint AND l.id <= $2::bigint "
-    "AND l.instance_id <> $3 ORDER BY l.id, r.position";
+    "ORDER BY l.id, r.position";
 // An instance's progress through the log, recorded each time it reads it.
 constexpr const char* record_progress =
     "INSERT INTO instances (id, applied_id, seen_at) VALUES ($1, $2::bigint, "
@@ -213,7 +213,7 @@ class postgresql_store final : public database {
           }
           return error_code{};
         },
-        after_id, batch.last_id, instance_id_);
+        after_id, batch.last_id);
     if (ec) return ec;
     std::vector<change> puts;
     std::array<std::vector<change>, 5> erased_by_kind;

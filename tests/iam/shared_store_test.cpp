@@ -132,10 +132,14 @@ BOOST_AUTO_TEST_CASE(an_instance_applies_what_another_committed) {
   BOOST_TEST(b->list_groups(owner)->front().member_ids.empty());
   BOOST_TEST(!b->get_policy(owner, policy.id).has_value());
 
-  // Nothing B commits is lost on A either, and a follow with nothing new applies nothing.
+  // Nothing B commits is lost on A either. B reads its own change again, which changes nothing,
+  // and then a follow with nothing new applies nothing.
   BOOST_REQUIRE(b->delete_token(owner, service.record.id).has_value());
   follow(*a);
   BOOST_TEST(fails_with(a->authenticate_token(*service.secret), iam::errc::unauthorized));
+  BOOST_TEST(follow(*b) == 1U);
+  BOOST_TEST(fails_with(b->authenticate_token(*service.secret), iam::errc::unauthorized));
+  BOOST_TEST(b->count_tokens().inactive == 0U);
   BOOST_TEST(follow(*b) == 0U);
 }
 

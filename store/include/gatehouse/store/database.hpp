@@ -47,8 +47,10 @@ class database {
   // ---- The change log of a store shared by several instances (SPEC §12). A store only one
   // process uses has none, and answers `operation_not_supported` to each of these. ----
 
-  /// The changes other instances committed after entry `after_id`, up to the newest entry, as
-  /// the records they touched are now. Entries this instance wrote itself are left out.
+  /// The changes committed after entry `after_id`, up to the newest entry, as
+  /// the records they touched are now. Entries this instance wrote itself are included: reading
+  /// them is harmless, and a commit whose answer was lost (the connection dropped after COMMIT)
+  /// reaches memory that way.
   [[nodiscard]] virtual boost::system::result<change_batch> changes_after(std::int64_t after_id);
   /// Waits up to `timeout` for another instance to commit; answers whether one did (a
   /// notification arrived). The first call, and the first after a lost listening connection was

@@ -199,7 +199,7 @@ struct stored_state {
   std::int64_t change_id = 0;
 };
 
-/// What other instances committed to a shared store since an instance last looked (SPEC §12).
+/// What was committed to a shared store since an instance last looked (SPEC §12).
 /// Each change names a record as it is now: `put_*` with its current row, or `erase_*` when it is
 /// gone, read in one snapshot of the database, so that applying them in order leaves memory as
 /// that snapshot was. Never holds `touch_token` or `append_audit`.
