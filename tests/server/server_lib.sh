@@ -14,7 +14,7 @@ python=/usr/bin/python3
 if [ ! -x "$python" ]; then
   python=$(command -v python3) || { echo "$(basename "$0"): python3 is missing" >&2; exit 2; }
 fi
-py() { "$python" -I "$@"; }
+py() { "$python" -I -B "$@"; }
 # Where the scripts' Python finds test_connect.py (-I leaves PYTHONPATH out).
 export GATEHOUSE_TEST_PY
 GATEHOUSE_TEST_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
