@@ -6,6 +6,8 @@ Needs GATEHOUSE_TEST_POSTGRES_DIR: the directory of a running throwaway PostgreS
 (tests/support/postgres_cluster.sh), whose file `uri` holds the admin connection URI. On a fresh
 database of that cluster, made for this run and dropped after it, it starts two instances A and B
 with the same key files and checks:
+  0. two instances with the same keys started at the same moment on another, empty database
+     initialize it once (one organization, one owner) and both serve it;
   1. a third instance with other key files refuses to start (exit 2, naming the key files);
   2. a service token created on A is allowed on B within 1 s;
   3. 30 times: a token created on A, deleted on B, answers 401 on A within 1 s (the latencies,
@@ -269,10 +271,12 @@ def mint_jwt(gatehouse, policies, data, store, email):
 
 
 def psql(uri, sql):
-    result = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+    """Runs `sql`; returns what it printed, unaligned and without headers."""
+    result = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise Failure("psql -c %r: %s" % (sql, result.stderr.strip()))
+    return result.stdout.strip()
 
 
 def with_database(uri, name):
@@ -354,8 +358,9 @@ class Test:
         self.servers.append(server)
         return server
 
-    def run(self, work, store, cluster):
+    def run(self, work, store, cluster, spare_store):
         self.work, self.store, self.cluster = work, store, cluster
+        self.started_together(spare_store)
         self.dir_a, self.dir_b = os.path.join(work, "a"), os.path.join(work, "b")
         self.a = self.server("A", self.dir_a)
         self.a.start()
@@ -378,6 +383,48 @@ class Test:
             if status != 0:
                 raise Failure("%s: SIGTERM ended it with %s, expected exit 0" %
                               (server.name, "SIGKILL" if status is None else status))
+
+    def started_together(self, store):
+        """Two instances with the same keys started at once on an empty database: it is
+        initialized once, one organization and one owner, and both serve it."""
+        keys = os.urandom(64)
+        dirs = [os.path.join(self.work, "together-%d" % i) for i in (1, 2)]
+        for data in dirs:
+            os.mkdir(data, 0o700)
+            for name, key in (("token.key", keys[:32]), ("jwt.key", keys[32:])):
+                fd = os.open(os.path.join(data, name), os.O_WRONLY | os.O_CREAT, 0o600)
+                os.write(fd, key)
+                os.close(fd)
+        servers = [Server("together-%d" % i, self.gatehouse, self.policies, data, store,
+                          self.work) for i, data in zip((1, 2), dirs)]
+        self.servers.extend(servers)
+        errors = []
+
+        def start(server):
+            try:
+                server.start()
+            except Failure as e:
+                errors.append(str(e))
+        threads = [threading.Thread(target=start, args=(server,)) for server in servers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise Failure("started together: " + "; ".join(errors))
+        counts = psql(store, "SELECT (SELECT count(*) FROM organizations) || ' ' || "
+                             "(SELECT count(*) FROM members)")
+        if counts != "1 1":
+            raise Failure("started together: organizations and members %s, expected 1 1" % counts)
+        owner = mint_jwt(self.gatehouse, self.policies, dirs[1], store, "owner@example.com")
+        for server in servers:
+            client = Client(server)
+            client.expect_decision(owner, "ToggleFlag", FLAG, "allow",
+                                   "started together: the owner on %s" % server.name)
+            client.close()
+            if server.stop() != 0:
+                raise Failure("started together: %s did not stop cleanly" % server.name)
+        log("started together: one organization, one owner, both instances serve it")
 
     def other_keys(self):
         data = os.path.join(self.work, "other-keys")
@@ -716,8 +763,10 @@ def main():
     cluster = Cluster(cluster_dir, test.source_dir)
     try:
         psql(admin_uri, "CREATE DATABASE %s" % database)
+        psql(admin_uri, "CREATE DATABASE %s_together" % database)
         created = True
-        test.run(work, with_database(admin_uri, database), cluster)
+        test.run(work, with_database(admin_uri, database), cluster,
+                 with_database(admin_uri, database + "_together"))
     except Failure as e:
         failures.append(str(e))
     except Exception as e:  # pylint: disable=broad-except
@@ -738,6 +787,7 @@ def main():
                     except Failure:
                         pass
                 psql(admin_uri, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % database)
+                psql(admin_uri, "DROP DATABASE IF EXISTS %s_together WITH (FORCE)" % database)
             except Failure as e:
                 failures.append("dropping the database: %s" % e)
         shutil.rmtree(work, ignore_errors=True)
