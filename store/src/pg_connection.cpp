@@ -123,9 +123,14 @@ bool column_hash(const PGresult* r, int row, int column, secret_hash& out) {
 
 boost::system::result<pg_connection> pg_connection::open(const std::string& uri,
                                                          const char* application) {
-  // Keywords beside the URI: the URI's own settings win for everything but these.
-  const char* keywords[] = {"dbname", "application_name", "connect_timeout", nullptr};
-  const char* values[] = {uri.c_str(), application, "5", nullptr};
+  // Keywords after the URI override its settings of the same name. A server that vanishes from
+  // the network (no reset, no answer) is noticed within about 10 s, by TCP keepalives while the
+  // connection waits and by the unacknowledged-data timeout while it sends, instead of after the
+  // operating system's minutes: until then writes and the change log's reader would hang.
+  const char* keywords[] = {"dbname",           "application_name", "connect_timeout",
+                            "keepalives",       "keepalives_idle",  "keepalives_interval",
+                            "keepalives_count", "tcp_user_timeout", nullptr};
+  const char* values[] = {uri.c_str(), application, "5", "1", "5", "2", "3", "10000", nullptr};
   pg_connection_ptr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) return errc::unavailable;
   // The server's notices ("relation already exists, skipping") are no one's business on stderr.
