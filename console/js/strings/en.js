@@ -346,6 +346,7 @@ export default {
   'error.ResourceNotFound': 'It no longer exists; the list is being refreshed.',
   'error.CheckTooComplex': 'These permissions are too complex to check; use fewer patterns with “*” inside a key.',
   'error.InternalServerError': 'The server failed; nothing was changed. Try again.',
+  'error.StoreUnavailable': 'The database cannot be reached right now; nothing was changed. Try again in a moment.',
 
   // ---- Audit log
   'nav.audit': 'Audit log',

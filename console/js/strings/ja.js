@@ -345,6 +345,7 @@ export default {
   'error.ResourceNotFound': 'すでに存在しません。一覧を更新しています。',
   'error.CheckTooComplex': '権限が複雑すぎて確認できません。キーの途中に「*」を含むパターンを減らしてください。',
   'error.InternalServerError': 'サーバーでエラーが発生しました。変更は行われていません。再試行してください。',
+  'error.StoreUnavailable': '現在データベースに接続できません。変更は行われていません。少し待ってから再試行してください。',
 
   // ---- 監査ログ
   'nav.audit': '監査ログ',
