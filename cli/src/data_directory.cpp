@@ -125,6 +125,14 @@ iam::outcome<data_directory> open_data_directory(const data_location& where,
         return;
       }
     }
+    // The first instance's built-in policies become the shared store's first generation; the
+    // others adopt them (SPEC §12: the newest generation in the database wins).
+    if (out.shared) {
+      if (auto shared = out.iam->share_builtins(); !shared) {
+        problem = shared.error();
+        return;
+      }
+    }
     if (auto org = out.iam->find_organization_by_name(default_organization)) {
       out.organization_id = org->id;
       return;

@@ -59,6 +59,27 @@ void apply_directory(service::state& s, const std::vector<store::change>& change
   s.current.store(std::move(next), std::memory_order_release);
 }
 
+/// Swaps in a newer generation of built-in policies another instance published; called with
+/// `directory_write` and `follow_lock` held. One that does not load leaves the set in effect,
+/// and is counted and logged.
+void adopt_builtins(service::state& s, const store::builtin_generation& generation) {
+  auto docs = builtins_of(generation);
+  if (!docs) {
+    s.report_failure(docs.error().detail);
+    return;
+  }
+  const auto previous = s.snapshot();
+  auto next = std::make_shared<directory>(*previous);
+  if (auto swapped = swap_builtins(*next, *docs, s.now()); !swapped) {
+    s.report_failure(swapped.error().detail);
+    return;
+  }
+  static_cast<void>(next->derive(*previous, s.rights, s.report_failure));
+  s.current.store(std::move(next), std::memory_order_release);
+  s.builtins = std::move(*docs);
+  s.builtins_shared = true;
+}
+
 /// Applies the token changes of `changes` to the index; called with `token_write` held.
 void apply_tokens(service::state& s, const std::vector<store::change>& changes) {
   for (const auto& c : changes) {
@@ -98,6 +119,13 @@ outcome<void> reload(service::state& s) {
       if (p.builtin()) put(dir->policies, p);
     });
     if (auto filled = fill_directory(*dir, *loaded); !filled) return filled.error();
+    if (loaded->builtins) {
+      auto docs = builtins_of(*loaded->builtins);
+      if (docs && swap_builtins(*dir, *docs, s.now())) {
+        s.builtins = std::move(*docs);
+        s.builtins_shared = true;
+      }
+    }
     static_cast<void>(dir->derive(directory{}, s.rights, s.report_failure));
     s.current.store(std::move(dir), std::memory_order_release);
   }
@@ -135,6 +163,7 @@ outcome<std::size_t> service::follow_changes(std::chrono::milliseconds wait) {
     if (auto reloaded = reload(s); !reloaded) return reloaded.error();
     return std::size_t{0};
   }
+  if (batch->builtins) adopt_builtins(s, *batch->builtins);
   apply_directory(s, batch->changes);
   apply_tokens(s, batch->changes);
   s.applied_change.store(batch->last_id);

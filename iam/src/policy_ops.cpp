@@ -316,29 +316,45 @@ outcome<void> service::delete_policy(const caller& who, std::string_view policy_
   });
 }
 
+outcome<void> swap_builtins(directory& d, const std::vector<policy::policy_document>& builtins,
+                            store::timestamp now) {
+  // Generations only grow, even for two reloads in one millisecond: a reused generation would
+  // hand members the rights compiled from the old statements.
+  auto generation = static_cast<std::uint64_t>(now);
+  std::vector<std::string> old_builtins;
+  d.policies.for_each([&](const std::string& id, const policy_entry& p) {
+    if (!p.builtin()) return;
+    old_builtins.push_back(id);
+    generation = std::max(generation, p.view.version + 1);
+  });
+  for (const auto& id : old_builtins) d.policies.erase(id);
+  for (const auto& doc : builtins) {
+    if (d.policies.contains(doc.id)) {
+      return failure(errc::conflict, "built-in policy id " + doc.id + " is taken");
+    }
+    auto e = builtin_entry(doc);
+    e.view.version = generation;
+    put(d.policies, std::move(e));
+  }
+  return {};
+}
+
 outcome<void> service::replace_builtins(std::vector<policy::policy_document> builtins) {
   if (auto ok = check_builtin_policies(builtins, "the built-in policies"); !ok) return ok.error();
-  return state_->mutate([&](directory& d, std::vector<store::change>&) -> outcome<void> {
-    // Generations only grow, even for two reloads in one millisecond: a reused generation would
-    // hand members the rights compiled from the old statements.
-    std::uint64_t generation = static_cast<std::uint64_t>(state_->now());
-    std::vector<std::string> old_builtins;
-    d.policies.for_each([&](const std::string& id, const policy_entry& p) {
-      if (!p.builtin()) return;
-      old_builtins.push_back(id);
-      generation = std::max(generation, p.view.version + 1);
-    });
-    for (const auto& id : old_builtins) d.policies.erase(id);
-    for (const auto& doc : builtins) {
-      if (d.policies.contains(doc.id)) {
-        return failure(errc::conflict, "built-in policy id " + doc.id + " is taken");
-      }
-      auto e = builtin_entry(doc);
-      e.view.version = generation;
-      put(d.policies, std::move(e));
-    }
-    return {};
+  std::lock_guard follow(state_->follow_lock);
+  // A shared store gets them first, as a new generation that every instance adopts (SPEC §12).
+  if (auto published = state_->publish_builtins(builtins); !published) return published;
+  auto swapped = state_->mutate([&](directory& d, std::vector<store::change>&) {
+    return swap_builtins(d, builtins, state_->now());
   });
+  if (swapped) state_->builtins = std::move(builtins);
+  return swapped;
+}
+
+outcome<void> service::share_builtins() {
+  std::lock_guard follow(state_->follow_lock);
+  if (state_->builtins_shared) return {};
+  return state_->publish_builtins(state_->builtins);
 }
 
 }  // namespace gatehouse::iam

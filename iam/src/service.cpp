@@ -113,13 +113,24 @@ outcome<std::unique_ptr<service>> service::open(std::unique_ptr<store::database>
                                                 iam::limits limits, iam::hooks hooks) {
   auto s =
       std::make_unique<state>(std::move(database), std::move(token_key), limits, std::move(hooks));
+  if (auto ok = check_builtin_policies(builtins, "the built-in policies"); !ok) return ok.error();
+  auto loaded = load_store(*s);
+  if (!loaded) return loaded.error();
+  // A shared store's newest generation of built-ins wins over this instance's own (SPEC §12).
+  if (loaded->builtins) {
+    auto shared = builtins_of(*loaded->builtins);
+    if (shared) {
+      builtins = std::move(*shared);
+      s->builtins_shared = true;
+    } else if (s->hooks.log) {
+      s->hooks.log(shared.error().detail + "; this instance's own built-in policies stay");
+    }
+  }
   auto dir = std::make_shared<directory>();
   for (const auto& doc : builtins) {
     put(dir->policies, builtin_entry(doc));
   }
-  if (auto ok = check_builtin_policies(builtins, "the built-in policies"); !ok) return ok.error();
-  auto loaded = load_store(*s);
-  if (!loaded) return loaded.error();
+  s->builtins = std::move(builtins);
   if (auto filled = fill_directory(*dir, *loaded); !filled) return filled.error();
   // What was stored is what it is: no invariant can refuse it now.
   static_cast<void>(dir->derive(directory{}, s->rights, s->report_failure));

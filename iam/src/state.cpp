@@ -1,6 +1,7 @@
 // The service state's commit-then-publish of directory changes, and its token bookkeeping.
 #include "state.hpp"
 
+#include <gatehouse/iam/builtins.hpp>
 #include <gatehouse/policy/document.hpp>
 #include <gatehouse/policy/limits.hpp>
 
@@ -11,6 +12,38 @@ namespace gatehouse::iam {
 outcome<void> service::state::commit(std::span<const store::change> changes) {
   if (const auto ec = database->commit(changes)) return storage_failure_of(ec);
   return {};
+}
+
+outcome<void> service::state::publish_builtins(const std::vector<policy::policy_document>& docs) {
+  std::vector<std::string> documents;
+  documents.reserve(docs.size());
+  for (const auto& d : docs) documents.push_back(policy::to_json(d));
+  const auto published = database->publish_builtins(documents);
+  if (!published) {
+    // A store only this process uses keeps no built-ins: they are its own files.
+    if (published.error() == boost::system::errc::operation_not_supported) return {};
+    return storage_failure_of(published.error());
+  }
+  builtins_shared = true;
+  return {};
+}
+
+outcome<std::vector<policy::policy_document>> builtins_of(
+    const store::builtin_generation& generation) {
+  std::vector<policy::policy_document> docs;
+  for (const auto& text : generation.documents) {
+    auto loaded = policy::load_policy(text);
+    if (!loaded.ok() || loaded.document->id.empty()) {
+      return failure(errc::bad_builtins, "built-in generation " +
+                                             std::to_string(generation.generation) +
+                                             " holds a document that does not load");
+    }
+    docs.push_back(std::move(*loaded.document));
+  }
+  if (auto ok = check_builtin_policies(docs, "the shared built-in policies"); !ok) {
+    return ok.error();
+  }
+  return docs;
 }
 
 failure storage_failure_of(const boost::system::error_code& ec) {

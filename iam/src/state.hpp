@@ -62,6 +62,11 @@ struct service::state {
   /// Bounds how many refusals each caller gets recorded in the audit trail.
   refusal_limiter refusals;
 
+  /// The built-in policy documents in effect, and whether the store holds them as its newest
+  /// generation (SPEC §12: a shared store's newest generation wins); guarded by `follow_lock`.
+  std::vector<policy::policy_document> builtins;
+  bool builtins_shared = false;
+
   /// The newest change-log entry memory includes (SPEC §12); `follow_lock` serializes following.
   std::atomic<std::int64_t> applied_change{0};
   std::mutex follow_lock;
@@ -82,6 +87,10 @@ struct service::state {
   [[nodiscard]] std::shared_ptr<const directory> snapshot() const {
     return current.load(std::memory_order_acquire);
   }
+
+  /// Publishes `docs` as the shared store's newest built-in generation; nothing to do on a store
+  /// only this process uses. Called with `follow_lock` held.
+  [[nodiscard]] outcome<void> publish_builtins(const std::vector<policy::policy_document>& docs);
 
   /// Writes `changes` to the store in one transaction.
   [[nodiscard]] outcome<void> commit(std::span<const store::change> changes);
@@ -178,6 +187,17 @@ struct service::state {
     return set;
   }
 };
+
+/// Replaces the built-in policies of `d` by `builtins`, with a generation above every earlier one
+/// (`now` in milliseconds, or one more than the newest).
+[[nodiscard]] outcome<void> swap_builtins(directory& d,
+                                          const std::vector<policy::policy_document>& builtins,
+                                          store::timestamp now);
+
+/// The built-in documents of a shared store's generation; fails unless every one loads and
+/// Owner, Administrator and Developer are there.
+[[nodiscard]] outcome<std::vector<policy::policy_document>> builtins_of(
+    const store::builtin_generation& generation);
 
 /// The failure of a store error: errc::store_unavailable when the store cannot be reached (a
 /// retry may succeed), else errc::storage_failure.

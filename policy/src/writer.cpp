@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <utility>
+
 namespace gatehouse::policy {
 namespace {
 
@@ -38,6 +40,25 @@ std::string to_json(std::span<const statement> statements) {
   w.StartArray();
   for (const auto& s : statements) write_statement(w, s);
   w.EndArray();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string to_json(const policy_document& d) {
+  rapidjson::StringBuffer buffer;
+  writer w(buffer);
+  w.StartObject();
+  for (const auto& [key, value] :
+       {std::pair{"id", &d.id}, std::pair{"key", &d.key}, std::pair{"name", &d.name},
+        std::pair{"description", &d.description}, std::pair{"type", &d.type}}) {
+    if (value->empty()) continue;
+    w.Key(key);
+    write_string(w, *value);
+  }
+  w.Key("statements");
+  w.StartArray();
+  for (const auto& s : d.statements) write_statement(w, s);
+  w.EndArray();
+  w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }
 

@@ -24,6 +24,10 @@ boost::system::result<std::size_t> database::prune_audit_log(timestamp /*before*
 boost::system::result<change_batch> database::changes_after(std::int64_t /*after_id*/) {
   return no_audit_trail();
 }
+boost::system::result<std::int64_t> database::publish_builtins(
+    const std::vector<std::string>& /*documents*/) {
+  return no_audit_trail();
+}
 boost::system::error_code database::exclusively(const std::function<void()>& fn) {
   fn();
   return {};

@@ -419,6 +419,8 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
       return read_current_records<group_record, put_group, erase_group>(db, ids, puts, erasures);
     case record_kind::policy:
       return read_current_records<policy_record, put_policy, erase_policy>(db, ids, puts, erasures);
+    case record_kind::builtins:
+      break;  // pg_read_builtins
     case record_kind::token: {
       std::unordered_map<std::string_view, bool> present;
       std::vector<token_record> found;
@@ -441,6 +443,18 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
     }
   }
   return errc::malformed_record;
+}
+
+error_code pg_read_builtins(pg_connection& db, std::optional<builtin_generation>& out) {
+  static constexpr const char* newest =
+      "SELECT generation, document FROM builtin_policies "
+      "WHERE generation = (SELECT max(generation) FROM builtin_policies) ORDER BY position";
+  out.reset();
+  return db.each_row(newest, [&](const PGresult* r, int row) {
+    if (!out) out.emplace().generation = column_int(r, row, 0);
+    out->documents.push_back(column_string(r, row, 1));
+    return error_code{};
+  });
 }
 
 // ---- The audit trail ----

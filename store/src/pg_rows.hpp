@@ -20,6 +20,8 @@ enum class record_kind : char {
   group = 'g',
   policy = 'p',
   token = 't',
+  /// A generation of built-in policies: its record id is the generation.
+  builtins = 'b',
 };
 
 /// Writes one change; the caller holds the transaction. Sets `touched` to the record it changes,
@@ -41,6 +43,10 @@ enum class record_kind : char {
 [[nodiscard]] error_code pg_read_current(pg_connection& db, record_kind kind,
                                          const std::vector<std::string>& ids,
                                          std::vector<change>& puts, std::vector<change>& erasures);
+
+/// The newest generation of built-in policies, or none when none was published.
+[[nodiscard]] error_code pg_read_builtins(pg_connection& db,
+                                          std::optional<builtin_generation>& out);
 
 /// A text[] literal of `items`, each quoted, for `= ANY($1::text[])` and unnest.
 [[nodiscard]] std::string text_array(const std::vector<std::string>& items);

@@ -20,6 +20,8 @@ namespace {
 //   commit order: an instance that has read entry N has seen every commit up to N.
 // - change_log_records: what each entry touched, (kind, record id) in commit order. A reader
 //   reads the records as they are now, so the log never holds a copy of a record.
+// - builtin_policies: the built-in policy documents, one generation per reload; the newest is
+//   the one every instance uses (change-log kind 'b', record id the generation).
 // - instances: each instance's newest applied entry and when it last read the log, so that
 //   entries every live instance has applied can go.
 // - settings: key_fingerprint (of the deployment's key files) and pruned_through (the newest
@@ -147,6 +149,13 @@ CREATE TABLE change_log_records (
   kind "char" NOT NULL,
   record_id text NOT NULL,
   PRIMARY KEY (change_id, position)
+);
+
+CREATE TABLE builtin_policies (
+  generation bigint NOT NULL,
+  position integer NOT NULL,
+  document text NOT NULL,
+  PRIMARY KEY (generation, position)
 );
 
 CREATE TABLE instances (

@@ -69,6 +69,14 @@ constexpr const char* prune_entries =
     "UPDATE settings SET value = greatest(value::bigint, (SELECT coalesce(max(id), 0) FROM gone))"
     "::text WHERE name = 'pruned_through'";
 constexpr const char* count_tokens = "SELECT count(*) FROM tokens";
+constexpr const char* next_generation =
+    "SELECT coalesce(max(generation), 0) + 1 FROM builtin_policies";
+constexpr const char* insert_builtins =
+    "INSERT INTO builtin_policies (generation, position, document) "
+    "SELECT $1::bigint, t.p - 1, t.d FROM unnest($2::text[]) WITH ORDINALITY AS t (d, p)";
+// The last ten generations are kept, for whoever looks at what changed.
+constexpr const char* forget_generations =
+    "DELETE FROM builtin_policies WHERE generation < $1::bigint - 9";
 // Held by the session across `exclusively`; released with the session if it is lost.
 constexpr const char* lock_exclusive = "SELECT pg_advisory_lock(7401351220519473003)";
 constexpr const char* unlock_exclusive = "SELECT pg_advisory_unlock(7401351220519473003)";
@@ -136,6 +144,7 @@ class postgresql_store final : public database {
     auto newest = reader_.query(sql::newest_entry);
     if (!newest) return newest.error();
     state.change_id = detail::column_int(newest->get(), 0, 0);
+    if (auto ec = detail::pg_read_builtins(reader_, state.builtins)) return ec;
     if (auto ec = detail::pg_load_directory(reader_, state)) return ec;
     if (auto ec = detail::pg_load_tokens(reader_, on_token)) return ec;
     if (auto ec = tx.commit()) return ec;
@@ -225,6 +234,9 @@ class postgresql_store final : public database {
         return read;
       }
     }
+    if (!by_kind[static_cast<unsigned char>(record_kind::builtins)].empty()) {
+      if (auto read = detail::pg_read_builtins(reader_, batch.builtins)) return read;
+    }
     if (auto done = tx.commit()) return done;
     // Only a hint for pruning: a failure here loses nothing.
     (void)reader_.run(sql::record_progress, instance_id_, batch.last_id);
@@ -249,6 +261,33 @@ class postgresql_store final : public database {
       return true;
     }
     return listener_.await_notification(static_cast<int>(timeout.count()), instance_id_);
+  }
+
+  boost::system::result<std::int64_t> publish_builtins(
+      const std::vector<std::string>& documents) override {
+    std::lock_guard lock(writer_mutex_);
+    if (auto ec = usable(writer_)) return ec;
+    transaction tx(writer_);
+    if (auto ec = tx.begin("BEGIN")) return ec;
+    // Under the writers' lock: generations, like change-log ids, follow commit order.
+    if (auto ec = writer_.exec(sql::lock_change_log)) return ec;
+    auto next = writer_.query(sql::next_generation);
+    if (!next) return next.error();
+    const auto generation = detail::column_int(next->get(), 0, 0);
+    if (auto ec = writer_.run(sql::insert_builtins, generation, detail::text_array(documents))) {
+      return ec;
+    }
+    if (auto ec = writer_.run(sql::forget_generations, generation)) return ec;
+    auto entry = writer_.query(sql::insert_entry, instance_id_);
+    if (!entry) return entry.error();
+    const std::string kinds(1, static_cast<char>(record_kind::builtins));
+    if (auto ec = writer_.run(sql::insert_entry_records, detail::column_int(entry->get(), 0, 0),
+                              kinds, detail::text_array({std::to_string(generation)}))) {
+      return ec;
+    }
+    if (auto ec = writer_.run(sql::notify, instance_id_)) return ec;
+    if (auto ec = tx.commit()) return ec;
+    return generation;
   }
 
   error_code exclusively(const std::function<void()>& fn) override {

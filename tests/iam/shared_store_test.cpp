@@ -7,6 +7,7 @@
 #include <gatehouse/policy/document.hpp>
 #include <gatehouse/store/database.hpp>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <memory>
@@ -165,6 +166,50 @@ BOOST_AUTO_TEST_CASE(an_instance_the_log_left_behind_reloads_everything) {
   follow(*b);
   BOOST_TEST(!b->authenticate_token(*token.secret).has_value());
   BOOST_TEST(b->count_tokens().active == 0U);
+}
+
+// SPEC §12: the built-in policies of a shared store are its newest generation. The first
+// instance publishes its own; a reload on any instance publishes a new one, which the others
+// adopt as they follow, and an instance started later adopts it over its own files.
+BOOST_AUTO_TEST_CASE(the_newest_built_in_generation_wins_on_every_instance) {
+  scratch_store db("postgresql");
+  auto a = instance(db);
+  auto b = instance(db);
+  BOOST_REQUIRE(a->share_builtins().has_value());
+  const auto [org, owner_record] = *a->create_organization("acme", "owner@acme.example");
+  const auto owner = *a->authenticate_member(owner_record.id, org.id);
+  const auto dev = ok(a->add_member(owner, {"dev@acme.example", {developer_id}, {}}), "dev");
+  follow(*b);
+  const auto toggles = [&](iam::service& s) {
+    const auto who = s.authenticate_member(dev.id, org.id);
+    BOOST_REQUIRE(who.has_value());
+    return s.decide(*who, "ToggleFlag", "project/web:env/prod:flag/x").allowed();
+  };
+  BOOST_TEST(toggles(*a));
+  BOOST_TEST(toggles(*b));
+
+  // A reloads a Developer that may not toggle flags.
+  auto narrowed = gatehouse::testing::builtins();
+  for (auto& doc : narrowed) {
+    if (doc.id != developer_id) continue;
+    std::erase_if(doc.statements, [](const policy::statement& st) {
+      return std::find(st.actions.begin(), st.actions.end(), "ToggleFlag") != st.actions.end() ||
+             std::find(st.actions.begin(), st.actions.end(), "*") != st.actions.end();
+    });
+  }
+  BOOST_REQUIRE(a->replace_builtins(narrowed).has_value());
+  BOOST_TEST(!toggles(*a));
+  BOOST_TEST(toggles(*b));  // until it follows
+  follow(*b);
+  BOOST_TEST(!toggles(*b));
+
+  // A third instance, started with the original files, uses the database's generation; sharing
+  // again changes nothing.
+  auto c = instance(db);
+  BOOST_TEST(!toggles(*c));
+  BOOST_REQUIRE(c->share_builtins().has_value());
+  follow(*a);
+  BOOST_TEST(!toggles(*a));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,14 +44,14 @@ BOOST_AUTO_TEST_CASE(an_instance_cut_off_too_long_answers_503_until_it_hears_aga
   expect(503, "StoreUnavailable", "POST", "/api/v1/decisions", owner, decision);
   expect(503, "StoreUnavailable", "GET", "/api/v1/access-tokens", owner);
   expect(503, "StoreUnavailable", "GET", "/healthz", "");
-  const auto metrics = call("GET", "/metrics", "");
-  BOOST_TEST(metrics.raw.status == 200U);
-  BOOST_TEST(metrics.raw.body.find("gatehouse_store_reachable 0\n") != std::string::npos);
+  const auto scraped = call("GET", "/metrics", "");
+  BOOST_TEST(scraped.raw.status == 200U);
+  BOOST_TEST(scraped.raw.body.find("gatehouse_store_reachable 0\n") != std::string::npos);
   const std::string gauge = "\ngatehouse_store_staleness_seconds ";
-  const auto at = metrics.raw.body.find(gauge);
+  const auto at = scraped.raw.body.find(gauge);
   BOOST_REQUIRE(at != std::string::npos);
-  BOOST_TEST(std::stod(metrics.raw.body.substr(at + gauge.size())) >= 0.05);
-  BOOST_TEST(metrics.raw.body.find("gatehouse_change_log_applied_id ") != std::string::npos);
+  BOOST_TEST(std::stod(scraped.raw.body.substr(at + gauge.size())) >= 0.05);
+  BOOST_TEST(scraped.raw.body.find("gatehouse_change_log_applied_id ") != std::string::npos);
   // A path no route has is still told apart, and the console still loads.
   expect(404, "ResourceNotFound", "GET", "/api/v1/nothing-here", owner);
 

@@ -507,6 +507,41 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_leaves_no_entry_in_the_log) {
   }
 }
 
+// Built-in policies (SPEC §12): each publication is a new generation in commit order, loaded
+// with the state and named in the change log, where every instance reads the newest.
+BOOST_AUTO_TEST_CASE(built_in_generations_reach_every_instance) {
+  scratch_store db("postgresql");
+  auto a = db.open();
+  auto b = db.open();
+  BOOST_TEST(!load_or_fail(*a).builtins.has_value());
+  const auto start = changes_after_or_fail(*b, 0);
+  BOOST_TEST(!start.builtins.has_value());
+
+  const auto first = a->publish_builtins({R"({"id":"x","statements":[]})", "two"});
+  BOOST_REQUIRE(first.has_value());
+  BOOST_TEST(*first == 1);
+  const auto batch = changes_after_or_fail(*b, start.last_id);
+  BOOST_TEST(batch.changes.empty());
+  BOOST_REQUIRE(batch.builtins.has_value());
+  BOOST_TEST(batch.builtins->generation == 1);
+  BOOST_TEST(batch.builtins->documents ==
+                 (std::vector<std::string>{R"({"id":"x","statements":[]})", "two"}),
+             boost::test_tools::per_element());
+
+  const auto second = b->publish_builtins({"three"});
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST(*second == 2);
+  const auto loaded = load_or_fail(*db.open());
+  BOOST_REQUIRE(loaded.builtins.has_value());
+  BOOST_TEST(loaded.builtins->generation == 2);
+  BOOST_TEST(loaded.builtins->documents == std::vector<std::string>{"three"},
+             boost::test_tools::per_element());
+  // Read after both: only the newest.
+  const auto both = changes_after_or_fail(*a, start.last_id);
+  BOOST_REQUIRE(both.builtins.has_value());
+  BOOST_TEST(both.builtins->generation == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE_END()
 

@@ -300,8 +300,13 @@ class service {
                                                        std::vector<policy::statement> statements,
                                                        const version_match& expected = {}) const;
   [[nodiscard]] outcome<void> delete_policy(const caller& who, std::string_view policy_id);
-  /// Swaps the built-in policies (SIGHUP reload). On failure the old set stays.
+  /// Swaps the built-in policies (SIGHUP reload). On a shared store they are published first as
+  /// its newest generation, which every other instance adopts as it follows the change log. On
+  /// failure the old set stays.
   [[nodiscard]] outcome<void> replace_builtins(std::vector<policy::policy_document> builtins);
+  /// On a shared store that holds no built-in policies yet, publishes this instance's as its
+  /// first generation, which every instance then adopts (SPEC §12); else does nothing.
+  [[nodiscard]] outcome<void> share_builtins();
 
   // ---- Access tokens (members only) ------------------------------------------------------------
 

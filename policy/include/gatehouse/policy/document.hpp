@@ -70,6 +70,8 @@ inline constexpr load_options token_permissions{max_token_statements, max_token_
 [[nodiscard]] std::string to_json(std::span<const statement> statements);
 /// One statement as a compact JSON object, as written in the array.
 [[nodiscard]] std::string to_json(const statement& s);
+/// A whole document as compact JSON, in the shape `load_policy` reads (empty metadata left out).
+[[nodiscard]] std::string to_json(const policy_document& d);
 
 /// A request as a JSON object, `{"action", "resource"}`: how a counterexample is written.
 [[nodiscard]] std::string request_json(std::string_view action, std::string_view resource);

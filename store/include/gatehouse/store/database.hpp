@@ -57,6 +57,10 @@ class database {
   /// made again, starts listening and answers true at once: what was committed meanwhile is for
   /// the caller's next read of the log. A reconnection that fails is an error.
   [[nodiscard]] virtual boost::system::result<bool> await_change(std::chrono::milliseconds timeout);
+  /// Publishes `documents` as the newest generation of built-in policies, with a change-log
+  /// entry, so that every instance adopts them; answers the generation.
+  [[nodiscard]] virtual boost::system::result<std::int64_t> publish_builtins(
+      const std::vector<std::string>& documents);
   /// Runs `fn` while no other instance runs `exclusively` on the same store, so that instances
   /// starting together initialize an empty database once. `fn` may commit. A store only one
   /// process uses just runs it.

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -187,6 +188,15 @@ struct audit_page {
   std::vector<audit_record> items;
 };
 
+/// The built-in policy documents (as JSON, each in the shape of a policy file) that the instances
+/// of a shared store use (SPEC §12): each reload publishes a new generation, and the newest wins.
+struct builtin_generation {
+  std::int64_t generation = 0;
+  std::vector<std::string> documents;
+
+  friend bool operator==(const builtin_generation&, const builtin_generation&) = default;
+};
+
 /// Everything a store holds, as loaded at start.
 struct stored_state {
   std::vector<organization_record> organizations;
@@ -197,6 +207,8 @@ struct stored_state {
   /// The id of the newest change-log entry the loaded state includes (SPEC §12); 0 for a store
   /// without a change log.
   std::int64_t change_id = 0;
+  /// The newest built-in generation of a shared store, when one was published.
+  std::optional<builtin_generation> builtins;
 };
 
 /// What was committed to a shared store since an instance last looked (SPEC §12).
@@ -209,6 +221,8 @@ struct change_batch {
   std::vector<change> changes;
   /// The entries after the id asked for have been pruned: reload everything instead.
   bool too_old = false;
+  /// The newest built-in generation, when an entry of the batch published one.
+  std::optional<builtin_generation> builtins;
 };
 
 }  // namespace gatehouse::store
