@@ -175,4 +175,33 @@ BOOST_AUTO_TEST_CASE(damaged_documents_fail_cleanly) {
   BOOST_TEST(loaded < 2000U);
 }
 
+// A document written by to_json loads back as the same document: how a shared store carries the
+// built-in policies between instances.
+BOOST_AUTO_TEST_CASE(a_written_document_loads_back_the_same) {
+  for (const char* name : {"owner", "administrator", "developer"}) {
+    const auto original =
+        load_policy_file(std::string(GATEHOUSE_SOURCE_DIR) + "/policies/" + name + ".json");
+    BOOST_REQUIRE(original.ok());
+    const auto& d = *original.document;
+    const auto again = load_policy(to_json(d));
+    BOOST_REQUIRE_MESSAGE(again.ok(), name << ": " << to_json(d));
+    const auto& e = *again.document;
+    BOOST_TEST(e.id == d.id);
+    BOOST_TEST(e.key == d.key);
+    BOOST_TEST(e.name == d.name);
+    BOOST_TEST(e.description == d.description);
+    BOOST_TEST(e.type == d.type);
+    BOOST_TEST((e.statements == d.statements));
+  }
+  // Empty metadata is left out, and text that needs escaping survives.
+  policy_document bare;
+  bare.name = "Quote \" and \\ and \u00e9";
+  const auto text = to_json(bare);
+  BOOST_TEST(text.find("\"id\"") == std::string::npos);
+  const auto back = load_policy(text);
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST(back.document->name == bare.name);
+  BOOST_TEST(back.document->statements.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
