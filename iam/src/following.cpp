@@ -145,10 +145,12 @@ outcome<void> reload(service::state& s) {
 
 outcome<std::size_t> service::follow_changes(std::chrono::milliseconds wait) {
   auto& s = *state_;
-  std::lock_guard follow(s.follow_lock);
+  // The wait holds no lock: a reload of the built-in policies, which takes `follow_lock`, must
+  // not queue behind a thread that waits a second, lets go and takes it again at once.
   if (auto woke = s.database->await_change(wait); !woke) {
     return failure(errc::storage_failure, woke.error().message());
   }
+  std::lock_guard follow(s.follow_lock);
   // Local changes commit and publish holding these: with them held from reading the log to
   // applying it, no local change falls between the two, so what is applied is never older than
   // what memory holds. Tokens before the directory, the order of every change that takes both.
