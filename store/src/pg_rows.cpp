@@ -7,7 +7,9 @@
 
 #include <charconv>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 namespace gatehouse::store::detail {
@@ -348,7 +350,22 @@ error_code read_token(const PGresult* r, int row, token_record& out) {
   return {};
 }
 
-// The puts of the records of `ids` that exist, and an erasure for each that does not.
+// Files the records `found` of `ids` as puts, and each of `ids` not found as an `Erase`; with
+// `Erase` void, a record that is gone is simply not put (an organization is never erased).
+template <class Put, class Erase, class Record>
+void file_current(const std::vector<std::string>& ids, std::vector<Record>& found,
+                  std::vector<change>& puts, std::vector<change>& erasures) {
+  if constexpr (!std::is_void_v<Erase>) {
+    std::unordered_set<std::string_view> present;
+    for (const auto& r : found) present.insert(r.id);
+    for (const auto& id : ids) {
+      if (!present.contains(id)) erasures.emplace_back(Erase{id});
+    }
+  }
+  for (auto& r : found) puts.emplace_back(Put{std::move(r)});
+}
+
+// The records of `ids` as they are now, filed by `file_current`.
 template <class Record, class Put, class Erase>
 error_code read_current_records(pg_connection& db, const std::vector<std::string>& ids,
                                 std::vector<change>& puts, std::vector<change>& erasures) {
@@ -356,12 +373,7 @@ error_code read_current_records(pg_connection& db, const std::vector<std::string
   if (auto ec = read_records(db, pg_table<Record>::select_of, found, false, text_array(ids))) {
     return ec;
   }
-  std::unordered_map<std::string_view, bool> present;
-  for (const auto& r : found) present.emplace(r.id, true);
-  for (const auto& id : ids) {
-    if (!present.contains(id)) erasures.emplace_back(Erase{id});
-  }
-  for (auto& r : found) puts.emplace_back(Put{std::move(r)});
+  file_current<Put, Erase>(ids, found, puts, erasures);
   return {};
 }
 
@@ -407,12 +419,9 @@ error_code pg_load_tokens(pg_connection& db, const std::function<void(token_reco
 error_code pg_read_current(pg_connection& db, record_kind kind, const std::vector<std::string>& ids,
                            std::vector<change>& puts, std::vector<change>& erasures) {
   switch (kind) {
-    case record_kind::organization: {
-      // An organization is never erased: one that is gone is simply not put.
-      std::vector<change> none;
-      return read_current_records<organization_record, put_organization, erase_member>(db, ids,
-                                                                                       puts, none);
-    }
+    case record_kind::organization:
+      return read_current_records<organization_record, put_organization, void>(db, ids, puts,
+                                                                               erasures);
     case record_kind::member:
       return read_current_records<member_record, put_member, erase_member>(db, ids, puts, erasures);
     case record_kind::group:
@@ -422,7 +431,6 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
     case record_kind::builtins:
       break;  // pg_read_builtins
     case record_kind::token: {
-      std::unordered_map<std::string_view, bool> present;
       std::vector<token_record> found;
       auto ec = db.each_row(
           token_sql::select_of,
@@ -434,11 +442,7 @@ error_code pg_read_current(pg_connection& db, record_kind kind, const std::vecto
           },
           text_array(ids));
       if (ec) return ec;
-      for (const auto& t : found) present.emplace(t.id, true);
-      for (const auto& id : ids) {
-        if (!present.contains(id)) erasures.emplace_back(erase_token{id});
-      }
-      for (auto& t : found) puts.emplace_back(put_token{std::move(t)});
+      file_current<put_token, erase_token>(ids, found, puts, erasures);
       return {};
     }
   }

@@ -176,13 +176,7 @@ class postgresql_store final : public database {
     }
     if (!ids.empty()) {
       if (auto ec = writer_.exec(sql::lock_change_log)) return ec;
-      auto entry = writer_.query(sql::insert_entry, instance_id_);
-      if (!entry) return entry.error();
-      const auto id = detail::column_int(entry->get(), 0, 0);
-      if (auto ec = writer_.run(sql::insert_entry_records, id, kinds, detail::text_array(ids))) {
-        return ec;
-      }
-      if (auto ec = writer_.run(sql::notify, instance_id_)) return ec;
+      if (auto ec = write_entry(kinds, ids)) return ec;
     }
     // Deferred foreign keys are checked here; a violation fails COMMIT and nothing is applied.
     if (auto ec = tx.commit()) return ec;
@@ -225,12 +219,11 @@ class postgresql_store final : public database {
         after_id, batch.last_id);
     if (ec) return ec;
     std::vector<change> puts;
-    std::array<std::vector<change>, 5> erased_by_kind;
-    for (std::size_t i = 0; i < put_order.size(); ++i) {
-      const auto& ids = by_kind[static_cast<unsigned char>(put_order[i])];
-      if (ids.empty()) continue;
-      if (auto read =
-              detail::pg_read_current(reader_, put_order[i], ids, puts, erased_by_kind[i])) {
+    std::array<std::vector<change>, 128> erasures;
+    for (const auto kind : put_order) {
+      const auto at = static_cast<unsigned char>(kind);
+      if (by_kind[at].empty()) continue;
+      if (auto read = detail::pg_read_current(reader_, kind, by_kind[at], puts, erasures[at])) {
         return read;
       }
     }
@@ -242,9 +235,9 @@ class postgresql_store final : public database {
     (void)reader_.run(sql::record_progress, instance_id_, batch.last_id);
     batch.changes = std::move(puts);
     for (const auto kind : erase_order) {
-      const auto at = static_cast<std::size_t>(std::find(put_order.begin(), put_order.end(), kind) -
-                                               put_order.begin());
-      for (auto& c : erased_by_kind[at]) batch.changes.push_back(std::move(c));
+      for (auto& c : erasures[static_cast<unsigned char>(kind)]) {
+        batch.changes.push_back(std::move(c));
+      }
     }
     return batch;
   }
@@ -278,14 +271,10 @@ class postgresql_store final : public database {
       return ec;
     }
     if (auto ec = writer_.run(sql::forget_generations, generation)) return ec;
-    auto entry = writer_.query(sql::insert_entry, instance_id_);
-    if (!entry) return entry.error();
-    const std::string kinds(1, static_cast<char>(record_kind::builtins));
-    if (auto ec = writer_.run(sql::insert_entry_records, detail::column_int(entry->get(), 0, 0),
-                              kinds, detail::text_array({std::to_string(generation)}))) {
+    if (auto ec = write_entry(std::string(1, static_cast<char>(record_kind::builtins)),
+                              {std::to_string(generation)})) {
       return ec;
     }
-    if (auto ec = writer_.run(sql::notify, instance_id_)) return ec;
     if (auto ec = tx.commit()) return ec;
     return generation;
   }
@@ -335,6 +324,18 @@ class postgresql_store final : public database {
   }
 
  private:
+  // Writes a change-log entry naming what the transaction touched (`kinds[i]`, `ids[i]`) and the
+  // notification the commit sends; called with `writer_mutex_` and the change-log lock held.
+  error_code write_entry(const std::string& kinds, const std::vector<std::string>& ids) {
+    auto entry = writer_.query(sql::insert_entry, instance_id_);
+    if (!entry) return entry.error();
+    const auto id = detail::column_int(entry->get(), 0, 0);
+    if (auto ec = writer_.run(sql::insert_entry_records, id, kinds, detail::text_array(ids))) {
+      return ec;
+    }
+    return writer_.run(sql::notify, instance_id_);
+  }
+
   // Deletes the change-log entries every live instance has applied, and those older than the
   // retention, at most once per retention period (and at least once a minute); called with
   // `writer_mutex_` held, after a commit. A failure only leaves the entries for the next time.
