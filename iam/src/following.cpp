@@ -15,14 +15,32 @@
 namespace gatehouse::iam {
 namespace {
 
-/// Applies the directory changes of `changes` to a copy of the directory, derives it, and
-/// publishes it; called with `directory_write` held. Invariants are not checked: the instance
-/// that committed checked them.
-void apply_directory(service::state& s, const std::vector<store::change>& changes) {
+/// Swaps the built-in policies of `d` for those of `generation`, another instance's; called with
+/// `follow_lock` held. A generation that does not load leaves the set in effect, and is counted
+/// and logged. Answers whether `d` changed.
+bool adopt_builtins(service::state& s, directory& d, const store::builtin_generation& generation) {
+  auto docs = builtins_of(generation);
+  if (!docs) {
+    s.report_failure(docs.error().detail);
+    return false;
+  }
+  if (auto swapped = swap_builtins(d, *docs, s.now()); !swapped) {
+    s.report_failure(swapped.error().detail);
+    return false;
+  }
+  s.builtins = std::move(*docs);
+  s.builtins_shared = true;
+  return true;
+}
+
+/// Applies the built-in generation and the directory changes of `batch` to a copy of the
+/// directory, derives it, and publishes it; called with `directory_write` and `follow_lock` held.
+/// Invariants are not checked: the instance that committed checked them.
+void apply_directory(service::state& s, const store::change_batch& batch) {
   const auto previous = s.snapshot();
   auto next = std::make_shared<directory>(*previous);
-  bool changed = false;
-  for (const auto& c : changes) {
+  bool changed = batch.builtins && adopt_builtins(s, *next, *batch.builtins);
+  for (const auto& c : batch.changes) {
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
@@ -57,27 +75,6 @@ void apply_directory(service::state& s, const std::vector<store::change>& change
   if (!changed) return;
   static_cast<void>(next->derive(*previous, s.rights, s.report_failure));
   s.current.store(std::move(next), std::memory_order_release);
-}
-
-/// Swaps in a newer generation of built-in policies another instance published; called with
-/// `directory_write` and `follow_lock` held. One that does not load leaves the set in effect,
-/// and is counted and logged.
-void adopt_builtins(service::state& s, const store::builtin_generation& generation) {
-  auto docs = builtins_of(generation);
-  if (!docs) {
-    s.report_failure(docs.error().detail);
-    return;
-  }
-  const auto previous = s.snapshot();
-  auto next = std::make_shared<directory>(*previous);
-  if (auto swapped = swap_builtins(*next, *docs, s.now()); !swapped) {
-    s.report_failure(swapped.error().detail);
-    return;
-  }
-  static_cast<void>(next->derive(*previous, s.rights, s.report_failure));
-  s.current.store(std::move(next), std::memory_order_release);
-  s.builtins = std::move(*docs);
-  s.builtins_shared = true;
 }
 
 /// Applies the token changes of `changes` to the index; called with `token_write` held.
@@ -119,13 +116,7 @@ outcome<void> reload(service::state& s) {
       if (p.builtin()) put(dir->policies, p);
     });
     if (auto filled = fill_directory(*dir, *loaded); !filled) return filled.error();
-    if (loaded->builtins) {
-      auto docs = builtins_of(*loaded->builtins);
-      if (docs && swap_builtins(*dir, *docs, s.now())) {
-        s.builtins = std::move(*docs);
-        s.builtins_shared = true;
-      }
-    }
+    if (loaded->builtins) adopt_builtins(s, *dir, *loaded->builtins);
     static_cast<void>(dir->derive(directory{}, s.rights, s.report_failure));
     s.current.store(std::move(dir), std::memory_order_release);
   }
@@ -165,8 +156,7 @@ outcome<std::size_t> service::follow_changes(std::chrono::milliseconds wait) {
     if (auto reloaded = reload(s); !reloaded) return reloaded.error();
     return std::size_t{0};
   }
-  if (batch->builtins) adopt_builtins(s, *batch->builtins);
-  apply_directory(s, batch->changes);
+  apply_directory(s, *batch);
   apply_tokens(s, batch->changes);
   s.applied_change.store(batch->last_id);
   return batch->changes.size();
