@@ -119,15 +119,14 @@ iam::outcome<data_directory> open_data_directory(const data_location& where,
   // organization, the others find it in what they follow of its change log.
   std::optional<failure> problem;
   const auto ec = database.exclusively([&] {
-    if (out.shared) {
-      if (auto followed = out.iam->follow_changes(std::chrono::milliseconds(0)); !followed) {
-        problem = followed.error();
-        return;
-      }
-    }
     // The first instance's built-in policies become the shared store's first generation; the
     // others adopt them (SPEC §12: the newest generation in the database wins).
     if (out.shared) {
+      auto followed = out.iam->follow_changes(std::chrono::milliseconds(0));
+      if (!followed) {
+        problem = followed.error();
+        return;
+      }
       if (auto shared = out.iam->share_builtins(); !shared) {
         problem = shared.error();
         return;

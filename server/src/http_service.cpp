@@ -128,17 +128,16 @@ void answer_health(const store_freshness* f, http_response& response) {
     response.body = success_reply(R"("ok")").body;
     return;
   }
-  const bool stale = f->stale();
+  if (f->stale()) {
+    response.status = 503;
+    response.body = failure_reply(failure(errc::store_unavailable)).body;
+    return;
+  }
   std::string data = R"({"store":")";
   data += f->reachable() ? "reachable" : "unreachable";
   data += R"(","stalenessMs":)";
   data += std::to_string(f->staleness().count());
   data += '}';
-  if (stale) {
-    response.status = 503;
-    response.body = failure_reply(failure(errc::store_unavailable)).body;
-    return;
-  }
   response.body = success_reply(data).body;
 }
 
@@ -163,25 +162,7 @@ void respond(const service_parts& service, const http_request& request, http_res
     if (segments[0] == "healthz") return answer_health(service.freshness, response);
     response.status = 200;
     response.content_type = metrics_content_type;
-    response.body = service.metrics.render(service.iam);
-    if (const auto* f = service.freshness) {
-      response.body +=
-          "# HELP gatehouse_store_staleness_seconds Time since the shared store's "
-          "change log was last read.\n# TYPE gatehouse_store_staleness_seconds "
-          "gauge\ngatehouse_store_staleness_seconds ";
-      response.body += std::to_string(static_cast<double>(f->staleness().count()) / 1000.0);
-      response.body +=
-          "\n# HELP gatehouse_store_reachable Whether the shared store answered the "
-          "last attempt.\n# TYPE gatehouse_store_reachable gauge\n"
-          "gatehouse_store_reachable ";
-      response.body += f->reachable() ? "1\n" : "0\n";
-      response.body +=
-          "# HELP gatehouse_change_log_applied_id The newest change-log entry this "
-          "instance has applied.\n# TYPE gatehouse_change_log_applied_id gauge\n"
-          "gatehouse_change_log_applied_id ";
-      response.body += std::to_string(service.iam.applied_change_id());
-      response.body += '\n';
-    }
+    response.body = service.metrics.render(service.iam, service.freshness);
     return;
   }
 

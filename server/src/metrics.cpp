@@ -72,7 +72,7 @@ void metrics::count_response(unsigned status) noexcept {
   if (status < responses_.size()) responses_[status].fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string metrics::render(const iam::service& iam) const {
+std::string metrics::render(const iam::service& iam, const store_freshness* store) const {
   std::string out;
   out.reserve(4096);
 
@@ -122,6 +122,24 @@ std::string metrics::render(const iam::service& iam) const {
   append_header(out, "gatehouse_audit_refusals_not_recorded_total", "counter",
                 "Refused attempts left out of the audit trail: their caller was over 30 a minute.");
   append_line(out, "gatehouse_audit_refusals_not_recorded_total", "", iam.refusals_not_recorded());
+
+  if (store != nullptr) {
+    append_header(out, "gatehouse_store_staleness_seconds", "gauge",
+                  "Time since the shared store's change log was last read.");
+    char staleness[32];
+    std::snprintf(staleness, sizeof staleness, "%.3f",
+                  static_cast<double>(store->staleness().count()) / 1e3);
+    out += "gatehouse_store_staleness_seconds ";
+    out += staleness;
+    out += '\n';
+    append_header(out, "gatehouse_store_reachable", "gauge",
+                  "Whether the shared store answered the last attempt.");
+    append_line(out, "gatehouse_store_reachable", "", store->reachable() ? 1 : 0);
+    append_header(out, "gatehouse_change_log_applied_id", "gauge",
+                  "The newest change-log entry this instance has applied.");
+    append_line(out, "gatehouse_change_log_applied_id", "",
+                static_cast<std::uint64_t>(iam.applied_change_id()));
+  }
 
   append_header(out, "gatehouse_http_responses_total", "counter",
                 "HTTP responses sent, by status code.");

@@ -64,6 +64,8 @@ struct http_response {
   }
 };
 
+class store_freshness;
+
 /// Prometheus metrics, updated lock-free from every I/O thread.
 class metrics {
  public:
@@ -73,8 +75,10 @@ class metrics {
 
   void count_decision(engine::decision d, std::chrono::nanoseconds latency) noexcept;
   void count_response(unsigned status) noexcept;
-  /// The Prometheus text exposition of everything, plus the token counts of `iam`.
-  [[nodiscard]] std::string render(const iam::service& iam) const;
+  /// The Prometheus text exposition of everything, plus the token counts of `iam`, and with a
+  /// shared store (`store` not null) its freshness and the change log's progress.
+  [[nodiscard]] std::string render(const iam::service& iam,
+                                   const store_freshness* store = nullptr) const;
 
  private:
   std::array<std::atomic<std::uint64_t>, 3> decisions_{};
