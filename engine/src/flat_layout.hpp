@@ -74,7 +74,8 @@ struct compiled_policy::node {
   /// This node's prefix globs (`abc*`), one group per text, sorted by text, in `prefix_groups_`.
   index_range prefixes;
   /// The distinct lengths of the prefix texts, ascending, in `prefix_lengths_`: a path meets the
-  /// prefix groups of a crowded node by one look-up in `prefix_table_` per length.
+  /// prefix groups of a crowded node by one look-up in `prefix_table_` per length whose filter
+  /// holds the hash of its first bytes.
   index_range prefix_lengths;
   bool has_literals = false;
 };
@@ -89,6 +90,13 @@ struct compiled_policy::prefix_group {
   std::uint64_t head = 0;
   std::uint64_t mask = 0;
   std::uint64_t tail = 0;
+};
+
+// One of the distinct lengths of a crowded node's prefix texts, with a filter of the texts of that
+// length (`detail::filter_bit` of each one's hash).
+struct compiled_policy::prefix_length {
+  std::uint32_t length = 0;
+  std::uint64_t filter = 0;
 };
 
 // An entry of the literal table (a literal path under a parent node) or of the prefix table (a
@@ -109,6 +117,12 @@ struct compiled_policy::tag_shape {
 };
 
 namespace detail {
+
+/// The bit of a text's hash in a filter of texts: a set of them as one word, which says for
+/// certain when a text is not among them.
+constexpr std::uint64_t filter_bit(std::uint64_t hash) noexcept {
+  return std::uint64_t{1} << (hash >> 58);
+}
 
 /// Above this many prefix groups at a node, a walk looks them up by length in the prefix table
 /// rather than trying each.

@@ -41,15 +41,17 @@ struct rn_segment {
   }
 };
 
-// The first `c` in [p, end), or `end`: eight bytes at a time, since splitting the resource name
-// is a large share of a decision's cost.
+// The first byte in [p, end) that is `c` or `or_c`, or `end`. Eight bytes
+// at a time, since splitting the resource name is a large share of a decision's cost.
 // `floor` is the start of the whole name: a short tail is read as the name's last eight bytes,
 // shifted, rather than byte by byte.
-inline const char* find_byte(const char* floor, const char* p, const char* end, char c) noexcept {
+inline const char* find_byte(const char* floor, const char* p, const char* end, char c,
+                             char or_c) noexcept {
   constexpr std::uint64_t ones = 0x0101010101010101ULL;
   constexpr std::uint64_t highs = 0x8080808080808080ULL;
   static_assert(std::endian::native == std::endian::little, "byte order of the word scan");
   const std::uint64_t pattern = ones * static_cast<unsigned char>(c);
+  const std::uint64_t or_pattern = ones * static_cast<unsigned char>(or_c);
   while (p != end) {
     const auto left = static_cast<std::size_t>(end - p);
     std::uint64_t word;
@@ -59,12 +61,13 @@ inline const char* find_byte(const char* floor, const char* p, const char* end, 
       std::memcpy(&word, end - 8, 8);
       word >>= 8 * (8 - left);  // zero bytes shift in; a zero byte never equals a separator
     } else {
-      while (p != end && *p != c) ++p;
+      while (p != end && *p != c && *p != or_c) ++p;
       return p;
     }
     const std::uint64_t x = word ^ pattern;
-    // The lowest flagged byte is exactly the first match; higher flags may be false.
-    const std::uint64_t found = (x - ones) & ~x & highs;
+    const std::uint64_t y = word ^ or_pattern;
+    // The lowest flagged byte of each is exactly its first match; higher flags may be false.
+    const std::uint64_t found = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs);
     if (found != 0) {
       const auto at = static_cast<std::size_t>(std::countr_zero(found) >> 3);
       return at < left ? p + at : end;
@@ -123,8 +126,11 @@ class name_segments {
 
  private:
   void split_next() noexcept {
-    const char* const colon = find_byte(floor_, next_, end_, ':');
-    const char* const semicolon = find_byte(floor_, next_, colon, ';');
+    // One scan to the segment's first separator; only a tagged segment scans on to its end.
+    const char* const semicolon = find_byte(floor_, next_, end_, ':', ';');
+    const char* const colon = semicolon != end_ && *semicolon == ';'
+                                  ? find_byte(floor_, semicolon, end_, ':', ':')
+                                  : semicolon;
     auto& segment = out_[count_++];
     segment.path_data = next_;
     segment.path_size = static_cast<std::uint32_t>(semicolon - next_);

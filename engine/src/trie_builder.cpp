@@ -43,10 +43,9 @@ int layout_rank(std::string_view path) noexcept {
 void compiled_policy::builder::add_statement(compiled_statement statement, std::uint32_t index,
                                              compiled_policy& out) {
   const bool deny = statement.effect == policy::effect::deny;
-  if (statement.universal) {
-    (deny ? out.universal_denies_ : out.universal_allows_).push_back(index);
-    (deny ? out.universal_deny_actions_ : out.universal_allow_actions_) |= statement.actions;
-  }
+  // A universal statement ends at the root, as a pattern of no segments would: it matches every
+  // resource name, the empty one included.
+  if (statement.universal) file_terminal(0, index, statement.actions, deny);
   for (const auto& pattern : statement.patterns) {
     out.max_depth_ = std::max(out.max_depth_, pattern.segments.size());
     add(pattern, index, statement.actions, deny);
@@ -81,6 +80,11 @@ void compiled_policy::builder::add(const policy::resource_pattern& pattern, std:
                                    policy::action_set actions, bool deny) {
   std::uint32_t at = 0;
   for (const auto& segment : pattern.segments) at = child_of(at, segment);
+  file_terminal(at, statement, actions, deny);
+}
+
+void compiled_policy::builder::file_terminal(std::uint32_t at, std::uint32_t statement,
+                                             policy::action_set actions, bool deny) {
   auto& node = nodes[at];
   // Statements are added in order, so a statement already ending here is the last one.
   if (node.terminals.empty() || node.terminals.back().statement != statement) {
@@ -222,14 +226,24 @@ void compiled_policy::builder::lay_out_groups(std::uint32_t n, edge_iterator fir
 
 // The distinct lengths of the node's prefix texts, ascending.
 void compiled_policy::builder::lay_out_prefix_lengths(node& target, compiled_policy& out) {
-  target.prefix_lengths.begin = static_cast<std::uint32_t>(out.prefix_lengths_.size());
+  std::vector<prefix_length> lengths;
   for (auto g = target.prefixes.begin; g != target.prefixes.end; ++g) {
-    out.prefix_lengths_.push_back(out.prefix_groups_[g].text.length);
+    const text_ref text = out.prefix_groups_[g].text;
+    const auto hash =
+        policy::name_hash(std::string_view(out.strings_).substr(text.offset, text.length));
+    lengths.push_back({text.length, detail::filter_bit(hash)});
   }
-  const auto lengths = out.prefix_lengths_.begin() + target.prefix_lengths.begin;
-  std::sort(lengths, out.prefix_lengths_.end());
-  out.prefix_lengths_.erase(std::unique(lengths, out.prefix_lengths_.end()),
-                            out.prefix_lengths_.end());
+  std::sort(lengths.begin(), lengths.end(),
+            [](const auto& a, const auto& b) { return a.length < b.length; });
+  target.prefix_lengths.begin = static_cast<std::uint32_t>(out.prefix_lengths_.size());
+  for (const auto& length : lengths) {
+    if (out.prefix_lengths_.size() > target.prefix_lengths.begin &&
+        out.prefix_lengths_.back().length == length.length) {
+      out.prefix_lengths_.back().filter |= length.filter;
+    } else {
+      out.prefix_lengths_.push_back(length);
+    }
+  }
   target.prefix_lengths.end = static_cast<std::uint32_t>(out.prefix_lengths_.size());
 }
 

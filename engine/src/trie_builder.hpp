@@ -44,8 +44,8 @@ struct compiled_policy::builder {
   std::vector<pending_slot> slots;
   std::vector<pending_slot> prefix_slots;
 
-  /// Files statement `index` of `out`: among the universal statements, or in the trie by each of
-  /// its patterns.
+  /// Files statement `index` of `out` in the trie: at the root when it is universal, and by each
+  /// of its patterns.
   void add_statement(compiled_statement statement, std::uint32_t index, compiled_policy& out);
 
   /// The action summaries of every node. Children are always created after their parent, so one
@@ -69,6 +69,9 @@ struct compiled_policy::builder {
   std::uint32_t child_of(std::uint32_t parent, const policy::segment_pattern& segment);
   void add(const policy::resource_pattern& pattern, std::uint32_t statement,
            policy::action_set actions, bool deny);
+  /// Statement `statement` ends at node `at`, for `actions`.
+  void file_terminal(std::uint32_t at, std::uint32_t statement, policy::action_set actions,
+                     bool deny);
 
   using edge_iterator = std::vector<build_edge>::iterator;
   void lay_out_groups(std::uint32_t n, edge_iterator first, edge_iterator last, node& target,

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -41,10 +42,10 @@ struct tag_scratch {
 };
 thread_local tag_scratch scratch;
 
-// The statements `evaluate` has met, one bit each within a window of statements, and a summary
-// bit per non-zero word so that reading them back costs what was met, not the window. All zero
-// between calls: reading back clears what it reads, so no call pays to clear 8 KiB. One per
-// thread, like the tag scratch.
+// The statements `evaluate` has met, when it met more terminal ranges than it merges directly: one
+// bit each within a window of statements, and a summary bit per non-zero word so that reading
+// them back costs what was met, not the window. All zero between calls: reading back clears what
+// it reads, so no call pays to clear 8 KiB. One per thread, like the tag scratch.
 struct met_statements {
   static constexpr std::size_t words = compiled_policy::evaluate_window / 64;
   std::array<std::uint64_t, words> seen;
@@ -52,15 +53,62 @@ struct met_statements {
 };
 thread_local met_statements met;
 
+// Writes the statements marked in `met` (the window of `window` statements from `begin`) into
+// `determining` from `v.written` on, in index order, and clears every mark, also those that did not
+// fit. False once the buffer is full.
+bool read_back(std::uint32_t begin, std::uint32_t window, std::span<std::uint32_t> determining,
+               verdict& v) noexcept {
+  // Locals, not `v`'s fields: a store to `determining` could otherwise alias them.
+  std::uint32_t written = v.written;
+  const auto capacity = static_cast<std::uint32_t>(determining.size());
+  bool room = !v.truncated;
+  const std::size_t summary_words = (std::size_t{window} + 64 * 64 - 1) / (64 * 64);
+  for (std::size_t s = 0; s < summary_words; ++s) {
+    for (std::uint64_t nonzero = std::exchange(met.summary[s], 0); nonzero != 0;
+         nonzero &= nonzero - 1) {
+      const std::size_t word = (s * 64) + static_cast<std::size_t>(std::countr_zero(nonzero));
+      std::uint64_t bits = std::exchange(met.seen[word], 0);
+      if (!room) continue;
+      const std::uint32_t base = begin + static_cast<std::uint32_t>(word * 64);
+      for (; bits != 0; bits &= bits - 1) {
+        if (written == capacity) {  // only the lowest ones fit
+          room = false;
+          break;
+        }
+        determining[written++] = base + static_cast<std::uint32_t>(std::countr_zero(bits));
+      }
+    }
+  }
+  v.written = written;
+  v.truncated = !room;
+  return room;
+}
+
+// Clears every mark in `met`.
+void forget_marks() noexcept {
+  for (auto& nonzero : met.summary) {
+    for (; nonzero != 0; nonzero &= nonzero - 1) {
+      const auto word = static_cast<std::size_t>(&nonzero - met.summary.data()) * 64 +
+                        static_cast<std::size_t>(std::countr_zero(nonzero));
+      met.seen[word] = 0;
+    }
+  }
+}
+
 }  // namespace
 
 // One walk over the trie for one request. It gathers the allowed and denied action sets of the
 // statements it meets, passing by every branch that can no longer change them: an action known
 // to be denied needs nothing more, and one known to be allowed needs only branches with denies.
-// `evaluate` gives it another goal: to mark in `met` every allow (until a deny is met) or every
-// deny of its one action whose index falls in [window_begin, window_begin + window).
+// `evaluate` gives it another goal: to report every allow of its one action until a deny is met,
+// and from then on every deny, through the branches with denies only. The walk keeps the first few
+// terminal ranges it reports, which `evaluate` merges; past those, it marks in `met` the statements
+// whose index falls in [window_begin, window_begin + window).
 struct compiled_policy::walker {
-  enum class goal : std::uint8_t { answer, mark_allows, mark_denies };
+  enum class goal : std::uint8_t { answer, report };
+  /// How many terminal ranges a walk keeps before it marks them in `met` instead. Each range is
+  /// sorted, so a few are merged faster than marked and read back.
+  static constexpr std::size_t kept_ranges = 2;
 
   walker(const compiled_policy& p, policy::action_set a, goal g = goal::answer) noexcept
       : policy(p), action(a), purpose(g) {
@@ -77,6 +125,11 @@ struct compiled_policy::walker {
   policy::action_set denies_wanted = 0;
   std::uint32_t window_begin = 0;
   std::uint32_t window = 0;
+  /// The terminal ranges reported so far, while `marking` is false.
+  std::array<index_range, kept_ranges> kept;
+  std::uint32_t kept_count = 0;
+  /// Whether reported ranges go to `met`: the walk met more than `kept_ranges`, or was told to.
+  bool marking = false;
   std::array<rn_segment, max_pattern_depth> split;  // filled by `segments` as the walk goes
   std::optional<detail::name_segments> segments;
   /// Entries of `scratch.tags` this walk has taken.
@@ -88,11 +141,8 @@ struct compiled_policy::walker {
         allows_wanted = action & ~(allowed | denied);
         denies_wanted = action & ~denied;
         break;
-      case goal::mark_allows:  // every allow, up to the first deny
-        allows_wanted = denies_wanted = denied != 0 ? 0 : action;
-        break;
-      case goal::mark_denies:
-        allows_wanted = 0;
+      case goal::report:  // every allow up to the first deny, then every deny
+        allows_wanted = denied != 0 ? 0 : action;
         denies_wanted = action;
         break;
     }
@@ -113,11 +163,96 @@ struct compiled_policy::walker {
     met.summary[word / 64] |= std::uint64_t{1} << (word % 64);
   }
 
-  void mark_range(std::uint32_t ranges, std::size_t range) const noexcept {
-    const auto end = policy.terminal_ranges_[ranges + range + 1];
-    for (auto t = policy.terminal_ranges_[ranges + range]; t != end; ++t) {
-      mark(policy.terminals_[t]);
+  void mark_range(index_range range) const noexcept {
+    for (auto t = range.begin; t != range.end; ++t) mark(policy.terminals_[t]);
+  }
+
+  // The statements of terminal range `range` (of a node whose first range is `ranges`) are to be
+  // reported.
+  void report(std::uint32_t ranges, std::size_t range) noexcept {
+    const index_range r{policy.terminal_ranges_[ranges + range],
+                        policy.terminal_ranges_[ranges + range + 1]};
+    if (!marking) {
+      if (kept_count < kept_ranges) {
+        kept[kept_count++] = r;
+        return;
+      }
+      marking = true;
+      for (const auto& k : kept) mark_range(k);
+      kept_count = 0;
     }
+    mark_range(r);
+  }
+
+  void forget_reported() noexcept {
+    if (marking) forget_marks();
+    kept_count = 0;
+  }
+
+  /// Runs the walk, marking (once it marks) the window of statements from `begin`.
+  void run_window(std::string_view resource, std::uint32_t begin) noexcept {
+    window_begin = begin;
+    window = static_cast<std::uint32_t>(
+        std::min<std::size_t>(policy.statements_.size() - begin, compiled_policy::evaluate_window));
+    run(resource);
+  }
+
+  /// Writes what the walk reported into `determining`, sorted and each once, the lowest first
+  /// when they do not all fit: a few ranges merged, or the marks read back in index order, which
+  /// deduplicates and sorts them without a sort. A set larger than the bitmap is walked once more
+  /// per further window of statements.
+  void write_out(std::string_view resource, std::span<std::uint32_t> determining,
+                 verdict& v) const noexcept {
+    if (!marking) return merge_kept(determining, v);
+    if (!read_back(window_begin, window, determining, v)) return;
+    for (auto begin = window_begin + window; begin < policy.statements_.size();) {
+      walker next{policy, action, purpose};
+      next.marking = true;
+      next.run_window(resource, begin);
+      if (!read_back(begin, next.window, determining, v)) return;
+      begin += next.window;
+    }
+  }
+
+  /// Writes the statements of the kept ranges into `determining`, sorted and each once, the lowest
+  /// first when they do not all fit.
+  void merge_kept(std::span<std::uint32_t> determining, verdict& v) const noexcept {
+    const std::uint32_t* const terminals = policy.terminals_.data();
+    const auto capacity = static_cast<std::uint32_t>(determining.size());
+    std::uint32_t written = 0;
+    if (kept_count == 1) {  // one range is sorted and unique already
+      written = std::min(kept[0].size(), capacity);
+      std::copy_n(terminals + kept[0].begin, written, determining.begin());
+      v.written = written;
+      v.truncated = written < kept[0].size();
+      return;
+    }
+    std::array<const std::uint32_t*, kept_ranges> at{};
+    std::array<const std::uint32_t*, kept_ranges> end{};
+    for (std::uint32_t k = 0; k < kept_count; ++k) {
+      at[k] = terminals + kept[k].begin;
+      end[k] = terminals + kept[k].end;
+    }
+    for (;;) {
+      std::uint32_t lowest = std::numeric_limits<std::uint32_t>::max();
+      bool left = false;
+      for (std::uint32_t k = 0; k < kept_count; ++k) {
+        if (at[k] != end[k]) {
+          lowest = std::min(lowest, *at[k]);
+          left = true;
+        }
+      }
+      if (!left) break;
+      if (written == capacity) {
+        v.truncated = true;
+        break;
+      }
+      determining[written++] = lowest;
+      for (std::uint32_t k = 0; k < kept_count; ++k) {
+        if (at[k] != end[k] && *at[k] == lowest) ++at[k];
+      }
+    }
+    v.written = written;
   }
 
   [[nodiscard]] std::string_view text(text_ref ref) const noexcept {
@@ -230,17 +365,19 @@ struct compiled_policy::walker {
     walk(e.child, next);
   }
 
-  void visit_terminals(std::uint32_t at) noexcept {
-    const node& n = policy.nodes_[at];
+  void visit_terminals(const node& n) noexcept {
     const policy::action_set allow_hit = n.actions.here_allow & action;
     const policy::action_set deny_hit = n.actions.here_deny & action;
     if ((allow_hit | deny_hit) == 0) return;
-    // Marking walks have one action, so `action - 1` is the actions before it.
-    if (purpose == goal::mark_allows && allow_hit != 0 && denied == 0 && deny_hit == 0) {
-      mark_range(n.ranges, count_ones(n.actions.here_allow & (action - 1)));
-    } else if (purpose == goal::mark_denies && deny_hit != 0) {
-      mark_range(n.ranges,
-                 count_ones(n.actions.here_allow) + count_ones(n.actions.here_deny & (action - 1)));
+    // Reporting walks have one action, so `action - 1` is the actions before it.
+    if (purpose == goal::report) {
+      if (deny_hit != 0) {
+        if (denied == 0) forget_reported();  // the allows met so far no longer determine
+        report(n.ranges,
+               count_ones(n.actions.here_allow) + count_ones(n.actions.here_deny & (action - 1)));
+      } else if (denied == 0) {
+        report(n.ranges, count_ones(n.actions.here_allow & (action - 1)));
+      }
     }
     allowed |= allow_hit;
     denied |= deny_hit;
@@ -300,11 +437,13 @@ struct compiled_policy::walker {
     const node& n = policy.nodes_[at];
     const std::string_view path = segment.path();
     for (auto l = n.prefix_lengths.begin; l != n.prefix_lengths.end && !done(); ++l) {
-      const std::uint32_t length = policy.prefix_lengths_[l];
-      if (length > path.size()) return;
-      const std::string_view key = path.substr(0, length);
-      if (const auto* slot = find_slot(policy.prefix_table_, policy.prefix_mask_,
-                                       policy::name_hash(key), at, key)) {
+      const prefix_length& length = policy.prefix_lengths_[l];
+      if (length.length > path.size()) return;
+      const std::string_view key = path.substr(0, length.length);
+      const std::uint64_t hash = policy::name_hash(key);
+      // Most lengths hold no text that starts the path; their filter says so without a probe.
+      if ((length.filter & detail::filter_bit(hash)) == 0) continue;
+      if (const auto* slot = find_slot(policy.prefix_table_, policy.prefix_mask_, hash, at, key)) {
         follow_all(slot->edges, segment, level);
       }
     }
@@ -312,8 +451,13 @@ struct compiled_policy::walker {
 
   // Visits node `at`, which matched the first `level` segments.
   void walk(std::uint32_t at, std::size_t level) noexcept {
-    visit_terminals(at);
     const node& n = policy.nodes_[at];
+    visit_terminals(n);
+    descend(at, n, level);
+  }
+
+  // Follows the edges of node `at` that segment `level` of the name matches.
+  void descend(std::uint32_t at, const node& n, std::size_t level) noexcept {
     if (done() || (n.actions.children & (allows_wanted | denies_wanted)) == 0 ||
         !segments->reach(level)) {
       return;
@@ -327,31 +471,17 @@ struct compiled_policy::walker {
     }
   }
 
-  // The statements that match every resource name, for the actions they hold; `marking` says
-  // whether the walk's goal is to mark them.
-  void visit_universal(const std::vector<std::uint32_t>& statements, policy::action_set actions,
-                       policy::action_set& into, bool marking) noexcept {
-    const policy::action_set hit = action & actions;
-    if (hit == 0) return;
-    into |= hit;
-    if (marking) {
-      for (const auto s : statements) {
-        if ((policy.statements_[s].actions & action) != 0) mark(s);
-      }
-    }
-    settle();
-  }
-
   void run(std::string_view resource) noexcept {
-    visit_universal(policy.universal_denies_, policy.universal_deny_actions_, denied,
-                    purpose == goal::mark_denies);
-    if (done()) return;
-    visit_universal(policy.universal_allows_, policy.universal_allow_actions_, allowed,
-                    purpose == goal::mark_allows && denied == 0);
+    // The root holds the universal statements, which match every name, the empty one included.
+    const node& root = policy.nodes_[0];
+    visit_terminals(root);
     // The name is split only when some statement below the root can still change the answer.
-    if (resource.empty() || policy.max_depth_ == 0 || !wanted(policy.nodes_[0])) return;
+    if (done() || resource.empty() || policy.max_depth_ == 0 ||
+        (root.actions.children & (allows_wanted | denies_wanted)) == 0) {
+      return;
+    }
     segments.emplace(resource, split.data(), policy.max_depth_);
-    walk(0, 0);
+    descend(0, root, 0);
   }
 };
 
@@ -370,86 +500,15 @@ policy::action_set compiled_policy::allowed_actions(policy::action_set of_intere
   return w.allowed & ~w.denied;
 }
 
-namespace {
-
-// Writes the statements marked in `met` (the window of `window` statements from `begin`) into
-// `determining` from `v.written` on, in index order, and clears every mark, also those that did not
-// fit. False once the buffer is full.
-bool read_back(std::uint32_t begin, std::uint32_t window, std::span<std::uint32_t> determining,
-               verdict& v) noexcept {
-  // Locals, not `v`'s fields: a store to `determining` could otherwise alias them.
-  std::uint32_t written = v.written;
-  const auto capacity = static_cast<std::uint32_t>(determining.size());
-  bool room = !v.truncated;
-  const std::size_t summary_words = (std::size_t{window} + 64 * 64 - 1) / (64 * 64);
-  for (std::size_t s = 0; s < summary_words; ++s) {
-    for (std::uint64_t nonzero = std::exchange(met.summary[s], 0); nonzero != 0;
-         nonzero &= nonzero - 1) {
-      const std::size_t word = (s * 64) + static_cast<std::size_t>(std::countr_zero(nonzero));
-      std::uint64_t bits = std::exchange(met.seen[word], 0);
-      if (!room) continue;
-      const std::uint32_t base = begin + static_cast<std::uint32_t>(word * 64);
-      for (; bits != 0; bits &= bits - 1) {
-        if (written == capacity) {  // only the lowest ones fit
-          room = false;
-          break;
-        }
-        determining[written++] = base + static_cast<std::uint32_t>(std::countr_zero(bits));
-      }
-    }
-  }
-  v.written = written;
-  v.truncated = !room;
-  return room;
-}
-
-// Clears every mark in `met`.
-void forget_marks() noexcept {
-  for (auto& nonzero : met.summary) {
-    for (; nonzero != 0; nonzero &= nonzero - 1) {
-      const auto word = static_cast<std::size_t>(&nonzero - met.summary.data()) * 64 +
-                        static_cast<std::size_t>(std::countr_zero(nonzero));
-      met.seen[word] = 0;
-    }
-  }
-}
-
-}  // namespace
-
 verdict compiled_policy::evaluate(policy::action_id action, std::string_view resource,
                                   std::span<std::uint32_t> determining) const noexcept {
-  // The first walk decides, marking allows as it goes; an allow is then read back at once, and a
-  // deny walks again through the branches with denies only, marking those. Statements are marked
-  // in a bitmap and read back in index order, which deduplicates and sorts them without a sort.
-  // A set larger than the bitmap is walked once more per further window of statements.
-  const auto window_end = [&](std::uint32_t begin) {
-    return static_cast<std::uint32_t>(
-        std::min<std::size_t>(statements_.size(), std::size_t{begin} + evaluate_window));
-  };
+  // One walk decides, reporting allows until it meets a deny, and denies from then on.
   verdict v;
-  walker first{*this, bit_of(action), walker::goal::mark_allows};
-  first.window = window_end(0);
-  first.run(resource);
-  walker::goal marking = walker::goal::mark_allows;
-  std::uint32_t begin = 0;
-  if (first.denied != 0) {
-    v.decision = decision::explicit_deny;
-    marking = walker::goal::mark_denies;
-    forget_marks();  // the allows marked before the deny was met
-  } else if (first.allowed != 0) {
-    v.decision = decision::allow;
-    if (!read_back(0, first.window, determining, v)) return v;
-    begin = first.window;
-  } else {
-    return v;  // nothing allowed, so nothing marked
-  }
-  for (; begin < statements_.size(); begin = window_end(begin)) {
-    walker w{*this, bit_of(action), marking};
-    w.window_begin = begin;
-    w.window = window_end(begin) - begin;
-    w.run(resource);
-    if (!read_back(begin, w.window, determining, v)) return v;
-  }
+  walker w{*this, bit_of(action), walker::goal::report};
+  w.run_window(resource, 0);
+  if (w.denied == 0 && w.allowed == 0) return v;  // nothing met, nothing reported
+  v.decision = w.denied != 0 ? decision::explicit_deny : decision::allow;
+  w.write_out(resource, determining, v);
   return v;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <ostream>
 
 #include "random_policy.hpp"
@@ -192,18 +193,26 @@ BOOST_AUTO_TEST_CASE(a_statement_met_twice_fills_one_slot) {
   BOOST_TEST(exact[1] == 1U);
 }
 
-// Sets larger than one evaluate window are collected window by window; the ids must still come
-// out complete, ascending and of the deciding effect, across the window boundary.
-BOOST_AUTO_TEST_CASE(determining_statements_span_evaluate_windows) {
+// Sets larger than one evaluate window are collected window by window when they come from many
+// trie nodes, and merged when they come from few; the ids must come out complete, ascending and of
+// the deciding effect, across the window boundary, either way.
+BOOST_DATA_TEST_CASE(determining_statements_span_evaluate_windows,
+                     boost::unit_test::data::make({false, true}), apart) {
   constexpr std::size_t window = engine::compiled_policy::evaluate_window;
   const std::size_t count = window + 300;
   std::vector<sourced_statement> s;
   s.reserve(count);
+  // The matching allows: all at one node, or each at a node of its own.
+  const std::map<std::size_t, std::string> matching = {
+      {3, "project/*"},
+      {window - 1, apart ? "project/w*" : "project/*"},
+      {window, apart ? "project/web" : "project/*"},
+      {count - 1, apart ? "project/we*" : "project/*"}};
   for (std::size_t i = 0; i < count; ++i) {
     // Filler on other projects; matching allows just before and after the boundary and at
     // both ends, and one matching deny for "project/x" only, past the boundary.
     std::string resource = "project/p" + std::to_string(i);
-    if (i == 3 || i == window - 1 || i == window || i == count - 1) resource = "project/*";
+    if (const auto it = matching.find(i); it != matching.end()) resource = it->second;
     s.push_back({"p", {"s" + std::to_string(i), "flag", policy::effect::allow, {"*"}, {resource}}});
   }
   s[window + 150].statement.effect = policy::effect::deny;
@@ -249,10 +258,17 @@ BOOST_AUTO_TEST_CASE(an_evaluation_leaves_nothing_behind_for_the_next) {
     s.push_back(
         {"p", {"s" + std::to_string(s.size()), "flag", effect, {"ToggleFlag"}, {resource}}});
   };
-  for (int i = 0; i < 200; ++i) add(policy::effect::allow, "project/a");  // 0-199, four words
-  add(policy::effect::allow, "project/b");                                // 200
+  // Each group ends at three trie nodes, more than a walk merges directly: its statements are
+  // marked in the per-thread bitmap, which must be left clear.
+  const auto three_ways = [](int i, const std::string& name) {
+    return i % 3 == 0   ? "project/" + name
+           : i % 3 == 1 ? "project/" + name + "*"
+                        : "project/*" + name;
+  };
+  for (int i = 0; i < 200; ++i) add(policy::effect::allow, three_ways(i, "a"));  // 0-199
+  add(policy::effect::allow, "project/b");                                       // 200
   add(policy::effect::deny, "project/c:env/e");  // 201, met after the allows above it
-  for (int i = 0; i < 100; ++i) add(policy::effect::allow, "project/c");  // 202-301
+  for (int i = 0; i < 100; ++i) add(policy::effect::allow, three_ways(i, "c"));  // 202-301
   const auto p = testing::compile_or_fail(s);
   std::array<std::uint32_t, 256> all{};
 

@@ -149,6 +149,7 @@ class compiled_policy {
   struct literal_slot;
   struct text_ref;
   struct prefix_group;
+  struct prefix_length;
 
   compiled_policy(const compiled_policy&) = delete;
   compiled_policy& operator=(const compiled_policy&) = delete;
@@ -165,11 +166,7 @@ class compiled_policy {
   void lay_out(builder& trie);
 
   std::vector<compiled_statement> statements_;
-  std::vector<std::uint32_t> universal_allows_;
-  std::vector<std::uint32_t> universal_denies_;
-  /// The actions of the universal allows and denies, each set the union over its statements.
-  policy::action_set universal_allow_actions_ = 0;
-  policy::action_set universal_deny_actions_ = 0;
+  /// The trie; the universal statements end at its root (node 0).
   std::vector<node> nodes_;
   std::vector<edge> edges_;
   std::vector<std::uint32_t> terminals_;
@@ -185,7 +182,7 @@ class compiled_policy {
   struct tag_shape;
   std::vector<tag_shape> tag_shapes_;
   std::vector<prefix_group> prefix_groups_;
-  std::vector<std::uint32_t> prefix_lengths_;
+  std::vector<prefix_length> prefix_lengths_;
   std::string strings_;
 };
 
