@@ -104,6 +104,9 @@ void forget_marks() noexcept {
 // and from then on every deny, through the branches with denies only. The walk keeps the first few
 // terminal ranges it reports, which `evaluate` merges; past those, it marks in `met` the statements
 // whose index falls in [window_begin, window_begin + window).
+//
+// The steps of a walk below `descend` are forced inline, so that one level of the trie costs one
+// call: the saving and restoring of registers at each nested call were a tenth of a decision.
 struct compiled_policy::walker {
   enum class goal : std::uint8_t { answer, report };
   /// How many terminal ranges a walk keeps before it marks them in `met` instead. Each range is
@@ -164,7 +167,16 @@ struct compiled_policy::walker {
   }
 
   void mark_range(index_range range) const noexcept {
-    for (auto t = range.begin; t != range.end; ++t) mark(policy.terminals_[t]);
+    const std::uint32_t* const terminals = policy.terminals_.data();
+    if (window == policy.statements_.size()) {  // one window holds every statement
+      for (auto t = range.begin; t != range.end; ++t) {
+        const std::uint32_t word = terminals[t] / 64;
+        met.seen[word] |= std::uint64_t{1} << (terminals[t] % 64);
+        met.summary[word / 64] |= std::uint64_t{1} << (word % 64);
+      }
+      return;
+    }
+    for (auto t = range.begin; t != range.end; ++t) mark(terminals[t]);
   }
 
   // The statements of terminal range `range` (of a node whose first range is `ranges`) are to be
@@ -222,7 +234,7 @@ struct compiled_policy::walker {
     std::uint32_t written = 0;
     if (kept_count == 1) {  // one range is sorted and unique already
       written = std::min(kept[0].size(), capacity);
-      std::copy_n(terminals + kept[0].begin, written, determining.begin());
+      for (std::uint32_t i = 0; i < written; ++i) determining[i] = terminals[kept[0].begin + i];
       v.written = written;
       v.truncated = written < kept[0].size();
       return;
@@ -359,13 +371,14 @@ struct compiled_policy::walker {
     return policy::glob_match(text(e.path), path);
   }
 
-  void follow(const edge& e, const rn_segment& segment, std::size_t next) noexcept {
+  [[gnu::always_inline]] inline void follow(const edge& e, const rn_segment& segment,
+                                            std::size_t next) noexcept {
     if (!wanted(policy.nodes_[e.child])) return;
     if (!tags_match(e, segment)) return;
     walk(e.child, next);
   }
 
-  void visit_terminals(const node& n) noexcept {
+  [[gnu::always_inline]] inline void visit_terminals(const node& n) noexcept {
     const policy::action_set allow_hit = n.actions.here_allow & action;
     const policy::action_set deny_hit = n.actions.here_deny & action;
     if ((allow_hit | deny_hit) == 0) return;
@@ -397,14 +410,16 @@ struct compiled_policy::walker {
     }
   }
 
-  void follow_all(index_range edges, const rn_segment& segment, std::size_t level) noexcept {
+  [[gnu::always_inline]] inline void follow_all(index_range edges, const rn_segment& segment,
+                                                std::size_t level) noexcept {
     for (auto e = edges.begin; e != edges.end && !done(); ++e) {
       follow(policy.edges_[e], segment, level + 1);
     }
   }
 
   // Follows the edges of the literal `path` under node `at`, if there is one.
-  void follow_literal(std::uint32_t at, const rn_segment& segment, std::size_t level) noexcept {
+  [[gnu::always_inline]] inline void follow_literal(std::uint32_t at, const rn_segment& segment,
+                                                    std::size_t level) noexcept {
     if (const auto* slot = find_slot(policy.literal_table_, policy.literal_mask_, segment.hash(),
                                      at, segment.path())) {
       follow_all(slot->edges, segment, level);
@@ -412,7 +427,8 @@ struct compiled_policy::walker {
   }
 
   // Follows every prefix glob of node `at` whose text starts the segment's path.
-  void follow_prefixes(std::uint32_t at, const rn_segment& segment, std::size_t level) noexcept {
+  [[gnu::always_inline]] inline void follow_prefixes(std::uint32_t at, const rn_segment& segment,
+                                                     std::size_t level) noexcept {
     const node& n = policy.nodes_[at];
     const std::string_view path = segment.path();
     if (n.prefixes.size() > detail::crowded_prefixes) {
@@ -432,8 +448,9 @@ struct compiled_policy::walker {
 
   // Follows the prefix groups of crowded node `at` whose text starts the path: for each length
   // the node's texts have, the group whose text is the path's first bytes, by hash.
-  void follow_crowded_prefixes(std::uint32_t at, const rn_segment& segment,
-                               std::size_t level) noexcept {
+  [[gnu::always_inline]] inline void follow_crowded_prefixes(std::uint32_t at,
+                                                             const rn_segment& segment,
+                                                             std::size_t level) noexcept {
     const node& n = policy.nodes_[at];
     const std::string_view path = segment.path();
     for (auto l = n.prefix_lengths.begin; l != n.prefix_lengths.end && !done(); ++l) {
@@ -450,7 +467,7 @@ struct compiled_policy::walker {
   }
 
   // Visits node `at`, which matched the first `level` segments.
-  void walk(std::uint32_t at, std::size_t level) noexcept {
+  [[gnu::always_inline]] inline void walk(std::uint32_t at, std::size_t level) noexcept {
     const node& n = policy.nodes_[at];
     visit_terminals(n);
     descend(at, n, level);
